@@ -1,0 +1,219 @@
+"""The `vodgate` command (also `python -m gateway`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.config import Settings, load_settings
+from gateway.domain.errors import ConfigError, GatewayError
+from gateway.domain.keys import Role
+from gateway.domain.licences import Licence
+from gateway.logs import configure_logging
+from gateway.upload_command import add_upload_command
+from gateway.wiring import Services, close_services, open_services
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        result: int = args.run(args)
+        return result
+    except ConfigError as exc:
+        print(f"vodgate: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except GatewayError as exc:
+        print(json.dumps(exc.as_body(), ensure_ascii=False), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vodgate", description="Content-moderation upload gateway for video on demand."
+    )
+    parser.add_argument("--version", action="version", version=f"vodgate {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="log level (default INFO)")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gateway with in-process workers")
+    _state_options(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="background work only (expiry sweeps, access-log retention), no HTTP"
+    )
+    _state_options(worker)
+    worker.set_defaults(run=_worker)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema to the latest")
+    _state_options(migrate)
+    migrate.set_defaults(run=lambda args: _with_services(args, _noop))
+
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = tenant.add_parser("create", help="create a tenant; prints its API key once")
+    _state_options(create)
+    create.add_argument("name")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.UPLOADER.value)
+    create.set_defaults(run=_tenant_create)
+
+    licence = commands.add_parser("licence", help="manage tenants' licences").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    add = licence.add_parser("add", help="register a licence a tenant holds (clause 3.1.10.1)")
+    _state_options(add)
+    add.add_argument("--tenant", required=True, help="tenant id")
+    add.add_argument("--type", required=True, dest="licence_type", help="e.g. avsp")
+    add.add_argument("--number", required=True)
+    add.add_argument("--holder", required=True)
+    add.add_argument("--valid-from", type=dt.date.fromisoformat, help="YYYY-MM-DD (default today)")
+    add.add_argument("--valid-until", type=dt.date.fromisoformat, required=True, help="YYYY-MM-DD")
+    add.add_argument(
+        "--scope", action="append", default=[], help="an approval the licence carries (repeat)"
+    )
+    add.set_defaults(run=_licence_add)
+
+    accesslog = commands.add_parser("accesslog", help="the access log (clause 3.1.8)")
+    export = accesslog.add_subparsers(required=True, metavar="ACTION").add_parser(
+        "export", help="write access-log records as JSON lines"
+    )
+    _state_options(export)
+    export.add_argument("--since", type=dt.date.fromisoformat, required=True, help="YYYY-MM-DD")
+    export.add_argument("--output", type=Path, help="file to write (default stdout)")
+    export.set_defaults(run=_accesslog_export)
+
+    add_upload_command(commands)
+    return parser
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="data directory (default ./var)")
+    parser.add_argument("--config", type=Path, help="TOML file with settings")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    return load_settings(args.config, **overrides)
+
+
+def _with_services(
+    args: argparse.Namespace, action: Callable[[Services, argparse.Namespace], Awaitable[int]]
+) -> int:
+    async def run() -> int:
+        services = await open_services(_settings(args))
+        try:
+            return await action(services, args)
+        finally:
+            await close_services(services)
+
+    return asyncio.run(run())
+
+
+async def _noop(_services: Services, _args: argparse.Namespace) -> int:
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gateway.server import serve
+
+    serve(_settings(args, host=args.host, port=args.port))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from gateway.server import run_worker
+
+    run_worker(_settings(args))
+    return 0
+
+
+def _tenant_create(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        tenant_id, key = await services.tenants.create(
+            args.name, Role(args.role), services.clock.now()
+        )
+        print(
+            json.dumps(
+                {
+                    "tenant_id": tenant_id,
+                    "name": args.name,
+                    "role": args.role,
+                    "api_key": key.plaintext,
+                }
+            )
+        )
+        return 0
+
+    return _with_services(args, action)
+
+
+def _licence_add(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        today = services.clock.now().date()
+        licence = Licence(
+            licence_type=args.licence_type,
+            number=args.number,
+            holder=args.holder,
+            valid_from=args.valid_from or today,
+            valid_until=args.valid_until,
+            scopes=frozenset(args.scope),
+        )
+        if licence.valid_until < licence.valid_from:
+            raise ConfigError("--valid-until is before --valid-from")
+        licence_id = await services.licences.add(args.tenant, licence, services.clock.now())
+        print(
+            json.dumps(
+                {
+                    "licence_id": licence_id,
+                    "tenant_id": args.tenant,
+                    "type": licence.licence_type,
+                    "number": licence.number,
+                    "valid_from": str(licence.valid_from),
+                    "valid_until": str(licence.valid_until),
+                    "scopes": sorted(licence.scopes),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+
+    return _with_services(args, action)
+
+
+def _accesslog_export(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        since = dt.datetime.combine(args.since, dt.time(), tzinfo=dt.UTC)
+        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        count = 0
+        try:
+            async for record in services.accesslog_repository.since(since):
+                row = {k: getattr(record, k) for k in record.__slots__}
+                row["at"] = record.at.isoformat()
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        finally:
+            if args.output:
+                out.close()
+        logging.getLogger(__name__).info("accesslog.exported", extra={"records": count})
+        return 0
+
+    return _with_services(args, action)

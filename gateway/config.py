@@ -1,0 +1,92 @@
+"""One typed settings object. Precedence: constructor > VODGATE_* environment > TOML > defaults.
+
+Only this module reads the environment. Tests build `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.domain.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VODGATE_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("./var")  # everything the embedded default keeps; created on start
+    database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/vodgate.db
+    staging: Literal["local"] = "local"  # where received bytes wait for screening
+    destination: Literal["local", "s3"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    policies_dir: Path = PROJECT_ROOT / "policies"
+
+    tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
+    upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
+    expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
+    metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted
+    # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
+    write_batch_bytes: int = 4 * 1024 * 1024
+    fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
+    accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
+    accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
+
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_staging_bucket: str | None = None
+    s3_destination_bucket: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = init_settings.init_kwargs.pop("_config_file", None)  # type: ignore[attr-defined]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vodgate.db').resolve()}"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a TOML file (optional), the environment and explicit overrides."""
+    if config_file is not None:
+        try:
+            tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        overrides["_config_file"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

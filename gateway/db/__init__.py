@@ -1,0 +1,1 @@
+"""State on SQLAlchemy Core: SQLite (embedded default, aiosqlite) or PostgreSQL (asyncpg)."""

@@ -1,0 +1,238 @@
+"""Uploads and their audit trail. Every state change writes its event in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.db.schema import upload_events, uploads
+from gateway.domain.errors import Conflict
+from gateway.domain.states import UploadState, can_transition
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    tenant_id: str
+    state: UploadState
+    length: int
+    offset: int
+    metadata: dict[str, str]
+    licence_id: int | None
+    error_code: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> UploadRecord:
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            state=UploadState(row.state),
+            length=row.length,
+            offset=row.offset,
+            metadata=dict(row.metadata),
+            licence_id=row.licence_id,
+            error_code=row.error_code,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            expires_at=row.expires_at,
+            completed_at=row.completed_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadEvent:
+    at: dt.datetime
+    from_state: str | None
+    to_state: str
+    code: str | None
+    actor: str
+
+
+class UploadRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(
+        self,
+        *,
+        upload_id: str,
+        tenant_id: str,
+        length: int,
+        metadata: dict[str, str],
+        licence_id: int | None,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        actor: str,
+    ) -> UploadRecord:
+        values = {
+            "id": upload_id,
+            "tenant_id": tenant_id,
+            "state": UploadState.RECEIVING.value,
+            "length": length,
+            "offset": 0,
+            "metadata": metadata,
+            "licence_id": licence_id,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": expires_at,
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(uploads).values(**values))
+            await _add_event(conn, upload_id, now, None, UploadState.RECEIVING, None, actor)
+        return UploadRecord(
+            id=upload_id,
+            tenant_id=tenant_id,
+            state=UploadState.RECEIVING,
+            length=length,
+            offset=0,
+            metadata=metadata,
+            licence_id=licence_id,
+            error_code=None,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            completed_at=None,
+        )
+
+    async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
+        """The upload, only when it belongs to `tenant_id` (invariant 4)."""
+        query = select(uploads).where(uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else UploadRecord.from_row(row)
+
+    async def record_offset(
+        self,
+        upload: UploadRecord,
+        new_offset: int,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        actor: str,
+    ) -> UploadRecord:
+        """Persist an offset whose bytes are already durable; complete the upload at its length.
+
+        The update is conditional on the offset and state we started from, so a concurrent
+        writer elsewhere can never move the offset twice.
+        """
+        complete = new_offset == upload.length
+        values: dict[str, Any] = {"offset": new_offset, "updated_at": now, "expires_at": expires_at}
+        if complete:
+            values |= {
+                "state": UploadState.RECEIVED.value,
+                "completed_at": now,
+                "expires_at": None,
+            }
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(uploads)
+                .where(
+                    uploads.c.id == upload.id,
+                    uploads.c.offset == upload.offset,
+                    uploads.c.state == UploadState.RECEIVING.value,
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                raise Conflict("the upload changed while this request ran", code="offset_mismatch")
+            if complete:
+                await _add_event(
+                    conn, upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
+                )
+            row = (await conn.execute(select(uploads).where(uploads.c.id == upload.id))).one()
+        return UploadRecord.from_row(row)
+
+    async def transition(
+        self,
+        upload_id: str,
+        from_state: UploadState,
+        to_state: UploadState,
+        now: dt.datetime,
+        actor: str,
+        code: str | None = None,
+    ) -> bool:
+        """Move an upload from one state to another; False when it was no longer in from_state."""
+        if not can_transition(from_state, to_state):
+            raise ValueError(f"no transition {from_state} -> {to_state}")
+        async with self._engine.begin() as conn:
+            return await _transition(conn, upload_id, from_state, to_state, now, actor, code)
+
+    async def events(self, upload_id: str) -> list[UploadEvent]:
+        query = (
+            select(upload_events)
+            .where(upload_events.c.upload_id == upload_id)
+            .order_by(upload_events.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(query)
+            return [UploadEvent(r.at, r.from_state, r.to_state, r.code, r.actor) for r in rows]
+
+    async def expire_due(self, now: dt.datetime, limit: int = 500) -> list[str]:
+        """Mark incomplete uploads past their deadline as expired; return their ids."""
+        query = (
+            select(uploads.c.id)
+            .where(uploads.c.state == UploadState.RECEIVING.value, uploads.c.expires_at < now)
+            .limit(limit)
+        )
+        expired: list[str] = []
+        async with self._engine.begin() as conn:
+            for (upload_id,) in (await conn.execute(query)).all():
+                if await _transition(
+                    conn,
+                    upload_id,
+                    UploadState.RECEIVING,
+                    UploadState.EXPIRED,
+                    now,
+                    "expiry-sweeper",
+                    "upload_expired",
+                ):
+                    expired.append(upload_id)
+        return expired
+
+
+async def _transition(
+    conn: AsyncConnection,
+    upload_id: str,
+    from_state: UploadState,
+    to_state: UploadState,
+    now: dt.datetime,
+    actor: str,
+    code: str | None,
+) -> bool:
+    result = await conn.execute(
+        update(uploads)
+        .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
+        .values(state=to_state.value, updated_at=now, error_code=code)
+    )
+    if result.rowcount != 1:
+        return False
+    await _add_event(conn, upload_id, now, from_state, to_state, code, actor)
+    return True
+
+
+async def _add_event(
+    conn: AsyncConnection,
+    upload_id: str,
+    now: dt.datetime,
+    from_state: UploadState | None,
+    to_state: UploadState,
+    code: str | None,
+    actor: str,
+) -> None:
+    await conn.execute(
+        insert(upload_events).values(
+            upload_id=upload_id,
+            at=now,
+            from_state=None if from_state is None else from_state.value,
+            to_state=to_state.value,
+            code=code,
+            actor=actor,
+        )
+    )

@@ -1,0 +1,64 @@
+"""API keys (clause 3.1.5): shown once, stored as a hash, compared in constant time.
+
+A key reads `vg_<key_id>_<secret>`. The key id is public and indexes the row; the secret has
+256 bits of entropy, so a plain SHA-256 is enough (no slow KDF needed: nothing to brute-force).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+KEY_PREFIX = "vg"
+
+
+class Role(StrEnum):
+    UPLOADER = "uploader"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key_id: str
+    secret_hash: str
+    plaintext: str
+
+
+def issue_key() -> IssuedKey:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return IssuedKey(key_id, hash_secret(secret), f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(plaintext: str) -> tuple[str, str] | None:
+    """Return (key_id, secret), or None when the text is not shaped like a key."""
+    prefix, _, rest = plaintext.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != KEY_PREFIX or len(key_id) != 16 or not secret:
+        return None
+    return key_id, secret
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: the tenant behind an authenticated key."""
+
+    tenant_id: str
+    key_id: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}"

@@ -1,0 +1,1 @@
+"""The aiohttp edge: tus at /files/, REST at /v1/, health and metrics."""

@@ -1,0 +1,33 @@
+"""Bearer-key authentication. Every route but discovery, health and metrics calls this."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.domain.errors import Forbidden, Unauthorized
+from gateway.domain.keys import Principal, Role, secret_matches, split_key
+from gateway.http.accesslog import TENANT_KEY
+from gateway.http.keys import SERVICES
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vodgate"'}
+
+
+async def authenticate(request: web.Request, *roles: Role) -> Principal:
+    """The caller's principal; 401 without a valid key, 403 when its role may not do this."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    parts = split_key(token.strip()) if scheme.lower() == "bearer" else None
+    if parts is None:
+        raise Unauthorized(
+            "an API key is required: Authorization: Bearer <key>", headers=_CHALLENGE
+        )
+    key_id, secret = parts
+    record = await request.app[SERVICES].tenants.find_key(key_id)
+    # Compare even when the key id is unknown, so timing does not tell ids apart.
+    stored = record.secret_hash if record is not None else "0" * 64
+    if not secret_matches(secret, stored) or record is None:
+        raise Unauthorized("the API key is not valid", headers=_CHALLENGE)
+    request[TENANT_KEY] = record.tenant_id
+    if roles and record.role not in roles and record.role != Role.ADMIN:
+        raise Forbidden(f"this key's role {record.role.value!r} may not do this")
+    return Principal(record.tenant_id, record.key_id, record.role)

@@ -1,0 +1,112 @@
+"""Middlewares: request id and timing, the access log, and the one place errors become JSON."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.domain.errors import GatewayError, PreconditionFailed
+from gateway.domain.tus_headers import TUS_VERSION
+from gateway.http.accesslog import LOGGED_PREFIXES, build_record
+from gateway.http.keys import SERVICES
+from gateway.logs import request_id_var
+
+logger = logging.getLogger(__name__)
+
+TUS_PREFIX = "/files"
+
+
+def json_error(status: int, code: str, message: str, clause: str | None = None) -> web.Response:
+    error = {"code": code, "message": message}
+    if clause:
+        error["clause"] = clause
+    return web.json_response({"error": error}, status=status)
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, metrics and the access log around everything else."""
+    services = request.app[SERVICES]
+    request_id = request.headers.get("X-Request-Id", "")[:32] or secrets.token_hex(8)
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    response: web.StreamResponse | None = None
+    try:
+        response = await handler(request)
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        status = response.status if response is not None else 500
+        route = request.match_info.route.resource
+        route_name = route.canonical if route is not None else "unmatched"
+        services.metrics.http_requests.labels(route_name, request.method, str(status)).inc()
+        services.metrics.http_duration.labels(route_name).observe(time.perf_counter() - started)
+        if request.path.startswith(LOGGED_PREFIXES):
+            # Not yet sent here: what the response declares is what goes out.
+            bytes_out = (response.content_length or 0) if response is not None else 0
+            await services.accesslog.put(
+                build_record(
+                    request,
+                    status,
+                    bytes_out,
+                    started,
+                    services.clock,
+                    request_id,
+                    services.settings.trusted_proxies,
+                )
+            )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """GatewayError -> its status and code; HTTP errors -> JSON; anything else -> 500."""
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        response = web.json_response(exc.as_body(), status=exc.status)
+        response.headers.update(exc.headers)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = json_error(exc.status, _http_code(exc.status), exc.reason)
+        for name in ("Allow", "WWW-Authenticate"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception:
+        logger.exception("request.failed", extra={"path": request.path, "method": request.method})
+        return json_error(
+            500, "internal", f"internal error; quote request id {request_id_var.get()}"
+        )
+
+
+def _http_code(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        status, f"http_{status}"
+    )
+
+
+@web.middleware
+async def tus_version(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every tus request but OPTIONS must speak our tus version (412 otherwise)."""
+    if (
+        request.path.startswith(TUS_PREFIX)
+        and request.method != "OPTIONS"
+        and request.headers.get("Tus-Resumable") != TUS_VERSION
+    ):
+        raise PreconditionFailed(
+            f"Tus-Resumable must be {TUS_VERSION}", headers={"Tus-Version": TUS_VERSION}
+        )
+    return await handler(request)
+
+
+async def add_tus_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: Tus-Resumable on every tus response, errors included."""
+    if request.path.startswith(TUS_PREFIX):
+        response.headers["Tus-Resumable"] = TUS_VERSION

@@ -1,0 +1,145 @@
+"""tus 1.0 at /files/: core, creation, creation-with-upload, termination, checksum, expiration.
+
+Handlers only translate between HTTP and the ingest service; the rules live there.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import AsyncIterator
+
+from aiohttp import ClientPayloadError, web
+
+from gateway.db.uploads import UploadRecord
+from gateway.domain.errors import BodyInterrupted, UnsupportedMediaType
+from gateway.domain.keys import Role
+from gateway.domain.tus_headers import (
+    CHECKSUM_ALGORITHMS,
+    TUS_EXTENSIONS,
+    TUS_VERSION,
+    encode_metadata,
+    parse_checksum,
+    parse_length,
+    parse_metadata,
+)
+from gateway.http.accesslog import UPLOAD_KEY
+from gateway.http.auth import authenticate
+from gateway.http.keys import SERVICES
+from gateway.ingest import Checksum
+
+PATCH_CONTENT_TYPE = "application/offset+octet-stream"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_route("OPTIONS", "/files/", options)
+    app.router.add_route("OPTIONS", "/files/{upload_id}", options)
+    app.router.add_post("/files/", create)
+    app.router.add_head("/files/{upload_id}", head)
+    app.router.add_patch("/files/{upload_id}", patch)
+    app.router.add_delete("/files/{upload_id}", delete)
+
+
+async def options(request: web.Request) -> web.Response:
+    ingest = request.app[SERVICES].ingest
+    return web.Response(
+        status=204,
+        headers={
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": ",".join(TUS_EXTENSIONS),
+            "Tus-Max-Size": str(ingest.max_size),
+            "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+        },
+    )
+
+
+async def create(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    length = parse_length(
+        "Upload-Length", request.headers.get("Upload-Length"), max_size=services.ingest.max_size
+    )
+    metadata = parse_metadata(
+        request.headers.get("Upload-Metadata"), max_bytes=services.settings.metadata_max_bytes
+    )
+    has_body = request.body_exists and request.content_length != 0
+    if has_body:
+        _require_patch_content_type(request)
+    upload = await services.ingest.create(principal, length, metadata)
+    request[UPLOAD_KEY] = upload.id
+    location = f"/files/{upload.id}"
+    if has_body:
+        upload = await services.ingest.write(
+            principal,
+            upload.id,
+            0,
+            request.content_length,
+            _checksum(request),
+            _body(request),
+        )
+    headers = {"Location": location, **_offset_headers(upload)}
+    return web.Response(status=201, headers=headers)
+
+
+async def head(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    upload = await services.ingest.get(principal, request.match_info["upload_id"])
+    headers = {
+        **_offset_headers(upload),
+        "Upload-Length": str(upload.length),
+        "Cache-Control": "no-store",
+    }
+    if upload.metadata:
+        headers["Upload-Metadata"] = encode_metadata(upload.metadata)
+    return web.Response(status=200, headers=headers)
+
+
+async def patch(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    _require_patch_content_type(request)
+    offset = parse_length("Upload-Offset", request.headers.get("Upload-Offset"))
+    upload = await services.ingest.write(
+        principal,
+        request.match_info["upload_id"],
+        offset,
+        request.content_length,
+        _checksum(request),
+        _body(request),
+    )
+    return web.Response(status=204, headers=_offset_headers(upload))
+
+
+async def delete(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    await services.ingest.terminate(principal, request.match_info["upload_id"])
+    return web.Response(status=204)
+
+
+def _require_patch_content_type(request: web.Request) -> None:
+    if request.content_type != PATCH_CONTENT_TYPE:
+        raise UnsupportedMediaType(f"Content-Type must be {PATCH_CONTENT_TYPE}")
+
+
+def _checksum(request: web.Request) -> Checksum | None:
+    parsed = parse_checksum(request.headers.get("Upload-Checksum"))
+    return None if parsed is None else Checksum(*parsed)
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body as chunks; a lost connection becomes BodyInterrupted."""
+    try:
+        async for chunk in request.content.iter_any():
+            yield chunk
+    except (ConnectionError, ClientPayloadError) as exc:
+        raise BodyInterrupted("the request body stopped before its end") from exc
+    if request.content_length is not None and request.content.total_bytes < request.content_length:
+        raise BodyInterrupted("the request body was shorter than its Content-Length")
+
+
+def _offset_headers(upload: UploadRecord) -> dict[str, str]:
+    headers = {"Upload-Offset": str(upload.offset)}
+    if upload.expires_at is not None:
+        headers["Upload-Expires"] = email.utils.format_datetime(upload.expires_at, usegmt=True)
+    return headers

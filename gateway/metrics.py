@@ -1,0 +1,55 @@
+"""Prometheus metrics, all in one place. Labels have few values; never ids."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.http_requests = Counter(
+            "vodgate_http_requests_total",
+            "HTTP requests",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "vodgate_http_request_duration_seconds", "HTTP request latency", ["route"], registry=r
+        )
+        self.received_bytes = Counter(
+            "vodgate_upload_received_bytes_total", "Bytes made durable in staging", registry=r
+        )
+        self.uploads_created = Counter(
+            "vodgate_uploads_created_total", "Uploads created", registry=r
+        )
+        self.uploads_completed = Counter(
+            "vodgate_uploads_completed_total", "Uploads whose last byte arrived", registry=r
+        )
+        self.uploads_expired = Counter(
+            "vodgate_uploads_expired_total", "Incomplete uploads swept after expiry", registry=r
+        )
+        self.uploads_terminated = Counter(
+            "vodgate_uploads_terminated_total", "Uploads terminated by the client", registry=r
+        )
+        self.licence_rejections = Counter(
+            "vodgate_licence_rejections_total",
+            "Uploads refused at creation by the licence pre-flight",
+            ["code"],
+            registry=r,
+        )
+        self.checksum_mismatches = Counter(
+            "vodgate_checksum_mismatches_total", "PATCH bodies discarded on checksum", registry=r
+        )
+        self.interrupted_bodies = Counter(
+            "vodgate_interrupted_bodies_total", "PATCH bodies that stopped half-way", registry=r
+        )
+        self.active_writes = Gauge(
+            "vodgate_active_writes", "PATCH bodies being received now", registry=r
+        )
+        self.accesslog_queue = Gauge(
+            "vodgate_accesslog_queue_records",
+            "Access log records waiting to be written",
+            registry=r,
+        )

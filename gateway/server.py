@@ -1,0 +1,74 @@
+"""Process entry points: the gateway (HTTP and in-process workers) and a worker-only process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.http.app import MAX_HEADER_BYTES, create_app
+from gateway.http.keys import SERVICES
+from gateway.wiring import close_services, open_services
+
+logger = logging.getLogger(__name__)
+
+
+async def build_app(settings: Settings) -> web.Application:
+    services = await open_services(settings)
+    app = create_app(services)
+
+    async def close(app: web.Application) -> None:
+        await close_services(app[SERVICES])
+
+    app.on_cleanup.append(close)
+    logger.info(
+        "gateway.ready",
+        extra={
+            "url": f"http://{settings.host}:{settings.port}",
+            "data_dir": str(settings.data_dir),
+        },
+    )
+    return app
+
+
+def serve(settings: Settings) -> None:
+    web.run_app(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        max_field_size=MAX_HEADER_BYTES,
+        max_line_size=MAX_HEADER_BYTES,
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    """Background work with no listener: runs the app's cleanup contexts until SIGTERM/SIGINT."""
+
+    async def run() -> None:
+        app = await build_app(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _started(app):
+            logger.info("worker.ready")
+            await stop.wait()
+
+    asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def _started(app: web.Application) -> AsyncIterator[None]:
+    await app.startup()
+    try:
+        yield
+    finally:
+        await app.shutdown()
+        await app.cleanup()

@@ -1,0 +1,1 @@
+"""Storage adapters: the staging store and (later) the destination object stores."""

@@ -1,0 +1,77 @@
+"""The composition root: the one place that picks concrete adapters and builds the graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.config import Settings
+from gateway.db.accesslog import AccessLogRepository, AccessLogWriter
+from gateway.db.engine import create_engine
+from gateway.db.migrate import upgrade_to_head
+from gateway.db.tenants import LicenceRepository, TenantRepository
+from gateway.db.uploads import UploadRepository
+from gateway.domain.ports import Clock, SystemClock
+from gateway.ingest import IngestService
+from gateway.metrics import Metrics
+from gateway.policies import load_licence_rules
+from gateway.storage.local_staging import LocalStagingStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    engine: AsyncEngine
+    tenants: TenantRepository
+    licences: LicenceRepository
+    uploads: UploadRepository
+    accesslog_repository: AccessLogRepository
+    staging: LocalStagingStore
+    ingest: IngestService
+    accesslog: AccessLogWriter
+
+
+async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Build every adapter, check the policy files and bring the schema to head."""
+    clock = clock or SystemClock()
+    rules = load_licence_rules(settings.policies_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    await upgrade_to_head(engine)
+    metrics = Metrics()
+    staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
+    await staging.prepare()
+    uploads = UploadRepository(engine)
+    licences = LicenceRepository(engine)
+    accesslog = AccessLogRepository(engine)
+    return Services(
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        engine=engine,
+        tenants=TenantRepository(engine),
+        licences=licences,
+        uploads=uploads,
+        accesslog_repository=accesslog,
+        accesslog=AccessLogWriter(accesslog, metrics),
+        staging=staging,
+        ingest=IngestService(
+            uploads=uploads,
+            licences=licences,
+            staging=staging,
+            rules=rules,
+            clock=clock,
+            metrics=metrics,
+            max_size=settings.tus_max_size,
+            expiry=dt.timedelta(seconds=settings.upload_expiry_s),
+            write_batch_bytes=settings.write_batch_bytes,
+        ),
+    )
+
+
+async def close_services(services: Services) -> None:
+    await services.engine.dispose()
