@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -85,15 +84,17 @@ class AccessLogWriter:
         self._metrics.accesslog_queue.set(self._queue.qsize())
 
     async def run(self) -> None:
-        """Write whatever is queued, one transaction per batch, until cancelled; then flush."""
-        try:
-            while True:
-                batch = [await self._queue.get()]
-                # Shielded: a batch taken off the queue is written even if we are cancelled.
-                await asyncio.shield(self._write(batch))
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._write([]))
+        """Write whatever is queued, one transaction per batch, until cancelled.
+
+        Cancel it only after `drain()`: then it is idle, waiting for the next record.
+        """
+        while True:
+            batch = [await self._queue.get()]
+            await self._write(batch)
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until every queued record is written (shutdown)."""
+        await asyncio.wait_for(self._queue.join(), timeout_s)
 
     async def _write(self, batch: list[AccessRecord]) -> None:
         while len(batch) < BATCH_LIMIT and not self._queue.empty():
@@ -110,4 +111,7 @@ class AccessLogWriter:
                     logger.error("accesslog.records_dropped", extra={"records": len(batch)})
                     break
                 self._queue.put_nowait(record)
+        finally:
+            for _ in batch:
+                self._queue.task_done()
         self._metrics.accesslog_queue.set(self._queue.qsize())

@@ -13,8 +13,8 @@ from gateway.domain.ports import Clock
 LOGGED_PREFIXES = ("/files", "/v1/")
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-TENANT_KEY = "vodgate.tenant_id"
-UPLOAD_KEY = "vodgate.upload_id"
+TENANT_KEY = web.RequestKey("tenant_id", str)
+UPLOAD_KEY = web.RequestKey("upload_id", str)
 
 
 def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str | None:

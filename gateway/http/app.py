@@ -37,8 +37,11 @@ def create_app(services: Services) -> web.Application:
 
 
 async def _accesslog_writer(app: web.Application) -> AsyncIterator[None]:
-    async with _background(app[SERVICES].accesslog.run, "accesslog-writer"):
+    writer = app[SERVICES].accesslog
+    async with _background(writer.run, "accesslog-writer"):
         yield
+        # Requests have finished by now: write what they logged before the writer stops.
+        await writer.drain()
 
 
 async def _expiry_sweeper(app: web.Application) -> AsyncIterator[None]:

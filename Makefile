@@ -1,0 +1,70 @@
+# vodgate: `make run` starts the gateway; `make test` runs the whole suite.
+# Both install what they need on a fresh Debian machine (Debian packages, venv, pip, npm).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := ffmpeg python3-venv nodejs npm postgresql
+JS_DIR := tests/e2e/js
+PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+
+.PHONY: run test lint typecheck pytest deps services bench clean
+
+run: deps
+	$(BIN)/vodgate migrate
+	$(BIN)/vodgate serve
+
+test: deps services lint typecheck pytest
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: deps
+	$(BIN)/mypy
+
+pytest: deps services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+deps: .stamp-apt $(VENV)/.stamp-pip $(JS_DIR)/node_modules/.stamp-npm
+
+# Debian packages, installed only when a command they provide is missing.
+.stamp-apt:
+	@missing=""; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	$(PYTHON) -m venv --help >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	touch $@
+
+$(VENV)/.stamp-pip: pyproject.toml | .stamp-apt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(JS_DIR)/node_modules/.stamp-npm: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json | .stamp-apt
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# PostgreSQL for the scale-out tests: started when it is installed but not answering.
+services: .stamp-apt
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  echo "starting PostgreSQL $(PG_VERSION)"; \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+
+bench: deps
+	$(BIN)/python bench/ingest.py --help
+
+clean:
+	rm -rf $(VENV) .stamp-apt $(JS_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
