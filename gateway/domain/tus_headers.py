@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 
 from gateway.domain.errors import ClientError, PayloadTooLarge
@@ -67,7 +66,7 @@ def parse_metadata(value: str | None, *, max_bytes: int) -> dict[str, str]:
 def _decode_value(key: str, encoded: str) -> str:
     try:
         return base64.b64decode(encoded, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII text
         raise ClientError(
             f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8", code="metadata_invalid"
         ) from exc
@@ -93,7 +92,7 @@ def parse_checksum(value: str | None) -> tuple[str, bytes] | None:
         )
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error or non-ASCII text
         raise ClientError("Upload-Checksum digest is not base64", code="header_invalid") from exc
     if len(digest) != _DIGEST_SIZES[algorithm]:
         raise ClientError(
