@@ -31,8 +31,20 @@ def free_port() -> int:
 def vodgate(*args: str, data_dir: Path) -> str:
     """Run the CLI to completion; return its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "gateway", "--log-level", "WARNING", *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--log-level",
+            "WARNING",
+            *args,
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -58,9 +70,18 @@ class Gateway:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir)],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -99,12 +120,23 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     data_dir = tmp_path / "var"
     created = json.loads(vodgate("tenant", "create", "e2e-media", data_dir=data_dir))
     vodgate(
-        "licence", "add", "--tenant", created["tenant_id"], "--type", "avsp",
-        "--number", LICENCE_NUMBER, "--holder", "E2E Media", "--valid-until", "2099-12-31",
+        "licence",
+        "add",
+        "--tenant",
+        created["tenant_id"],
+        "--type",
+        "avsp",
+        "--number",
+        LICENCE_NUMBER,
+        "--holder",
+        "E2E Media",
+        "--valid-until",
+        "2099-12-31",
         data_dir=data_dir,
     )
-    gw = Gateway(data_dir, free_port(), created["tenant_id"], created["api_key"],
-                 tmp_path / "gateway.log")
+    gw = Gateway(
+        data_dir, free_port(), created["tenant_id"], created["api_key"], tmp_path / "gateway.log"
+    )
     gw.start()
     yield gw
     gw.stop()
@@ -115,7 +147,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
 def random_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "clip.bin"
     path.write_bytes(os.urandom(5 * 1024 * 1024 + 123))
-    yield path
+    return path
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:

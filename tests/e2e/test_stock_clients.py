@@ -51,9 +51,18 @@ def test_tuspy_refused_upload_raises_with_the_licence_code(
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by make test")
 def test_tus_js_client_uploads(gateway: Gateway, random_file: Path) -> None:
     done = subprocess.run(
-        ["node", str(JS_DIR / "upload.mjs"), gateway.url, gateway.api_key, str(random_file),
-         json.dumps(META)],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            "node",
+            str(JS_DIR / "upload.mjs"),
+            gateway.url,
+            gateway.api_key,
+            str(random_file),
+            json.dumps(META),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

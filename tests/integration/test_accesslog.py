@@ -30,12 +30,17 @@ async def test_each_request_is_recorded_with_who_where_what(
 ) -> None:
     resp = await client.post(
         "/files/",
-        headers={**tenant.auth, **creation_headers(6), "Origin": "https://app.example.cn",
-                 "X-Forwarded-For": "203.0.113.9"},
+        headers={
+            **tenant.auth,
+            **creation_headers(6),
+            "Origin": "https://app.example.cn",
+            "X-Forwarded-For": "203.0.113.9",
+        },
     )
     upload_id = upload_id_of(resp.headers["Location"])
     await client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
         data=b"abcdef",
     )
     await client.get(f"/v1/uploads/{upload_id}", headers=tenant.auth)
@@ -44,13 +49,17 @@ async def test_each_request_is_recorded_with_who_where_what(
 
     rows = await records(services)
     assert [(r.method, r.status) for r in rows] == [
-        ("POST", 201), ("PATCH", 204), ("GET", 200), ("HEAD", 401)
+        ("POST", 201),
+        ("PATCH", 204),
+        ("GET", 200),
+        ("HEAD", 401),
     ]
     post, patch, get, anonymous = rows
     assert post.tenant_id == tenant.tenant_id
     assert post.upload_id == upload_id  # known once created, though not in the path
     assert post.origin == "https://app.example.cn"
-    assert post.host is not None and post.host.startswith("127.0.0.1:")
+    assert post.host is not None
+    assert post.host.startswith("127.0.0.1:")
     # Not a trusted proxy: the forwarded header is not believed.
     assert post.client_ip == "127.0.0.1"
     assert patch.bytes_in == 6
@@ -73,7 +82,9 @@ async def test_forwarded_for_is_believed_from_a_trusted_proxy(
     )
     try:
         async with TestClient(TestServer(create_app(services))) as client:
-            await client.get("/v1/uploads/x", headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1"})
+            await client.get(
+                "/v1/uploads/x", headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1"}
+            )
             rows = await records(services)
         assert rows[0].client_ip == "198.51.100.7"
     finally:
@@ -109,8 +120,18 @@ async def test_export_writes_json_lines_since_a_date(
 
     code = await asyncio.to_thread(
         main,
-        ["--log-level", "WARNING", "accesslog", "export", "--data-dir", str(settings.data_dir),
-         "--since", dt.date.today().isoformat(), "--output", str(out)],
+        [
+            "--log-level",
+            "WARNING",
+            "accesslog",
+            "export",
+            "--data-dir",
+            str(settings.data_dir),
+            "--since",
+            dt.date.today().isoformat(),
+            "--output",
+            str(out),
+        ],
     )
     assert code == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]

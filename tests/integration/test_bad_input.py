@@ -67,7 +67,8 @@ async def test_offset_mismatch_is_409_and_tells_the_offset(
     client: Client, tenant: Tenant, upload_id: str
 ) -> None:
     resp = await client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "7"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "7"},
         data=b"abc",
     )
     await expect_error(resp, 409, "offset_mismatch")
@@ -97,7 +98,9 @@ async def test_bad_upload_length(
 
 
 async def test_missing_upload_length_is_400(client: Client, tenant: Tenant) -> None:
-    resp = await client.post("/files/", headers={**tenant.auth, "Upload-Metadata": metadata_header()})
+    resp = await client.post(
+        "/files/", headers={**tenant.auth, "Upload-Metadata": metadata_header()}
+    )
     await expect_error(resp, 400, "header_missing")
 
 
@@ -105,7 +108,8 @@ async def test_patch_past_the_length_is_413_and_keeps_nothing(
     client: Client, tenant: Tenant, upload_id: str, services: Services
 ) -> None:
     resp = await client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
         data=b"x" * 101,
     )
     await expect_error(resp, 413, "upload_length_exceeded")
@@ -115,7 +119,8 @@ async def test_patch_past_the_length_is_413_and_keeps_nothing(
             yield b"y" * 60
 
     resp = await client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
         data=chunked(),
     )
     await expect_error(resp, 413, "upload_length_exceeded")
@@ -179,8 +184,12 @@ async def test_no_or_wrong_api_key_is_401(
     headers = {**TUS, **creation_headers(10)}
     if authorization is not None:
         headers["Authorization"] = authorization
-    for method, path in [("POST", "/files/"), ("PATCH", f"/files/{upload_id}"),
-                         ("DELETE", f"/files/{upload_id}"), ("GET", f"/v1/uploads/{upload_id}")]:
+    for method, path in [
+        ("POST", "/files/"),
+        ("PATCH", f"/files/{upload_id}"),
+        ("DELETE", f"/files/{upload_id}"),
+        ("GET", f"/v1/uploads/{upload_id}"),
+    ]:
         resp = await client.request(method, path, headers=headers)
         await expect_error(resp, 401, "unauthorized")
         assert resp.headers["WWW-Authenticate"].startswith("Bearer")
@@ -205,7 +214,8 @@ async def test_patch_on_a_complete_upload_is_409(client: Client, tenant: Tenant)
     )
     upload_id = upload_id_of(resp.headers["Location"])
     resp = await client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "3"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "3"},
         data=b"d",
     )
     assert resp.status in (409, 413)
@@ -222,7 +232,8 @@ async def test_many_bad_requests_at_once_leave_good_uploads_intact(
     client: Client, tenant: Tenant, upload_id: str, services: Services
 ) -> None:
     good = client.patch(
-        f"/files/{upload_id}", headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
+        f"/files/{upload_id}",
+        headers={**tenant.auth, **PATCH_TYPE, "Upload-Offset": "0"},
         data=b"g" * 100,
     )
     bad = [

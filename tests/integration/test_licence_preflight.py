@@ -87,14 +87,18 @@ async def test_another_tenants_licence_is_unknown(
     owner = await make_tenant(scopes=frozenset({"news"}))
     other = await make_tenant()
     assert (await post(client, owner, {**AVSP, "content_category": "news"}))[0] == 201
-    status, body = await post(client, other, {**AVSP, "content_category": "news"})
+    _status, body = await post(client, other, {**AVSP, "content_category": "news"})
     assert body["error"]["code"] == "licence_out_of_scope"
 
 
 @pytest.mark.parametrize(
     ("scopes", "category"),
-    [(frozenset(), "general"), (frozenset(), ""), (frozenset({"news"}), "news"),
-     (frozenset({"education", "medical"}), "medical")],
+    [
+        (frozenset(), "general"),
+        (frozenset(), ""),
+        (frozenset({"news"}), "news"),
+        (frozenset({"education", "medical"}), "medical"),
+    ],
 )
 async def test_accepted_when_licence_covers_the_category(
     client: Client, make_tenant: TenantFactory, scopes: frozenset[str], category: str

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.wiring import Services
-from tests.conftest import TUS, ManualClock, Tenant, TenantFactory
+from tests.conftest import ManualClock, Tenant
 from tests.helpers import PATCH_TYPE, checksum_header, creation_headers, upload_id_of
 
 Client = TestClient[object, object]
@@ -50,7 +50,11 @@ async def test_options_announces_version_extensions_and_limits(client: Client) -
     assert resp.status == 204
     assert resp.headers["Tus-Version"] == "1.0.0"
     assert set(resp.headers["Tus-Extension"].split(",")) == {
-        "creation", "creation-with-upload", "termination", "checksum", "expiration"
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "checksum",
+        "expiration",
     }
     assert resp.headers["Tus-Checksum-Algorithm"] == "sha1,sha256,md5"
     assert int(resp.headers["Tus-Max-Size"]) > 0
@@ -82,7 +86,8 @@ async def test_upload_in_chunks_then_head_and_status(
     assert body["offset"] == body["length"] == len(data)
     assert body["metadata"]["title"] == "标题"
     assert [(e["from"], e["to"]) for e in body["trail"]] == [
-        (None, "receiving"), ("receiving", "received")
+        (None, "receiving"),
+        ("receiving", "received"),
     ]
 
 
@@ -111,12 +116,16 @@ async def test_checksum_match_accepts_and_mismatch_discards(
 ) -> None:
     upload_id = await create(client, tenant, 20)
     good = b"0123456789"
-    status, headers, _ = await patch(
+    status, _, _ = await patch(
         client, tenant, upload_id, 0, good, **{"Upload-Checksum": checksum_header(algorithm, good)}
     )
     assert status == 204
-    status, headers, text = await patch(
-        client, tenant, upload_id, 10, b"ABCDEFGHIJ",
+    status, _headers, text = await patch(
+        client,
+        tenant,
+        upload_id,
+        10,
+        b"ABCDEFGHIJ",
         **{"Upload-Checksum": checksum_header(algorithm, b"not these bytes")},
     )
     assert status == 460
@@ -164,7 +173,7 @@ async def test_expired_upload_answers_410_and_sweeper_destroys_bytes(
 
     assert await services.ingest.sweep_expired() == 1
     assert not services.staging.path(swept_id).exists()
-    trail = (await (await client.get(f"/v1/uploads/{swept_id}", headers=tenant.auth)).json())
+    trail = await (await client.get(f"/v1/uploads/{swept_id}", headers=tenant.auth)).json()
     assert trail["state"] == "expired"
     assert trail["trail"][-1]["actor"] == "expiry-sweeper"
 

@@ -7,8 +7,18 @@ from gateway.domain.keys import hash_secret, issue_key, secret_matches, split_ke
 from gateway.domain.states import ALLOWED_TRANSITIONS, UploadState, can_transition
 
 DOMAIN = Path(__file__).resolve().parents[2] / "gateway" / "domain"
-FORBIDDEN = ("aiohttp", "sqlalchemy", "boto3", "botocore", "onnxruntime", "numpy", "subprocess",
-             "asyncio", "os", "socket")
+FORBIDDEN = (
+    "aiohttp",
+    "sqlalchemy",
+    "boto3",
+    "botocore",
+    "onnxruntime",
+    "numpy",
+    "subprocess",
+    "asyncio",
+    "os",
+    "socket",
+)
 
 
 def test_domain_imports_no_io_and_nothing_else_of_gateway() -> None:

@@ -31,7 +31,9 @@ def test_licence_valid_through_its_last_day() -> None:
     assert check(licence_type="avsp", licence_number="A-2").number == "A-2"
     with pytest.raises(LicenceRejected) as info:
         check_upload_licence(
-            RULES, {"licence_type": "avsp", "licence_number": "A-2"}, HELD,
+            RULES,
+            {"licence_type": "avsp", "licence_number": "A-2"},
+            HELD,
             TODAY + dt.timedelta(days=1),
         )
     assert info.value.code == "licence_expired"
@@ -55,7 +57,9 @@ def test_scope_and_rights() -> None:
     )
     with pytest.raises(LicenceRejected) as info:
         check(
-            licence_type="avsp", licence_number="A-1", rights_holder="S",
+            licence_type="avsp",
+            licence_number="A-1",
+            rights_holder="S",
             rights_expires="2026-11-26",
         )
     assert info.value.code == "rights_expired"
