@@ -1,0 +1,122 @@
+"""The same schema, migrations and repositories on PostgreSQL (asyncpg), the scale-out store.
+
+`make test` starts PostgreSQL when it is installed but not running; VODGATE_TEST_PG_DSN points
+elsewhere (default: the local server, user postgres, trust auth)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from gateway.config import Settings
+from gateway.domain.keys import Role
+from gateway.domain.licences import Licence
+from gateway.domain.states import UploadState
+from gateway.wiring import Services, close_services, open_services
+
+ADMIN_DSN = os.environ.get("VODGATE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+async def pg_services(tmp_path: Path) -> AsyncIterator[Services]:
+    name = f"vodgate_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    services = await open_services(
+        Settings(data_dir=tmp_path / "var", database_url=f"{base}/{name}")
+    )
+    try:
+        yield services
+    finally:
+        await close_services(services)
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_repositories_on_postgres(pg_services: Services) -> None:
+    services = pg_services
+    now = dt.datetime.now(dt.UTC)
+    tenant_id, key = await services.tenants.create("pg-tenant", Role.UPLOADER, now)
+    record = await services.tenants.find_key(key.key_id)
+    assert record is not None
+    assert record.tenant_id == tenant_id
+    licence = Licence("avsp", "PG-1", "PG Co", now.date(), now.date(), frozenset({"news"}))
+    licence_id = await services.licences.add(tenant_id, licence, now)
+    assert [(i, lic) for i, lic in await services.licences.held_by(tenant_id)] == [
+        (licence_id, licence)
+    ]
+
+    upload = await services.uploads.create(
+        upload_id=uuid.uuid4().hex,
+        tenant_id=tenant_id,
+        length=10,
+        metadata={"title": "标题"},
+        licence_id=licence_id,
+        now=now,
+        expires_at=now + dt.timedelta(hours=1),
+        actor="test",
+    )
+    upload = await services.uploads.record_offset(upload, 4, now, now, "test")
+    assert upload.offset == 4
+    done = await services.uploads.record_offset(upload, 10, now, now, "test")
+    assert done.state == UploadState.RECEIVED
+    assert done.expires_at is None
+    assert await services.uploads.get(upload.id, "someone-else") is None
+    events = await services.uploads.events(upload.id)
+    assert [(e.from_state, e.to_state) for e in events] == [
+        (None, "receiving"),
+        ("receiving", "received"),
+    ]
+    assert events[0].at.tzinfo is not None
+
+    stale = await services.uploads.create(
+        upload_id=uuid.uuid4().hex,
+        tenant_id=tenant_id,
+        length=10,
+        metadata={},
+        licence_id=None,
+        now=now,
+        expires_at=now - dt.timedelta(seconds=1),
+        actor="test",
+    )
+    assert await services.uploads.expire_due(now) == [stale.id]
+
+
+async def test_tus_upload_through_the_app_on_postgres(pg_services: Services) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from gateway.http.app import create_app
+    from tests.helpers import PATCH_TYPE, creation_headers, upload_id_of
+
+    services = pg_services
+    now = services.clock.now()
+    tenant_id, key = await services.tenants.create("pg-app", Role.UPLOADER, now)
+    await services.licences.add(
+        tenant_id,
+        Licence("avsp", "0108-2026-TEST", "PG", now.date(), now.date(), frozenset()),
+        now,
+    )
+    auth = {"Authorization": f"Bearer {key.plaintext}", "Tus-Resumable": "1.0.0"}
+    async with TestClient(TestServer(create_app(services))) as client:
+        resp = await client.post("/files/", headers={**auth, **creation_headers(6)})
+        assert resp.status == 201, await resp.text()
+        upload_id = upload_id_of(resp.headers["Location"])
+        resp = await client.patch(
+            f"/files/{upload_id}",
+            headers={**auth, **PATCH_TYPE, "Upload-Offset": "0"},
+            data=b"abcdef",
+        )
+        assert resp.status == 204
+        body = await (await client.get(f"/v1/uploads/{upload_id}", headers=auth)).json()
+        assert body["state"] == "received"
+        await services.accesslog.drain()
+    since = now - dt.timedelta(minutes=1)
+    logged = [r.method async for r in services.accesslog_repository.since(since)]
+    assert logged == ["POST", "PATCH", "GET"]
