@@ -89,19 +89,26 @@ class Runner:
         for _ in range(repeat):
             for part in parts:
                 digest.update(part)
-        return {"Upload-Checksum": f"{self.t.checksum} {base64.b64encode(digest.digest()).decode()}"}
+        return {
+            "Upload-Checksum": f"{self.t.checksum} {base64.b64encode(digest.digest()).decode()}"
+        }
 
-    async def patch(self, url: str, offset: int, buffer: bytes, repeat: int,
-                    checksum: dict[str, str]) -> None:
+    async def patch(
+        self, url: str, offset: int, buffer: bytes, repeat: int, checksum: dict[str, str]
+    ) -> None:
         async def body() -> AsyncIterator[bytes]:
             view = memoryview(buffer)
             for _ in range(repeat):
                 for start in range(0, len(buffer), SLICE):
                     yield view[start : start + SLICE]  # type: ignore[misc]
 
-        headers = {**self.base, **checksum, "Upload-Offset": str(offset),
-                   "Content-Type": "application/offset+octet-stream",
-                   "Content-Length": str(len(buffer) * repeat)}
+        headers = {
+            **self.base,
+            **checksum,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(len(buffer) * repeat),
+        }
         async with self.s.patch(url, headers=headers, data=body()) as resp:
             if resp.status != 204:
                 raise RuntimeError(f"patch: {resp.status} {await resp.text()}")
@@ -167,13 +174,17 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "checksum": target.checksum,
             f"single_{args.big_mib}mib_in_64mib_patches_mb_s": await big_upload(
-                runner, args.big_mib, PATCH_MIB),
+                runner, args.big_mib, PATCH_MIB
+            ),
             f"single_{args.big_mib}mib_in_one_patch_mb_s": await big_upload(
-                runner, args.big_mib, None),
+                runner, args.big_mib, None
+            ),
             f"concurrent_{args.concurrent}x{args.concurrent_mib}mib": await concurrent_uploads(
-                runner, args.concurrent, args.concurrent_mib),
+                runner, args.concurrent, args.concurrent_mib
+            ),
             f"tiny_{args.tiny}_creation_with_upload_per_s": await tiny_uploads(
-                runner, args.tiny, args.tiny_concurrency),
+                runner, args.tiny, args.tiny_concurrency
+            ),
         }
     result["server_peak_rss_mib"] = vm_hwm_mib(target.pid)
     return result
@@ -201,15 +212,33 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 def start_vodgate(workdir: Path) -> tuple[subprocess.Popen[bytes], Target]:
     data = workdir / "vodgate"
     cli = [sys.executable, "-m", "gateway", "--log-level", "WARNING"]
-    created = json.loads(subprocess.check_output(
-        [*cli, "tenant", "create", "bench", "--data-dir", str(data)]))
+    created = json.loads(
+        subprocess.check_output([*cli, "tenant", "create", "bench", "--data-dir", str(data)])
+    )
     subprocess.check_call(
-        [*cli, "licence", "add", "--tenant", created["tenant_id"], "--type", "avsp",
-         "--number", LICENCE["licence_number"], "--holder", "Bench", "--valid-until",
-         "2099-01-01", "--data-dir", str(data)], stdout=subprocess.DEVNULL)
+        [
+            *cli,
+            "licence",
+            "add",
+            "--tenant",
+            created["tenant_id"],
+            "--type",
+            "avsp",
+            "--number",
+            LICENCE["licence_number"],
+            "--holder",
+            "Bench",
+            "--valid-until",
+            "2099-01-01",
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     port = free_port()
     process = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--data-dir", str(data)], cwd=ROOT)
+        [*cli, "serve", "--port", str(port), "--data-dir", str(data)], cwd=ROOT
+    )
     wait_listening(port, process)
     return process, Target(
         f"http://127.0.0.1:{port}/files/",
@@ -221,13 +250,15 @@ def start_vodgate(workdir: Path) -> tuple[subprocess.Popen[bytes], Target]:
 
 def start_node_reference(workdir: Path) -> tuple[subprocess.Popen[bytes], Target]:
     if not (NODE_DIR / "node_modules").exists():
-        subprocess.check_call(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                              cwd=NODE_DIR)
+        subprocess.check_call(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR
+        )
     port = free_port()
     (workdir / "node").mkdir()
     process = subprocess.Popen(
         ["node", str(NODE_DIR / "server.mjs"), str(port), str(workdir / "node")],
-        stdout=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+    )
     wait_listening(port, process)
     return process, Target(f"http://127.0.0.1:{port}/files/", {}, {}, process.pid)
 
@@ -271,8 +302,9 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(required=True)
     for name in ("measure", "compare"):
         sub = commands.add_parser(name)

@@ -21,6 +21,7 @@ from gateway.domain.errors import (
     BodyInterrupted,
     ChecksumMismatch,
     Conflict,
+    GatewayError,
     Gone,
     LicenceRejected,
     Locked,
@@ -44,6 +45,23 @@ class Checksum:
     digest: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request body on its way in: its chunks, declared length and checksum."""
+
+    chunks: AsyncIterator[bytes]
+    content_length: int | None
+    checksum: Checksum | None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What one body left behind: bytes made durable, and why it stopped short (if it did)."""
+
+    written: int
+    error: BaseException | None
+
+
 class UploadLocks:
     """One writer per upload in this process; a second one is told 423 at once, never queued.
 
@@ -52,17 +70,19 @@ class UploadLocks:
     """
 
     def __init__(self) -> None:
-        self._held: set[str] = set()
+        self._held: set[tuple[str, str]] = set()
 
     @contextmanager
-    def hold(self, upload_id: str) -> Iterator[None]:
-        if upload_id in self._held:
+    def hold(self, principal: Principal, upload_id: str) -> Iterator[None]:
+        # Keyed by tenant too: another tenant's request never learns that this id is busy.
+        key = (principal.tenant_id, upload_id)
+        if key in self._held:
             raise Locked("another request is writing to this upload", code="upload_locked")
-        self._held.add(upload_id)
+        self._held.add(key)
         try:
             yield
         finally:
-            self._held.discard(upload_id)
+            self._held.discard(key)
 
 
 class IngestService:
@@ -91,10 +111,44 @@ class IngestService:
         self._locks = UploadLocks()
 
     async def create(
-        self, principal: Principal, length: int, metadata: dict[str, str]
+        self, principal: Principal, length: int, metadata: dict[str, str], body: Body | None
     ) -> UploadRecord:
-        """Check the licence (before any byte is stored) and record a new, empty upload."""
+        """Check the licence before any byte is stored, take the creation-with-upload body if
+        there is one, and record the upload with its offset in one transaction."""
         now = self._clock.now()
+        licence_id = await self._check_licence(principal, metadata, now)
+        upload_id = uuid.uuid4().hex
+        received = Received(0, None)
+        if body is not None:
+            self._check_room(0, length, body)
+            received = await self._receive(upload_id, 0, length, body)
+        else:
+            await self._staging.create(upload_id)
+        upload = await asyncio.shield(
+            self._uploads.create(
+                upload_id=upload_id,
+                tenant_id=principal.tenant_id,
+                length=length,
+                offset=received.written,
+                metadata=metadata,
+                licence_id=licence_id,
+                now=now,
+                expires_at=now + self._expiry,
+                actor=principal.actor,
+            )
+        )
+        self._metrics.uploads_created.inc()
+        self._count_received(upload, received.written)
+        logger.info("upload.created", extra={"upload_id": upload_id, "length": length})
+        if received.error is not None:
+            if isinstance(received.error, GatewayError):
+                received.error.headers["Location"] = f"/files/{upload_id}"
+            raise received.error
+        return upload
+
+    async def _check_licence(
+        self, principal: Principal, metadata: dict[str, str], now: dt.datetime
+    ) -> int:
         held = await self._licences.held_by(principal.tenant_id)
         try:
             accepted = check_upload_licence(
@@ -103,27 +157,7 @@ class IngestService:
         except LicenceRejected as exc:
             self._metrics.licence_rejections.labels(code=exc.code).inc()
             raise
-        licence_id = next(i for i, lic in held if lic is accepted)
-        upload_id = uuid.uuid4().hex
-        await self._staging.create(upload_id)
-        upload = await self._uploads.create(
-            upload_id=upload_id,
-            tenant_id=principal.tenant_id,
-            length=length,
-            metadata=metadata,
-            licence_id=licence_id,
-            now=now,
-            expires_at=now + self._expiry,
-            actor=principal.actor,
-        )
-        self._metrics.uploads_created.inc()
-        logger.info("upload.created", extra={"upload_id": upload_id, "length": length})
-        if length == 0:
-            upload = await self._uploads.record_offset(
-                upload, 0, now, now + self._expiry, principal.actor
-            )
-            self._metrics.uploads_completed.inc()
-        return upload
+        return next(i for i, lic in held if lic is accepted)
 
     async def get_any_state(self, principal: Principal, upload_id: str) -> UploadRecord:
         """The tenant's upload in whatever state; 404 for unknown and other tenants' ids alike.
@@ -146,17 +180,10 @@ class IngestService:
         return upload
 
     async def write(
-        self,
-        principal: Principal,
-        upload_id: str,
-        offset: int,
-        content_length: int | None,
-        checksum: Checksum | None,
-        body: AsyncIterator[bytes],
+        self, principal: Principal, upload_id: str, offset: int, body: Body
     ) -> UploadRecord:
         """Append one PATCH body at `offset`; returns the upload with its new offset."""
-        await self.get(principal, upload_id)  # authorise before revealing the lock's state
-        with self._locks.hold(upload_id):
+        with self._locks.hold(principal, upload_id):
             upload = await self.get(principal, upload_id)
             if upload.state != UploadState.RECEIVING:
                 raise Conflict("the upload is already complete", code="upload_complete")
@@ -166,65 +193,77 @@ class IngestService:
                     code="offset_mismatch",
                     headers={"Upload-Offset": str(upload.offset)},
                 )
-            if content_length is not None and offset + content_length > upload.length:
-                raise PayloadTooLarge(
-                    f"the body would end at {offset + content_length}, past Upload-Length "
-                    f"{upload.length}",
-                    code="upload_length_exceeded",
+            self._check_room(offset, upload.length, body)
+            received = await self._receive(upload.id, offset, upload.length, body)
+            if received.written:
+                # Shielded: a cancelled handler (shutdown) still records what reached disk.
+                now = self._clock.now()
+                upload = await asyncio.shield(
+                    self._uploads.record_offset(
+                        upload,
+                        offset + received.written,
+                        now,
+                        now + self._expiry,
+                        principal.actor,
+                    )
                 )
-            return await self._receive(principal, upload, checksum, body)
+                self._count_received(upload, received.written)
+            if received.error is not None:
+                raise received.error
+            return upload
 
-    async def _receive(
-        self,
-        principal: Principal,
-        upload: UploadRecord,
-        checksum: Checksum | None,
-        body: AsyncIterator[bytes],
-    ) -> UploadRecord:
+    @staticmethod
+    def _check_room(offset: int, length: int, body: Body) -> None:
+        if body.content_length is not None and offset + body.content_length > length:
+            raise PayloadTooLarge(
+                f"the body would end at {offset + body.content_length}, past Upload-Length "
+                f"{length}",
+                code="upload_length_exceeded",
+            )
+
+    async def _receive(self, upload_id: str, offset: int, length: int, body: Body) -> Received:
+        """Stream the body to staging and make it durable. Never raises for the body itself:
+        a partial, oversized or mismatching body comes back as `Received.error`."""
+        checksum = body.checksum
         writer = await self._staging.open_writer(
-            upload.id, upload.offset, None if checksum is None else checksum.algorithm
+            upload_id, offset, None if checksum is None else checksum.algorithm
         )
         self._metrics.active_writes.inc()
         try:
-            try:
-                interrupted = await self._stream(writer, body, upload.length - upload.offset)
-            except asyncio.CancelledError:
-                if checksum is None:
-                    await asyncio.shield(self._commit(principal, upload, writer))
-                raise
-            if interrupted is not None and checksum is not None:
-                # A partial body cannot be verified against its checksum: keep none of it.
+            stopped = await self._stream(writer, body.chunks, length - offset)
+            if isinstance(stopped, PayloadTooLarge) or (
+                stopped is not None and checksum is not None
+            ):
+                # Too long, or partial and so unverifiable against its checksum: keep none.
                 await writer.rollback()
-                raise interrupted
+                return Received(0, stopped)
             if checksum is not None and await writer.digest() != checksum.digest:
                 await writer.rollback()
                 self._metrics.checksum_mismatches.inc()
-                raise ChecksumMismatch(
-                    f"the body does not match its {checksum.algorithm} checksum; it was "
-                    "discarded and the offset is unchanged",
-                    headers={"Upload-Offset": str(upload.offset)},
+                return Received(
+                    0,
+                    ChecksumMismatch(
+                        f"the body does not match its {checksum.algorithm} checksum; it was "
+                        "discarded and the offset is unchanged",
+                        headers={"Upload-Offset": str(offset)},
+                    ),
                 )
-            # Shielded: a cancelled handler (server shutdown) still records what reached disk.
-            recorded = await asyncio.shield(self._commit(principal, upload, writer))
-            if interrupted is not None:
-                raise interrupted
-            return recorded
+            await asyncio.shield(writer.commit())
+            return Received(writer.written, stopped)
         finally:
             self._metrics.active_writes.dec()
             await writer.close()
 
     async def _stream(
-        self, writer: StagedWriter, body: AsyncIterator[bytes], room: int
-    ) -> BodyInterrupted | None:
-        """Copy the body to the writer in batches; returns the interruption, if any."""
+        self, writer: StagedWriter, chunks: AsyncIterator[bytes], room: int
+    ) -> BaseException | None:
+        """Copy the chunks to the writer in batches; returns why it stopped early, if it did."""
         batch: list[bytes] = []
         size = 0
         try:
-            async for chunk in body:
+            async for chunk in chunks:
                 if writer.written + size + len(chunk) > room:
-                    batch = []
-                    await writer.rollback()
-                    raise PayloadTooLarge(
+                    return PayloadTooLarge(
                         "the body runs past Upload-Length", code="upload_length_exceeded"
                     )
                 batch.append(chunk)
@@ -232,33 +271,25 @@ class IngestService:
                 if size >= self._batch:
                     await writer.write(batch)
                     batch, size = [], 0
-        except BodyInterrupted as exc:
+        except (BodyInterrupted, asyncio.CancelledError) as exc:
+            # The bytes that arrived are kept; the caller re-raises once they are recorded.
             self._metrics.interrupted_bodies.inc()
-            return exc
-        finally:
             if batch:
                 await asyncio.shield(writer.write(batch))
+            return exc
+        if batch:
+            await writer.write(batch)
         return None
 
-    async def _commit(
-        self, principal: Principal, upload: UploadRecord, writer: StagedWriter
-    ) -> UploadRecord:
-        if writer.written == 0:
-            return upload
-        await writer.commit()
-        now = self._clock.now()
-        recorded = await self._uploads.record_offset(
-            upload, upload.offset + writer.written, now, now + self._expiry, principal.actor
-        )
-        self._metrics.received_bytes.inc(writer.written)
-        if recorded.state == UploadState.RECEIVED:
+    def _count_received(self, upload: UploadRecord, written: int) -> None:
+        self._metrics.received_bytes.inc(written)
+        if upload.state == UploadState.RECEIVED:
             self._metrics.uploads_completed.inc()
             logger.info("upload.received", extra={"upload_id": upload.id})
-        return recorded
 
     async def terminate(self, principal: Principal, upload_id: str) -> None:
-        upload = await self.get(principal, upload_id)
-        with self._locks.hold(upload_id):
+        with self._locks.hold(principal, upload_id):
+            upload = await self.get(principal, upload_id)
             if upload.state not in TERMINABLE_STATES:
                 raise Conflict(
                     f"the upload is {upload.state.value}; only the pipeline may release it now",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,9 @@ class UploadRecord:
         )
 
 
+_COLUMNS = tuple(c.name for c in uploads.c)
+
+
 @dataclass(frozen=True, slots=True)
 class UploadEvent:
     at: dt.datetime
@@ -66,41 +70,39 @@ class UploadRepository:
         upload_id: str,
         tenant_id: str,
         length: int,
+        offset: int = 0,
         metadata: dict[str, str],
         licence_id: int | None,
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
     ) -> UploadRecord:
-        values = {
-            "id": upload_id,
-            "tenant_id": tenant_id,
-            "state": UploadState.RECEIVING.value,
-            "length": length,
-            "offset": 0,
-            "metadata": metadata,
-            "licence_id": licence_id,
-            "created_at": now,
-            "updated_at": now,
-            "expires_at": expires_at,
-        }
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(uploads).values(**values))
-            await _add_event(conn, upload_id, now, None, UploadState.RECEIVING, None, actor)
-        return UploadRecord(
+        """Record a new upload, with the bytes a creation-with-upload body already made durable."""
+        complete = offset == length
+        record = UploadRecord(
             id=upload_id,
             tenant_id=tenant_id,
-            state=UploadState.RECEIVING,
+            state=UploadState.RECEIVED if complete else UploadState.RECEIVING,
             length=length,
-            offset=0,
+            offset=offset,
             metadata=metadata,
             licence_id=licence_id,
             error_code=None,
             created_at=now,
             updated_at=now,
-            expires_at=expires_at,
-            completed_at=None,
+            expires_at=None if complete else expires_at,
+            completed_at=now if complete else None,
         )
+        values = {f: getattr(record, f) for f in _COLUMNS}
+        values["state"] = record.state.value
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(uploads).values(**values))
+            await _add_event(conn, upload_id, now, None, UploadState.RECEIVING, None, actor)
+            if complete:
+                await _add_event(
+                    conn, upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
+                )
+        return record
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
         """The upload, only when it belongs to `tenant_id` (invariant 4)."""
@@ -146,8 +148,15 @@ class UploadRepository:
                 await _add_event(
                     conn, upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
                 )
-            row = (await conn.execute(select(uploads).where(uploads.c.id == upload.id))).one()
-        return UploadRecord.from_row(row)
+        state = UploadState(values.get("state", upload.state))
+        return dataclasses.replace(
+            upload,
+            offset=new_offset,
+            state=state,
+            updated_at=now,
+            expires_at=values["expires_at"],
+            completed_at=values.get("completed_at", upload.completed_at),
+        )
 
     async def transition(
         self,

@@ -25,7 +25,7 @@ from gateway.domain.tus_headers import (
 from gateway.http.accesslog import UPLOAD_KEY
 from gateway.http.auth import authenticate
 from gateway.http.keys import SERVICES
-from gateway.ingest import Checksum
+from gateway.ingest import Body, Checksum
 
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
 
@@ -61,22 +61,13 @@ async def create(request: web.Request) -> web.Response:
     metadata = parse_metadata(
         request.headers.get("Upload-Metadata"), max_bytes=services.settings.metadata_max_bytes
     )
-    has_body = request.body_exists and request.content_length != 0
-    if has_body:
+    body = None
+    if request.body_exists and request.content_length != 0:
         _require_patch_content_type(request)
-    upload = await services.ingest.create(principal, length, metadata)
+        body = _body(request)
+    upload = await services.ingest.create(principal, length, metadata, body)
     request[UPLOAD_KEY] = upload.id
-    location = f"/files/{upload.id}"
-    if has_body:
-        upload = await services.ingest.write(
-            principal,
-            upload.id,
-            0,
-            request.content_length,
-            _checksum(request),
-            _body(request),
-        )
-    headers = {"Location": location, **_offset_headers(upload)}
+    headers = {"Location": f"/files/{upload.id}", **_offset_headers(upload)}
     return web.Response(status=201, headers=headers)
 
 
@@ -100,12 +91,7 @@ async def patch(request: web.Request) -> web.Response:
     _require_patch_content_type(request)
     offset = parse_length("Upload-Offset", request.headers.get("Upload-Offset"))
     upload = await services.ingest.write(
-        principal,
-        request.match_info["upload_id"],
-        offset,
-        request.content_length,
-        _checksum(request),
-        _body(request),
+        principal, request.match_info["upload_id"], offset, _body(request)
     )
     return web.Response(status=204, headers=_offset_headers(upload))
 
@@ -127,7 +113,11 @@ def _checksum(request: web.Request) -> Checksum | None:
     return None if parsed is None else Checksum(*parsed)
 
 
-async def _body(request: web.Request) -> AsyncIterator[bytes]:
+def _body(request: web.Request) -> Body:
+    return Body(_chunks(request), request.content_length, _checksum(request))
+
+
+async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
     """The request body as chunks; a lost connection becomes BodyInterrupted."""
     try:
         async for chunk in request.content.iter_any():

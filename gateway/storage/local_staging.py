@@ -45,18 +45,8 @@ class LocalStagingStore:
     async def open_writer(
         self, upload_id: str, offset: int, checksum_algorithm: str | None
     ) -> LocalStagedWriter:
-        path = self.path(upload_id)
-
-        def _open() -> int:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-            # Bytes past the acknowledged offset were never acknowledged (a crash between
-            # write and commit): drop them so the file always equals the recorded offset.
-            os.ftruncate(fd, offset)
-            return fd
-
-        fd = await _io(_open)
         hasher = hashlib.new(checksum_algorithm) if checksum_algorithm else None
-        return LocalStagedWriter(fd, offset, hasher, fsync=self._fsync)
+        return LocalStagedWriter(self.path(upload_id), offset, hasher, fsync=self._fsync)
 
     async def size(self, upload_id: str) -> int:
         path = self.path(upload_id)
@@ -70,28 +60,43 @@ class LocalStagingStore:
 
 
 class LocalStagedWriter:
-    def __init__(self, fd: int, start: int, hasher: hashlib._Hash | None, *, fsync: bool) -> None:
-        self._fd = fd
+    """Writes from `start` on. The file is opened on first use, in the same worker-thread hop
+    as the first write, so a small body costs two hops: write, then commit."""
+
+    def __init__(
+        self, path: Path, start: int, hasher: hashlib._Hash | None, *, fsync: bool
+    ) -> None:
+        self._path = path
         self._start = start
         self._hasher = hasher
         self._fsync = fsync
+        self._fd: int | None = None
         self._written = 0
 
     @property
     def written(self) -> int:
         return self._written
 
+    def _open(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600)
+            # Bytes past the acknowledged offset were never acknowledged (a crash between
+            # write and commit): drop them so the file always equals the recorded offset.
+            os.ftruncate(self._fd, self._start)
+        return self._fd
+
     async def write(self, chunks: list[bytes]) -> None:
         position = self._start + self._written
 
         def _write() -> int:
-            total = 0
-            for chunk in chunks:
-                if self._hasher is not None:
+            fd = self._open()
+            if self._hasher is not None:
+                for chunk in chunks:
                     self._hasher.update(chunk)
+            total = 0
             buffers = chunks
             while buffers:
-                done = os.pwritev(self._fd, buffers[:_IOV_MAX], position + total)
+                done = os.pwritev(fd, buffers[:_IOV_MAX], position + total)
                 total += done
                 buffers = _skip(buffers, done)
             return total
@@ -102,15 +107,22 @@ class LocalStagedWriter:
         return None if self._hasher is None else self._hasher.digest()
 
     async def commit(self) -> None:
-        if self._fsync:
-            await _io(os.fdatasync, self._fd)
+        def _commit() -> None:
+            fd = self._open()
+            if self._fsync:
+                os.fdatasync(fd)
+
+        await _io(_commit)
 
     async def rollback(self) -> None:
-        await _io(os.ftruncate, self._fd, self._start)
+        if self._fd is not None:
+            await _io(os.ftruncate, self._fd, self._start)
         self._written = 0
 
     async def close(self) -> None:
-        await _io(os.close, self._fd)
+        if self._fd is not None:
+            os.close(self._fd)  # no IO wait: the data was synced (or abandoned) already
+            self._fd = None
 
 
 def _skip(buffers: list[bytes], count: int) -> list[bytes]:
