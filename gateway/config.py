@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
-    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
+    trusted_proxies: tuple[str, ...] = ()
+    # Seconds API keys and licence registries are cached per process; a change made by the
+    # CLI or another process is seen after at most this long. 0 reads the database each time.
+    registry_cache_ttl_s: float = 5.0  # peers whose X-Forwarded-For is believed
 
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"

@@ -46,14 +46,14 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
     await staging.prepare()
     uploads = UploadRepository(engine)
-    licences = LicenceRepository(engine)
+    licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
     return Services(
         settings=settings,
         clock=clock,
         metrics=metrics,
         engine=engine,
-        tenants=TenantRepository(engine),
+        tenants=TenantRepository(engine, settings.registry_cache_ttl_s),
         licences=licences,
         uploads=uploads,
         accesslog_repository=accesslog,

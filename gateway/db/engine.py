@@ -13,7 +13,14 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=4, max_overflow=4)
+        # One connection: SQLite has one writer at a time, and a second connection waiting on
+        # its lock sleeps in SQLite's busy handler (up to 100 ms a try). Queueing for the one
+        # connection in our own pool costs microseconds instead.
+        # reset_on_return=None: closing a Connection already rolls back what it began; the
+        # pool's own rollback would be a second thread round trip per checkout.
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

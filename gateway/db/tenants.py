@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.db.cache import TtlCache
 from gateway.db.schema import api_keys, licences, tenants
 from gateway.domain.errors import Conflict, NotFound
 from gateway.domain.keys import IssuedKey, Role, issue_key
@@ -26,8 +27,9 @@ class KeyRecord:
 
 
 class TenantRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache_ttl_s: float = 0.0) -> None:
         self._engine = engine
+        self._keys: TtlCache[str, KeyRecord | None] = TtlCache(cache_ttl_s)
 
     async def create(self, name: str, role: Role, now: dt.datetime) -> tuple[str, IssuedKey]:
         tenant_id = uuid.uuid4().hex
@@ -49,6 +51,9 @@ class TenantRepository:
         return tenant_id, key
 
     async def find_key(self, key_id: str) -> KeyRecord | None:
+        return await self._keys.get(key_id, lambda: self._load_key(key_id))
+
+    async def _load_key(self, key_id: str) -> KeyRecord | None:
         query = (
             select(
                 api_keys.c.key_id,
@@ -75,8 +80,9 @@ class TenantRepository:
 
 
 class LicenceRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache_ttl_s: float = 0.0) -> None:
         self._engine = engine
+        self._held: TtlCache[str, list[tuple[int, Licence]]] = TtlCache(cache_ttl_s)
 
     async def add(self, tenant_id: str, licence: Licence, now: dt.datetime) -> int:
         async with self._engine.begin() as conn:
@@ -98,12 +104,16 @@ class LicenceRepository:
                 )
             except IntegrityError as exc:
                 raise Conflict("this licence is already registered", code="licence_exists") from exc
+        self._held.forget(tenant_id)
         key = result.inserted_primary_key
         if key is None:
             raise RuntimeError("the database returned no licence id")
         return int(key[0])
 
     async def held_by(self, tenant_id: str) -> list[tuple[int, Licence]]:
+        return await self._held.get(tenant_id, lambda: self._load_held(tenant_id))
+
+    async def _load_held(self, tenant_id: str) -> list[tuple[int, Licence]]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(select(licences).where(licences.c.tenant_id == tenant_id))
             return [
