@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
     metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted
     # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
-    write_batch_bytes: int = 4 * 1024 * 1024
+    write_batch_bytes: int = 256 * 1024
     fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
