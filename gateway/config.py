@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
     trusted_proxies: tuple[str, ...] = ()
+    # Browser origins allowed to call /files/ (tus-js-client, Uppy); "*" allows any. Keys are
+    # sent in the Authorization header, never cookies, so no credentialed CORS is needed.
+    cors_allow_origins: tuple[str, ...] = ("*",)
     # Seconds API keys and licence registries are cached per process; a change made by the
     # CLI or another process is seen after at most this long. 0 reads the database each time.
     registry_cache_ttl_s: float = 5.0  # peers whose X-Forwarded-For is believed

@@ -106,7 +106,29 @@ async def tus_version(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
+CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, "
+    "Upload-Offset, Upload-Checksum, Upload-Defer-Length, Upload-Concat, X-Request-Id"
+)
+CORS_EXPOSE_HEADERS = (
+    "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, "
+    "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, X-Request-Id"
+)
+
+
 async def add_tus_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: Tus-Resumable on every tus response, errors included."""
-    if request.path.startswith(TUS_PREFIX):
-        response.headers["Tus-Resumable"] = TUS_VERSION
+    """on_response_prepare: Tus-Resumable on every tus response, errors included, and CORS
+    for browser clients whose origin the settings allow."""
+    if not request.path.startswith(TUS_PREFIX):
+        return
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    origin = request.headers.get("Origin")
+    allowed = request.app[SERVICES].settings.cors_allow_origins
+    if origin and ("*" in allowed or origin in allowed):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            response.headers["Access-Control-Max-Age"] = "86400"
