@@ -95,13 +95,14 @@ class UploadRepository:
         )
         values = {f: getattr(record, f) for f in _COLUMNS}
         values["state"] = record.state.value
+        events = [_event(upload_id, now, None, UploadState.RECEIVING, None, actor)]
+        if complete:
+            events.append(
+                _event(upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor)
+            )
         async with self._engine.begin() as conn:
             await conn.execute(insert(uploads).values(**values))
-            await _add_event(conn, upload_id, now, None, UploadState.RECEIVING, None, actor)
-            if complete:
-                await _add_event(
-                    conn, upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
-                )
+            await conn.execute(insert(upload_events), events)  # one statement for both
         return record
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
@@ -226,6 +227,24 @@ async def _transition(
     return True
 
 
+def _event(
+    upload_id: str,
+    now: dt.datetime,
+    from_state: UploadState | None,
+    to_state: UploadState,
+    code: str | None,
+    actor: str,
+) -> dict[str, Any]:
+    return {
+        "upload_id": upload_id,
+        "at": now,
+        "from_state": None if from_state is None else from_state.value,
+        "to_state": to_state.value,
+        "code": code,
+        "actor": actor,
+    }
+
+
 async def _add_event(
     conn: AsyncConnection,
     upload_id: str,
@@ -236,12 +255,5 @@ async def _add_event(
     actor: str,
 ) -> None:
     await conn.execute(
-        insert(upload_events).values(
-            upload_id=upload_id,
-            at=now,
-            from_state=None if from_state is None else from_state.value,
-            to_state=to_state.value,
-            code=code,
-            actor=actor,
-        )
+        insert(upload_events).values(**_event(upload_id, now, from_state, to_state, code, actor))
     )
