@@ -26,6 +26,11 @@ async def build_app(settings: Settings) -> web.Application:
         await close_services(app[SERVICES])
 
     app.on_cleanup.append(close)
+    return app
+
+
+async def _serving_app(settings: Settings) -> web.Application:
+    app = await build_app(settings)
     logger.info(
         "gateway.ready",
         extra={
@@ -38,7 +43,7 @@ async def build_app(settings: Settings) -> web.Application:
 
 def serve(settings: Settings) -> None:
     web.run_app(
-        build_app(settings),
+        _serving_app(settings),
         host=settings.host,
         port=settings.port,
         access_log=None,
@@ -66,6 +71,7 @@ def run_worker(settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def _started(app: web.Application) -> AsyncIterator[None]:
+    app.freeze()
     await app.startup()
     try:
         yield
