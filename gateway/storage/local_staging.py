@@ -39,6 +39,8 @@ class LocalStagingStore:
         def _create() -> None:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.close(fd)
+            if self._fsync:
+                _sync_directory(path.parent)
 
         await _io(_create)
 
@@ -71,6 +73,7 @@ class LocalStagedWriter:
         self._hasher = hasher
         self._fsync = fsync
         self._fd: int | None = None
+        self._created = False  # a new file's directory entry needs its own sync
         self._written = 0
 
     @property
@@ -79,7 +82,11 @@ class LocalStagedWriter:
 
     def _open(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                self._created = True
+            except FileExistsError:
+                self._fd = os.open(self._path, os.O_WRONLY, 0o600)
             # Bytes past the acknowledged offset were never acknowledged (a crash between
             # write and commit): drop them so the file always equals the recorded offset.
             os.ftruncate(self._fd, self._start)
@@ -111,6 +118,9 @@ class LocalStagedWriter:
             fd = self._open()
             if self._fsync:
                 os.fdatasync(fd)
+                if self._created:
+                    _sync_directory(self._path.parent)
+                    self._created = False
 
         await _io(_commit)
 
@@ -123,6 +133,15 @@ class LocalStagedWriter:
         if self._fd is not None:
             os.close(self._fd)  # no IO wait: the data was synced (or abandoned) already
             self._fd = None
+
+
+def _sync_directory(directory: Path) -> None:
+    """fsync a directory, so a file created in it survives a power cut with its data."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _skip(buffers: list[bytes], count: int) -> list[bytes]:
