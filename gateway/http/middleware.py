@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 
@@ -18,6 +19,7 @@ from gateway.logs import request_id_var
 logger = logging.getLogger(__name__)
 
 TUS_PREFIX = "/files"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def json_error(status: int, code: str, message: str, clause: str | None = None) -> web.Response:
@@ -31,7 +33,9 @@ def json_error(status: int, code: str, message: str, clause: str | None = None) 
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, metrics and the access log around everything else."""
     services = request.app[SERVICES]
-    request_id = request.headers.get("X-Request-Id", "")[:32] or secrets.token_hex(8)
+    offered = request.headers.get("X-Request-Id", "")
+    # A caller's id is kept only when it is short and plain: it lands in logs and records.
+    request_id = offered if _REQUEST_ID.fullmatch(offered) else secrets.token_hex(8)
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     response: web.StreamResponse | None = None

@@ -138,3 +138,13 @@ async def test_export_writes_json_lines_since_a_date(
     assert len(lines) == 3
     assert {line["path"] for line in lines} == {"/v1/uploads/abc"}
     assert {"at", "client_ip", "tenant_id", "host", "method", "status", "bytes_in"} <= set(lines[0])
+
+
+async def test_request_id_from_the_caller_is_kept_only_when_plain(
+    client: Client, services: Services
+) -> None:
+    ok = await client.get("/v1/uploads/x", headers={"X-Request-Id": "trace-42"})
+    assert ok.headers["X-Request-Id"] == "trace-42"
+    odd = await client.get("/v1/uploads/x", headers={"X-Request-Id": 'a"b\\c' + "x" * 40})
+    assert odd.headers["X-Request-Id"] != 'a"b\\c' + "x" * 40
+    assert next(r.request_id for r in await records(services)) == "trace-42"
