@@ -101,7 +101,8 @@ class UploadRepository:
                 _event(upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor)
             )
         async with self._engine.begin() as conn:
-            await conn.execute(insert(uploads).values(**values))
+            # Values as parameters, not .values(): the compiled statement is then reused.
+            await conn.execute(insert(uploads), values)
             await conn.execute(insert(upload_events), events)  # one statement for both
         return record
 
@@ -255,5 +256,5 @@ async def _add_event(
     actor: str,
 ) -> None:
     await conn.execute(
-        insert(upload_events).values(**_event(upload_id, now, from_state, to_state, code, actor))
+        insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
     )
