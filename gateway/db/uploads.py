@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -60,9 +61,53 @@ class UploadEvent:
     actor: str
 
 
+class _GroupCommit:
+    """New uploads created at the same moment share one transaction (group commit).
+
+    Each caller still returns only after the commit that holds its rows, so nothing is
+    acknowledged before it is durable; under load, one commit serves many creations.
+    """
+
+    BATCH_LIMIT = 256
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, upload_row: dict[str, Any], event_rows: list[dict[str, Any]]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((upload_row, event_rows, done))
+        if self._writer is None or self._writer.done():
+            # One writer at a time, living only while rows wait; callers' cancellation
+            # cannot strand the rows of others.
+            self._writer = asyncio.create_task(self._drain(), name="uploads-group-commit")
+        await done
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[: self.BATCH_LIMIT]
+            del self._pending[: self.BATCH_LIMIT]
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(uploads), [row for row, _, _ in batch])
+                    await conn.execute(
+                        insert(upload_events), [e for _, events, _ in batch for e in events]
+                    )
+            except Exception as exc:  # every caller in the batch sees the failure
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
 class UploadRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._creations = _GroupCommit(engine)
 
     async def create(
         self,
@@ -100,10 +145,7 @@ class UploadRepository:
             events.append(
                 _event(upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor)
             )
-        async with self._engine.begin() as conn:
-            # Values as parameters, not .values(): the compiled statement is then reused.
-            await conn.execute(insert(uploads), values)
-            await conn.execute(insert(upload_events), events)  # one statement for both
+        await self._creations.add(values, events)
         return record
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
