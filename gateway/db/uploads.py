@@ -89,19 +89,35 @@ class _GroupCommit:
             batch = self._pending[: self.BATCH_LIMIT]
             del self._pending[: self.BATCH_LIMIT]
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(insert(uploads), [row for row, _, _ in batch])
-                    await conn.execute(
-                        insert(upload_events), [e for _, events, _ in batch for e in events]
-                    )
-            except Exception as exc:  # every caller in the batch sees the failure
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                await self._write(batch)
+            except Exception:
+                # One bad row must not fail its neighbours: retry each on its own.
+                for entry in batch:
+                    try:
+                        await self._write([entry])
+                    except Exception as exc:
+                        _settle(entry[2], exc)
             else:
                 for _, _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                    _settle(done, None)
+
+    async def _write(
+        self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(uploads), [row for row, _, _ in batch])
+            await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
+        if len(batch) == 1:
+            _settle(batch[0][2], None)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():  # the caller was cancelled; its row is written all the same
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 class UploadRepository:
