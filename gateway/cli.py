@@ -206,8 +206,7 @@ def _accesslog_export(args: argparse.Namespace) -> int:
         count = 0
         try:
             async for record in services.accesslog_repository.since(since):
-                row = {k: getattr(record, k) for k in record.__slots__}
-                row["at"] = record.at.isoformat()
+                row = record.as_row() | {"at": record.at.isoformat()}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
         finally:

@@ -230,13 +230,16 @@ class IngestService:
         )
         self._metrics.active_writes.inc()
         try:
-            stopped = await self._stream(writer, body.chunks, length - offset)
+            stopped, tail = await self._stream(writer, body.chunks, length - offset)
             if isinstance(stopped, PayloadTooLarge) or (
                 stopped is not None and checksum is not None
             ):
                 # Too long, or partial and so unverifiable against its checksum: keep none.
                 await writer.rollback()
                 return Received(0, stopped)
+            # The last batch is written and synced in one worker-thread hop. A body that
+            # then fails its checksum is truncated away before anything acknowledges it.
+            await asyncio.shield(writer.commit(tail))
             if checksum is not None and await writer.digest() != checksum.digest:
                 await writer.rollback()
                 self._metrics.checksum_mismatches.inc()
@@ -248,7 +251,6 @@ class IngestService:
                         headers={"Upload-Offset": str(offset)},
                     ),
                 )
-            await asyncio.shield(writer.commit())
             return Received(writer.written, stopped)
         finally:
             self._metrics.active_writes.dec()
@@ -256,16 +258,18 @@ class IngestService:
 
     async def _stream(
         self, writer: StagedWriter, chunks: AsyncIterator[bytes], room: int
-    ) -> BaseException | None:
-        """Copy the chunks to the writer in batches; returns why it stopped early, if it did."""
+    ) -> tuple[BaseException | None, list[bytes]]:
+        """Copy the chunks to the writer in batches. Returns why it stopped early (if it did)
+        and the last batch, not yet written, for the commit to write."""
         batch: list[bytes] = []
         size = 0
         try:
             async for chunk in chunks:
                 if writer.written + size + len(chunk) > room:
-                    return PayloadTooLarge(
+                    too_large = PayloadTooLarge(
                         "the body runs past Upload-Length", code="upload_length_exceeded"
                     )
+                    return too_large, []
                 batch.append(chunk)
                 size += len(chunk)
                 if size >= self._batch:
@@ -274,12 +278,8 @@ class IngestService:
         except (BodyInterrupted, asyncio.CancelledError) as exc:
             # The bytes that arrived are kept; the caller re-raises once they are recorded.
             self._metrics.interrupted_bodies.inc()
-            if batch:
-                await asyncio.shield(writer.write(batch))
-            return exc
-        if batch:
-            await writer.write(batch)
-        return None
+            return exc, batch
+        return None, batch
 
     def _count_received(self, upload: UploadRecord, written: int) -> None:
         self._metrics.received_bytes.inc(written)

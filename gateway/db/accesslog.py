@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +37,10 @@ class AccessRecord:
     status: int
     duration_ms: int
 
+    def as_row(self) -> dict[str, object]:
+        # Not dataclasses.asdict: its deep copy is measurable at hundreds of requests a second.
+        return {name: getattr(self, name) for name in ACCESS_FIELDS}
+
 
 class AccessLogRepository:
     def __init__(self, engine: AsyncEngine) -> None:
@@ -46,7 +50,7 @@ class AccessLogRepository:
         if not records:
             return
         async with self._engine.begin() as conn:
-            await conn.execute(insert(access_log), [asdict(r) for r in records])
+            await conn.execute(insert(access_log), [r.as_row() for r in records])
 
     async def prune(self, before: dt.datetime) -> int:
         async with self._engine.begin() as conn:
@@ -115,3 +119,6 @@ class AccessLogWriter:
             for _ in batch:
                 self._queue.task_done()
         self._metrics.accesslog_queue.set(self._queue.qsize())
+
+
+ACCESS_FIELDS = tuple(f.name for f in fields(AccessRecord))

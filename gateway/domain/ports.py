@@ -31,8 +31,9 @@ class StagedWriter(Protocol):
         """Digest over the bytes written so far, when a checksum algorithm was asked for."""
         ...
 
-    async def commit(self) -> None:
-        """Make every written byte durable; only then may its offset be acknowledged."""
+    async def commit(self, tail: list[bytes]) -> None:
+        """Write `tail`, then make every written byte durable; only then may its offset be
+        acknowledged."""
         ...
 
     async def rollback(self) -> None:

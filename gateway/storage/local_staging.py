@@ -92,29 +92,31 @@ class LocalStagedWriter:
             os.ftruncate(self._fd, self._start)
         return self._fd
 
-    async def write(self, chunks: list[bytes]) -> None:
+    def _write_now(self, chunks: list[bytes]) -> None:
+        """Hash and write at the current position (worker thread)."""
+        fd = self._open()
+        if self._hasher is not None:
+            for chunk in chunks:
+                self._hasher.update(chunk)
         position = self._start + self._written
+        total = 0
+        buffers = chunks
+        while buffers:
+            done = os.pwritev(fd, buffers[:_IOV_MAX], position + total)
+            total += done
+            buffers = _skip(buffers, done)
+        self._written += total
 
-        def _write() -> int:
-            fd = self._open()
-            if self._hasher is not None:
-                for chunk in chunks:
-                    self._hasher.update(chunk)
-            total = 0
-            buffers = chunks
-            while buffers:
-                done = os.pwritev(fd, buffers[:_IOV_MAX], position + total)
-                total += done
-                buffers = _skip(buffers, done)
-            return total
-
-        self._written += await _io(_write)
+    async def write(self, chunks: list[bytes]) -> None:
+        await _io(self._write_now, chunks)
 
     async def digest(self) -> bytes | None:
         return None if self._hasher is None else self._hasher.digest()
 
-    async def commit(self) -> None:
+    async def commit(self, tail: list[bytes]) -> None:
         def _commit() -> None:
+            if tail:
+                self._write_now(tail)
             fd = self._open()
             if self._fsync:
                 os.fdatasync(fd)

@@ -16,13 +16,13 @@ async def test_writer_drops_unacknowledged_bytes_past_the_offset(tmp_path: Path)
     store = LocalStagingStore(tmp_path)
     await store.create(UPLOAD)
     first = await store.open_writer(UPLOAD, 0, None)
-    await first.write([b"hello ", b"world"])
-    await first.commit()
+    await first.write([b"hello "])
+    await first.commit([b"world"])  # the tail is written, then synced
     await first.close()
     # A crash after write but before the offset was recorded leaves 11 bytes for offset 6.
     second = await store.open_writer(UPLOAD, 6, "sha256")
     await second.write([b"there"])
-    await second.commit()
+    await second.commit([])
     await second.close()
     assert store.path(UPLOAD).read_bytes() == b"hello there"
     assert await store.size(UPLOAD) == 11
