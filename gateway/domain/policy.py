@@ -1,0 +1,186 @@
+"""The prohibited-content policy (clause 3.1.10.3 and the upload-side 3.1.3.5) and the pure
+decision over detector signals: `decide(policy, signals) -> Decision`, block > review > pass.
+
+The policy is data (`policies/prohibited-content.yaml`). Every item names the detector labels
+that feed it; an item no detector covers yet says so (`detectors: []` with a `coverage` note)
+and can only fire through a human reviewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Verdict(IntEnum):
+    """Ordered so that max() picks the strictest: block > review > pass."""
+
+    PASS = 0
+    REVIEW = 1
+    BLOCK = 2
+
+    @property
+    def name_lower(self) -> str:
+        return self.name.lower()
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabelRule(_Frozen):
+    """One detector label feeding an item: `detector:label`, with its thresholds."""
+
+    label: str = Field(pattern=r"^[a-z0-9_.-]+:[a-z0-9_.-]+$")
+    review_at: float = Field(ge=0.0, le=1.0)
+    block_at: float = Field(ge=0.0, le=1.0)
+    # Sampled frames that must reach a threshold before it fires (guards against one noisy
+    # frame); dense re-sampling around a suspicious frame supplies the extra frames.
+    min_frames: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LabelRule:
+        if self.block_at < self.review_at:
+            raise ValueError(f"{self.label}: block_at {self.block_at} < review_at {self.review_at}")
+        return self
+
+
+class PolicyItem(_Frozen):
+    id: str
+    clause: str
+    text_zh: str
+    gloss_en: str
+    also_covers: tuple[str, ...] = ()  # upload-side clauses 3.1.3.5.x with the same content
+    detectors: tuple[LabelRule, ...] = ()
+    coverage: str = ""  # what covers it today when no detector does
+    on_error: Literal["review", "block"] = "review"
+
+    @model_validator(mode="after")
+    def _says_how_it_is_covered(self) -> PolicyItem:
+        if not self.detectors and not self.coverage:
+            raise ValueError(f"{self.id}: no detectors and no coverage note")
+        return self
+
+
+class Policy(_Frozen):
+    id: str
+    version: int
+    review_threshold: float = Field(ge=0.0, le=1.0)  # any score above asks for dense sampling
+    items: tuple[PolicyItem, ...]
+
+    def labels(self) -> set[str]:
+        return {rule.label for item in self.items for rule in item.detectors}
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, float]]) -> Policy:
+        """Per-tenant thresholds: {"detector:label": {"review_at": .., "block_at": ..}}."""
+        unknown = set(overrides) - self.labels()
+        if unknown:
+            raise ValueError(f"overrides name labels no item uses: {sorted(unknown)}")
+        items = tuple(
+            item.model_copy(
+                update={
+                    "detectors": tuple(
+                        LabelRule.model_validate(
+                            rule.model_dump() | dict(overrides.get(rule.label, {}))
+                        )
+                        for rule in item.detectors
+                    )
+                }
+            )
+            for item in self.items
+        )
+        return self.model_copy(update={"items": items})
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One detector's score for one label on one sampled frame."""
+
+    detector: str  # e.g. "open_nsfw@1.0"
+    label: str  # "detector:label"
+    timestamp_s: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorFailure:
+    """A detector that could not score (its items fall back to their on_error)."""
+
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    item_id: str
+    clause: str
+    text_zh: str
+    verdict: Verdict
+    label: str
+    threshold: float
+    frames: tuple[Signal, ...]  # the frames that reached the threshold, strongest first
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    hits: tuple[Hit, ...] = field(default_factory=tuple)
+    policy_id: str = ""
+    policy_version: int = 0
+
+
+def decide(
+    policy: Policy, signals: Iterable[Signal], failures: Iterable[DetectorFailure] = ()
+) -> Decision:
+    """Total and deterministic: the strictest verdict any item reaches, with its evidence."""
+    by_label: dict[str, list[Signal]] = {}
+    for signal in signals:
+        by_label.setdefault(signal.label, []).append(signal)
+    failed = {f.label: f.reason for f in failures}
+    hits: list[Hit] = []
+    for item in policy.items:
+        for rule in item.detectors:
+            if rule.label in failed:
+                hits.append(
+                    Hit(
+                        item.id,
+                        item.clause,
+                        item.text_zh,
+                        Verdict[item.on_error.upper()],
+                        rule.label,
+                        0.0,
+                        (),
+                        f"detector failed: {failed[rule.label]}",
+                    )
+                )
+                continue
+            hit = _evaluate(item, rule, by_label.get(rule.label, []))
+            if hit is not None:
+                hits.append(hit)
+    hits.sort(key=lambda h: (-h.verdict, h.item_id, h.label))
+    verdict = max((h.verdict for h in hits), default=Verdict.PASS)
+    return Decision(verdict, tuple(hits), policy.id, policy.version)
+
+
+def _evaluate(item: PolicyItem, rule: LabelRule, signals: list[Signal]) -> Hit | None:
+    for verdict, threshold in ((Verdict.BLOCK, rule.block_at), (Verdict.REVIEW, rule.review_at)):
+        reached = sorted(
+            (s for s in signals if s.score >= threshold),
+            key=lambda s: (-s.score, s.timestamp_s),
+        )
+        if len(reached) >= rule.min_frames:
+            return Hit(
+                item.id,
+                item.clause,
+                item.text_zh,
+                verdict,
+                rule.label,
+                threshold,
+                tuple(reached[:10]),
+            )
+    return None
