@@ -1,0 +1,1 @@
+"""Detectors: sampled frames in, signals out. They know nothing of HTTP or the database."""
