@@ -18,6 +18,7 @@ from gateway.domain.errors import ConfigError, GatewayError
 from gateway.domain.keys import Role
 from gateway.domain.licences import Licence
 from gateway.logs import configure_logging
+from gateway.scan_command import add_scan_command
 from gateway.upload_command import add_upload_command
 from gateway.wiring import Services, close_services, open_services
 
@@ -100,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(run=_accesslog_export)
 
     add_upload_command(commands)
+    add_scan_command(commands)
     return parser
 
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     policies_dir: Path = PROJECT_ROOT / "policies"
+    models_dir: Path = PROJECT_ROOT / "models"  # one folder per model, each with manifest.yaml
+    sample_interval_s: float = 2.0  # seconds; the guaranteed maximum gap between sampled frames
 
     tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH

@@ -13,10 +13,14 @@ from gateway.db.engine import create_engine
 from gateway.db.migrate import upgrade_to_head
 from gateway.db.tenants import LicenceRepository, TenantRepository
 from gateway.db.uploads import UploadRepository
+from gateway.detectors.registry import load_classifiers
 from gateway.domain.ports import Clock, SystemClock
 from gateway.ingest import IngestService
+from gateway.media.probe import FfprobeProber
+from gateway.media.sampler import FfmpegFrameSampler, SamplingPlan
 from gateway.metrics import Metrics
-from gateway.policies import load_licence_rules
+from gateway.pipeline.screening import Screener
+from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_licence_rules
 from gateway.storage.local_staging import LocalStagingStore
 
 
@@ -75,3 +79,14 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
 
 async def close_services(services: Services) -> None:
     await services.engine.dispose()
+
+
+def build_screener(settings: Settings) -> Screener:
+    """The screening graph: hardened probe and sampler, every enabled model, the policy.
+
+    Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
+    """
+    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    plan = SamplingPlan(interval_s=settings.sample_interval_s)
+    classifiers = load_classifiers(settings.models_dir, policy, plan.frame_size)
+    return Screener(FfprobeProber(), FfmpegFrameSampler(), classifiers, policy, plan)

@@ -44,6 +44,7 @@ class SamplingPlan:
     dense_fps: float = 3.0  # frames a second around a suspicious frame
     dense_window_s: float = 2.0  # seconds either side of it
     frame_size: int = 256  # frames come out square at this size, for the models
+    dense: bool = True  # look closer around suspicious frames (off only to measure its worth)
 
 
 class FfmpegFrameSampler:

@@ -1,0 +1,1 @@
+"""Services that run stages against ports: screening now, the job runner next."""

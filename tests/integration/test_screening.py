@@ -1,0 +1,165 @@
+"""Screening end to end on real ffmpeg and onnxruntime, with the generated colour model:
+every verdict path, and dense re-sampling catching a 1 s flash between samples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.config import Settings
+from gateway.domain.policy import Verdict
+from gateway.media.sampler import SamplingPlan
+from gateway.pipeline.screening import Screener, decision_json
+from gateway.wiring import build_screener
+from tests.media import colour_clip
+from tests.models import build_colour_model
+
+TEST_POLICY = {
+    "id": "test-policy",
+    "version": 3,
+    "review_threshold": 0.4,
+    "items": [
+        {
+            "id": "3.1.10.3(3)",
+            "clause": "3.1.10.3",
+            "text_zh": "封建迷信和或淫秽、色情、下流的信息或教唆犯罪的信息",
+            "gloss_en": "test item fed by redness",
+            "detectors": [
+                {"label": "colour_test:red", "review_at": 0.6, "block_at": 0.92, "min_frames": 2}
+            ],
+        }
+    ],
+}
+DARK = "0x202020"
+RED = "0xff0000"  # scores ~1.0: block
+PINK = "0xb05050"  # scores ~0.69: review
+
+
+@pytest.fixture(scope="module")
+def setup_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("screening")
+    models = root / "models"
+    build_colour_model(models)
+    policies = root / "policies"
+    policies.mkdir()
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
+    return models, policies
+
+
+@pytest.fixture(scope="module")
+def screener(setup_dirs: tuple[Path, Path]) -> Screener:
+    models, policies = setup_dirs
+    return build_screener(Settings(models_dir=models, policies_dir=policies))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("clips")
+    return {
+        "plain": colour_clip(root / "plain.mp4", 60, base=DARK),
+        "red_at_37": colour_clip(root / "red.mp4", 60, base=DARK, segments=((37, 8, RED),)),
+        "pink_at_37": colour_clip(root / "pink.mp4", 60, base=DARK, segments=((37, 8, PINK),)),
+        "flash": colour_clip(root / "flash.mp4", 60, base=DARK, segments=((36.5, 1, RED),)),
+    }
+
+
+async def test_plain_clip_passes(screener: Screener, clips: dict[str, Path]) -> None:
+    result = await screener.screen(clips["plain"])
+    assert result.decision.verdict == Verdict.PASS
+    assert result.frames_sampled >= 30  # every 2 s over 60 s
+    assert result.evidence == []
+
+
+async def test_red_segment_blocks_with_evidence(screener: Screener, clips: dict[str, Path]) -> None:
+    result = await screener.screen(clips["red_at_37"])
+    assert result.decision.verdict == Verdict.BLOCK
+    body = decision_json(result)
+    assert body["clauses"] == ["3.1.10.3(3)"]
+    hit = body["hits"][0]
+    assert hit["text_zh"].startswith("封建迷信")
+    assert hit["threshold"] == 0.92
+    times = [f["timestamp_s"] for f in hit["frames"]]
+    assert all(37 <= t <= 45 for t in times)
+    assert all(f["detector"] == "colour_test@1" for f in hit["frames"])
+    assert body["policy"] == {"id": "test-policy", "version": 3}
+    assert result.evidence
+    assert result.evidence[0].jpeg.startswith(b"\xff\xd8")
+    assert 37 <= result.evidence[0].timestamp_s <= 45
+
+
+async def test_moderate_segment_goes_to_review(screener: Screener, clips: dict[str, Path]) -> None:
+    result = await screener.screen(clips["pink_at_37"])
+    assert result.decision.verdict == Verdict.REVIEW
+    assert result.decision.hits[0].threshold == 0.6
+
+
+async def test_dense_resampling_catches_a_one_second_flash(
+    screener: Screener, clips: dict[str, Path]
+) -> None:
+    fixed_only = Screener(
+        screener._prober,
+        screener._sampler,
+        screener._classifiers,
+        screener.policy,
+        SamplingPlan(dense=False),
+    )
+    missed = await fixed_only.screen(clips["flash"])
+    assert missed.decision.verdict == Verdict.PASS  # one red frame: below min_frames
+    caught = await screener.screen(clips["flash"])
+    assert caught.decision.verdict == Verdict.BLOCK
+    assert caught.plan["dense"]["around_s"] == [36.5]
+    dense_times = [s.timestamp_s for s in caught.decision.hits[0].frames]
+    assert all(36.5 <= t <= 37.5 for t in dense_times)
+    assert len(dense_times) >= 2
+
+
+def test_scan_command_exit_codes(
+    setup_dirs: tuple[Path, Path], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    models, policies = setup_dirs
+    (tmp_path / "random.mp4").write_bytes(b"\x00\x01" * 5000)
+    expected = {"plain": (0, "pass"), "pink_at_37": (1, "review"), "red_at_37": (2, "block")}
+    cases = [(clips[name], *codes) for name, codes in expected.items()]
+    cases.append((tmp_path / "random.mp4", 3, "error"))
+    for clip, code, verdict in cases:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "--log-level",
+                "WARNING",
+                "scan",
+                str(clip),
+                "--models-dir",
+                str(models),
+                "--policies-dir",
+                str(policies),
+                "--meta",
+                "title=t",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == code, done.stderr
+        assert json.loads(done.stdout)["verdict"] == verdict
+
+
+def test_a_policy_label_without_a_model_stops_start_up(
+    setup_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from gateway.domain.errors import ConfigError
+
+    models, _ = setup_dirs
+    policy = json.loads(json.dumps(TEST_POLICY))
+    policy["items"][0]["detectors"][0]["label"] = "colour_test:blue"
+    (tmp_path / "prohibited-content.yaml").write_text(yaml.safe_dump(policy))
+    with pytest.raises(ConfigError, match="colour_test:blue"):
+        build_screener(Settings(models_dir=models, policies_dir=tmp_path))
