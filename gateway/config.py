@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     policies_dir: Path = PROJECT_ROOT / "policies"
     models_dir: Path = PROJECT_ROOT / "models"  # one folder per model, each with manifest.yaml
     sample_interval_s: float = 2.0  # seconds; the guaranteed maximum gap between sampled frames
+    screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
+    job_lease_s: float = 900.0  # seconds a claimed job is held before another worker may take it
 
     tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH

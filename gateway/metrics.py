@@ -48,6 +48,14 @@ class Metrics:
         self.active_writes = Gauge(
             "vodgate_active_writes", "PATCH bodies being received now", registry=r
         )
+        self.screening_verdicts = Counter(
+            "vodgate_screening_verdicts_total", "Screening decisions", ["verdict"], registry=r
+        )
+        self.screening_failures = Counter(
+            "vodgate_screening_failures_total",
+            "Screenings that failed every attempt",
+            registry=r,
+        )
         self.accesslog_queue = Gauge(
             "vodgate_accesslog_queue_records",
             "Access log records waiting to be written",

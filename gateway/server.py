@@ -13,13 +13,16 @@ from aiohttp import web
 from gateway.config import Settings
 from gateway.http.app import MAX_HEADER_BYTES, create_app
 from gateway.http.keys import SERVICES
-from gateway.wiring import close_services, open_services
+from gateway.wiring import build_screener, close_services, open_services
 
 logger = logging.getLogger(__name__)
 
 
 async def build_app(settings: Settings) -> web.Application:
     services = await open_services(settings)
+    if settings.screening_workers > 0:
+        # Models load and are checked here, before the gateway listens (ConfigError: exit 2).
+        services.screener = await asyncio.to_thread(build_screener, settings)
     app = create_app(services)
 
     async def close(app: web.Application) -> None:

@@ -10,15 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import Settings
 from gateway.db.accesslog import AccessLogRepository, AccessLogWriter
 from gateway.db.engine import create_engine
+from gateway.db.jobs import JobRepository
 from gateway.db.migrate import upgrade_to_head
 from gateway.db.tenants import LicenceRepository, TenantRepository
 from gateway.db.uploads import UploadRepository
 from gateway.detectors.registry import load_classifiers
+from gateway.domain.licences import LicenceRules
 from gateway.domain.ports import Clock, SystemClock
 from gateway.ingest import IngestService
 from gateway.media.probe import FfprobeProber
 from gateway.media.sampler import FfmpegFrameSampler, SamplingPlan
 from gateway.metrics import Metrics
+from gateway.pipeline.runner import ScreeningWorker
 from gateway.pipeline.screening import Screener
 from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_licence_rules
 from gateway.storage.local_staging import LocalStagingStore
@@ -37,6 +40,10 @@ class Services:
     staging: LocalStagingStore
     ingest: IngestService
     accesslog: AccessLogWriter
+    jobs: JobRepository
+    licence_rules: LicenceRules
+    # Built by the serve/worker entry points (models load and are checked before listening).
+    screener: Screener | None = None
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -62,6 +69,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         uploads=uploads,
         accesslog_repository=accesslog,
         accesslog=AccessLogWriter(accesslog, metrics),
+        jobs=JobRepository(engine),
+        licence_rules=rules,
         staging=staging,
         ingest=IngestService(
             uploads=uploads,
@@ -75,6 +84,27 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             write_batch_bytes=settings.write_batch_bytes,
         ),
     )
+
+
+def build_workers(services: Services) -> list[ScreeningWorker]:
+    if services.screener is None:
+        return []
+    settings = services.settings
+    return [
+        ScreeningWorker(
+            jobs=services.jobs,
+            uploads=services.uploads,
+            licences=services.licences,
+            rules=services.licence_rules,
+            screener=services.screener,
+            staging_path=services.staging.path,
+            evidence_dir=settings.data_dir / "evidence",
+            clock=services.clock,
+            metrics=services.metrics,
+            lease=dt.timedelta(seconds=settings.job_lease_s),
+        )
+        for _ in range(settings.screening_workers)
+    ]
 
 
 async def close_services(services: Services) -> None:

@@ -140,3 +140,33 @@ access_log = Table(
     Column("status", Integer, nullable=False),
     Column("duration_ms", Integer, nullable=False),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", String(32), ForeignKey("uploads.id"), nullable=False, index=True),
+    Column("stage", String(20), nullable=False),
+    # queued -> running (leased) -> done | failed; a lapsed lease makes it claimable again
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    Column("run_after", UTCDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id"), primary_key=True),
+    Column("verdict", String(10), nullable=False),
+    Column("policy_id", String(60), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),  # clauses, hits, sampling plan, models, evidence
+    Column("created_at", UTCDateTime(), nullable=False),
+)

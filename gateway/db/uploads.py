@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db.schema import upload_events, uploads
+from gateway.db.jobs import SCREENING, enqueue, job_row
+from gateway.db.schema import jobs, upload_events, uploads
 from gateway.domain.errors import Conflict
 from gateway.domain.states import UploadState, can_transition
 
@@ -104,9 +105,16 @@ class _GroupCommit:
     async def _write(
         self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
     ) -> None:
+        screen = [
+            job_row(row["id"], SCREENING, row["created_at"])
+            for row, _, _ in batch
+            if row["state"] == UploadState.RECEIVED.value
+        ]
         async with self._engine.begin() as conn:
             await conn.execute(insert(uploads), [row for row, _, _ in batch])
             await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
+            if screen:  # complete at creation: its screening job commits with it
+                await conn.execute(insert(jobs), screen)
         if len(batch) == 1:
             _settle(batch[0][2], None)
 
@@ -171,6 +179,27 @@ class UploadRepository:
             row = (await conn.execute(query)).first()
         return None if row is None else UploadRecord.from_row(row)
 
+    async def get_internal(self, upload_id: str) -> UploadRecord | None:
+        """For the pipeline only: the upload whatever its tenant."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(uploads).where(uploads.c.id == upload_id))).first()
+        return None if row is None else UploadRecord.from_row(row)
+
+    async def transition_in(
+        self,
+        conn: AsyncConnection,
+        upload_id: str,
+        from_state: UploadState,
+        to_state: UploadState,
+        now: dt.datetime,
+        actor: str,
+        code: str | None = None,
+    ) -> bool:
+        """`transition` inside the caller's transaction (with the job and decision rows)."""
+        if not can_transition(from_state, to_state):
+            raise ValueError(f"no transition {from_state} -> {to_state}")
+        return await _transition(conn, upload_id, from_state, to_state, now, actor, code)
+
     async def record_offset(
         self,
         upload: UploadRecord,
@@ -208,6 +237,7 @@ class UploadRepository:
                 await _add_event(
                     conn, upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
                 )
+                await enqueue(conn, upload.id, SCREENING, now)  # with the state change
         state = UploadState(values.get("state", upload.state))
         return dataclasses.replace(
             upload,

@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from gateway.db.decisions import load_decision
 from gateway.db.uploads import UploadEvent, UploadRecord
 from gateway.domain.keys import Role
 from gateway.http.auth import authenticate
@@ -25,7 +26,9 @@ async def get_upload(request: web.Request) -> web.Response:
     principal = await authenticate(request, Role.UPLOADER)
     upload = await services.ingest.get_any_state(principal, request.match_info["upload_id"])
     events = await services.uploads.events(upload.id)
-    return web.json_response(upload_view(upload, events))
+    view = upload_view(upload, events)
+    view["decision"] = await load_decision(services.engine, upload.id)
+    return web.json_response(view)
 
 
 def upload_view(upload: UploadRecord, events: list[UploadEvent]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from aiohttp import web
 from gateway.http import api, tus
 from gateway.http.keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
-from gateway.wiring import Services
+from gateway.wiring import Services, build_workers
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,15 @@ def create_app(services: Services) -> web.Application:
     app.cleanup_ctx.append(_accesslog_writer)
     app.cleanup_ctx.append(_expiry_sweeper)
     app.cleanup_ctx.append(_accesslog_pruner)
+    app.cleanup_ctx.append(_screening_workers)
     return app
+
+
+async def _screening_workers(app: web.Application) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for index, worker in enumerate(build_workers(app[SERVICES])):
+            await stack.enter_async_context(_background(worker.run, f"screening-{index}"))
+        yield
 
 
 async def _accesslog_writer(app: web.Application) -> AsyncIterator[None]:

@@ -58,6 +58,8 @@ class Gateway:
     api_key: str
     log: Path
     process: subprocess.Popen[bytes] | None = field(default=None)
+    # Ingest tests keep uploads at `received`; screening tests turn workers on.
+    env: dict[str, str] = field(default_factory=lambda: {"VODGATE_SCREENING_WORKERS": "0"})
 
     @property
     def url(self) -> str:
@@ -82,6 +84,7 @@ class Gateway:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -1,0 +1,151 @@
+"""The durable job table: enqueue with the state change that calls for it, claim under a
+lease (safe with several workers on one database), retry with backoff, finish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.db.schema import jobs
+
+SCREENING = "screening"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    upload_id: str
+    stage: str
+    attempts: int
+    max_attempts: int
+
+
+def job_row(upload_id: str, stage: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "upload_id": upload_id,
+        "stage": stage,
+        "state": QUEUED,
+        "attempts": 0,
+        "max_attempts": DEFAULT_MAX_ATTEMPTS,
+        "run_after": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def enqueue(conn: AsyncConnection, upload_id: str, stage: str, now: dt.datetime) -> None:
+    """In the caller's transaction: the job exists exactly when the state change does."""
+    await conn.execute(insert(jobs), job_row(upload_id, stage, now))
+
+
+class JobRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, owner: str, now: dt.datetime, lease: dt.timedelta) -> Job | None:
+        """Take one due job whose lease is free or lapsed (a killed worker's job comes back).
+
+        The UPDATE repeats the claimable condition, so two workers racing for one row cannot
+        both win: the loser's UPDATE matches nothing and it tries the next.
+        """
+        claimable = and_(
+            jobs.c.state.in_((QUEUED, RUNNING)),
+            jobs.c.run_after <= now,
+            or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < now),
+        )
+        for _ in range(5):
+            async with self._engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        select(jobs.c.id).where(claimable).order_by(jobs.c.run_after).limit(1)
+                    )
+                ).first()
+                if row is None:
+                    return None
+                claimed = (
+                    await conn.execute(
+                        update(jobs)
+                        .where(jobs.c.id == row.id, claimable)
+                        .values(
+                            state=RUNNING,
+                            lease_owner=owner,
+                            lease_expires_at=now + lease,
+                            attempts=jobs.c.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(
+                            jobs.c.id,
+                            jobs.c.upload_id,
+                            jobs.c.stage,
+                            jobs.c.attempts,
+                            jobs.c.max_attempts,
+                        )
+                    )
+                ).first()
+            if claimed is not None:
+                return Job(
+                    claimed.id,
+                    claimed.upload_id,
+                    claimed.stage,
+                    claimed.attempts,
+                    claimed.max_attempts,
+                )
+        return None
+
+    async def renew(self, job: Job, owner: str, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Extend a lease still held; False when another worker has taken the job over."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job.id, jobs.c.lease_owner == owner, jobs.c.state == RUNNING)
+                .values(lease_expires_at=now + lease, updated_at=now)
+            )
+        return bool(result.rowcount)
+
+    async def finish(self, conn: AsyncConnection, job: Job, now: dt.datetime) -> None:
+        """In the caller's transaction, with the state change the job produced."""
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id)
+            .values(state=DONE, lease_owner=None, lease_expires_at=None, updated_at=now)
+        )
+
+    async def fail(self, conn: AsyncConnection, job: Job, now: dt.datetime, error: str) -> None:
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id)
+            .values(
+                state=FAILED,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+                last_error=error[:2000],
+            )
+        )
+
+    async def retry_later(
+        self, job: Job, now: dt.datetime, delay: dt.timedelta, error: str
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job.id)
+                .values(
+                    state=QUEUED,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    run_after=now + delay,
+                    updated_at=now,
+                    last_error=error[:2000],
+                )
+            )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine

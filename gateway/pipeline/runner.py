@@ -1,0 +1,230 @@
+"""The screening worker: claims screening jobs under a lease and carries each upload from
+`received` through `screening` to `approved | review | rejected` (or `failed`), durably.
+
+A killed worker's job is claimed again once its lease lapses and is re-run from the start
+(screening is deterministic, so the verdict is the same). Failures retry with backoff; after
+the last attempt the policy's on_error decides (review or block): a failure never passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from gateway.db.decisions import save_decision
+from gateway.db.jobs import Job, JobRepository
+from gateway.db.tenants import LicenceRepository
+from gateway.db.uploads import UploadRecord, UploadRepository
+from gateway.domain.errors import ClientError, LicenceRejected
+from gateway.domain.licences import LicenceRules, check_upload_licence
+from gateway.domain.policy import Verdict
+from gateway.domain.ports import Clock
+from gateway.domain.states import UploadState
+from gateway.media.probe import MediaRefused
+from gateway.metrics import Metrics
+from gateway.pipeline.screening import Screener, ScreeningResult, decision_json
+
+logger = logging.getLogger(__name__)
+
+STATE_BY_VERDICT = {
+    Verdict.PASS: UploadState.APPROVED,
+    Verdict.REVIEW: UploadState.REVIEW,
+    Verdict.BLOCK: UploadState.REJECTED,
+}
+# A screening must finish within this, or it counts as a failed attempt (seconds).
+SCREENING_TIMEOUT_S = 3600.0
+
+
+class ScreeningWorker:
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        uploads: UploadRepository,
+        licences: LicenceRepository,
+        rules: LicenceRules,
+        screener: Screener,
+        staging_path: Callable[[str], Path],
+        evidence_dir: Path,
+        clock: Clock,
+        metrics: Metrics,
+        lease: dt.timedelta,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._jobs = jobs
+        self._uploads = uploads
+        self._licences = licences
+        self._rules = rules
+        self._screener = screener
+        self._staging_path = staging_path
+        self._evidence_dir = evidence_dir
+        self._clock = clock
+        self._metrics = metrics
+        self._lease = lease
+        self._poll_s = poll_interval_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.actor = "screening-worker"
+
+    async def run(self) -> None:
+        """Claim and process jobs until cancelled."""
+        while True:
+            try:
+                worked = await self.run_once()
+            except Exception:  # keep the worker alive; the job's lease will lapse
+                logger.exception("worker.loop_failed")
+                worked = False
+            if not worked:
+                await asyncio.sleep(self._poll_s)
+
+    async def run_once(self) -> bool:
+        job = await self._jobs.claim(self.owner, self._clock.now(), self._lease)
+        if job is None:
+            return False
+        upload = await self._uploads.get_internal(job.upload_id)
+        if upload is None or upload.state not in (UploadState.RECEIVED, UploadState.SCREENING):
+            await self._finish(job, upload, None, None, None)
+            return True
+        if upload.state == UploadState.RECEIVED:
+            await self._uploads.transition(
+                upload.id,
+                UploadState.RECEIVED,
+                UploadState.SCREENING,
+                self._clock.now(),
+                self.actor,
+            )
+        logger.info("screening.started", extra={"upload_id": upload.id, "attempt": job.attempts})
+        try:
+            await self._recheck_licence(upload)
+            async with self._heartbeat(job):
+                result = await asyncio.wait_for(
+                    self._screener.screen(self._staging_path(upload.id)), SCREENING_TIMEOUT_S
+                )
+        except LicenceRejected as exc:
+            await self._finish(
+                job, upload, UploadState.REJECTED, exc.code, _refusal_body(exc, "block")
+            )
+        except MediaRefused as exc:
+            await self._finish(
+                job, upload, UploadState.FAILED, exc.code, _refusal_body(exc, "error")
+            )
+        except Exception as exc:
+            await self._failed_attempt(job, upload, exc)
+        else:
+            await self._decided(job, upload, result)
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self, job: Job) -> AsyncIterator[None]:
+        """Renew the lease every third of its length while the work runs, so a short lease
+        (quick take-over after a crash) never expires under a live worker."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self._lease.total_seconds() / 3)
+                if not await self._jobs.renew(job, self.owner, self._clock.now(), self._lease):
+                    logger.warning("job.lease_lost", extra={"job_id": job.id})
+                    return
+
+        task = asyncio.create_task(beat(), name=f"lease-{job.id}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _recheck_licence(self, upload: UploadRecord) -> None:
+        """The registry may have changed since creation: a licence that lapsed blocks."""
+        held = [lic for _, lic in await self._licences.held_by(upload.tenant_id)]
+        try:
+            check_upload_licence(self._rules, upload.metadata, held, self._clock.now().date())
+        except LicenceRejected:
+            raise
+        except ClientError as exc:  # metadata that was valid at creation; treat as refusal
+            raise LicenceRejected(exc.message, code=exc.code, clause=exc.clause) from exc
+
+    async def _decided(self, job: Job, upload: UploadRecord, result: ScreeningResult) -> None:
+        body = decision_json(result)
+        body["evidence"] = await asyncio.to_thread(self._save_evidence, upload.id, result)
+        verdict = Verdict(result.decision.verdict)
+        self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
+        await self._finish(
+            job,
+            upload,
+            STATE_BY_VERDICT[verdict],
+            None if verdict == Verdict.PASS else "content_" + verdict.name.lower(),
+            body,
+        )
+        logger.info(
+            "screening.decided", extra={"upload_id": upload.id, "verdict": verdict.name.lower()}
+        )
+
+    def _save_evidence(self, upload_id: str, result: ScreeningResult) -> list[dict[str, Any]]:
+        folder = self._evidence_dir / upload_id
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for index, item in enumerate(result.evidence):
+            name = f"{index:02d}-{item.timestamp_s:09.3f}.jpg"
+            (folder / name).write_bytes(item.jpeg)
+            saved.append(
+                {
+                    "timestamp_s": item.timestamp_s,
+                    "reason": item.reason,
+                    "file": name,
+                    "bytes": len(item.jpeg),
+                }
+            )
+        return saved
+
+    async def _failed_attempt(self, job: Job, upload: UploadRecord, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        logger.warning(
+            "screening.attempt_failed",
+            extra={"upload_id": upload.id, "attempt": job.attempts, "error": error},
+        )
+        if job.attempts < job.max_attempts:
+            delay = dt.timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
+            await self._jobs.retry_later(job, self._clock.now(), delay, error)
+            return
+        on_error = max(
+            (Verdict[item.on_error.upper()] for item in self._screener.policy.items),
+            default=Verdict.REVIEW,
+        )
+        state = STATE_BY_VERDICT[on_error]  # review or rejected: never approved
+        body = {
+            "verdict": on_error.name.lower(),
+            "error": {"code": "screening_failed", "message": error},
+        }
+        self._metrics.screening_failures.inc()
+        await self._finish(job, upload, state, "screening_failed", body)
+
+    async def _finish(
+        self,
+        job: Job,
+        upload: UploadRecord | None,
+        state: UploadState | None,
+        code: str | None,
+        body: dict[str, Any] | None,
+    ) -> None:
+        now = self._clock.now()
+        async with self._jobs.engine.begin() as conn:
+            if upload is not None and state is not None and body is not None:
+                await save_decision(conn, upload.id, str(body.get("verdict", "")), body, now)
+                await self._uploads.transition_in(
+                    conn, upload.id, UploadState.SCREENING, state, now, self.actor, code
+                )
+            if state == UploadState.FAILED:
+                await self._jobs.fail(conn, job, now, code or "failed")
+            else:
+                await self._jobs.finish(conn, job, now)
+
+
+def _refusal_body(exc: ClientError, verdict: str) -> dict[str, Any]:
+    return {"verdict": verdict, **exc.as_body()}

@@ -1,0 +1,130 @@
+"""Screening through `vodgate serve`: upload with the SDK, the in-process worker decides,
+`GET /v1/uploads/{id}` shows the verdict with its evidence. Real ffmpeg, real onnxruntime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.client import UploadClient
+from gateway.config import PROJECT_ROOT
+from tests.conftest import LICENCE_NUMBER
+from tests.e2e.conftest import Gateway, free_port, vodgate
+from tests.integration.test_screening import DARK, PINK, RED, TEST_POLICY
+from tests.media import colour_clip
+from tests.models import build_colour_model
+
+META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
+SETTLED = {"approved", "review", "rejected", "failed"}
+
+
+@pytest.fixture
+def screening_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    models = tmp_path / "models"
+    build_colour_model(models)
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
+    data_dir = tmp_path / "var"
+    import json
+
+    created = json.loads(vodgate("tenant", "create", "screen-media", data_dir=data_dir))
+    vodgate(
+        "licence",
+        "add",
+        "--tenant",
+        created["tenant_id"],
+        "--type",
+        "avsp",
+        "--number",
+        LICENCE_NUMBER,
+        "--holder",
+        "S",
+        "--valid-until",
+        "2099-12-31",
+        data_dir=data_dir,
+    )
+    gateway = Gateway(
+        data_dir,
+        free_port(),
+        created["tenant_id"],
+        created["api_key"],
+        tmp_path / "gateway.log",
+        env={
+            "VODGATE_SCREENING_WORKERS": "1",
+            "VODGATE_MODELS_DIR": str(models),
+            "VODGATE_POLICIES_DIR": str(policies),
+        },
+    )
+    gateway.start()
+    yield gateway
+    gateway.stop()
+    assert "Traceback" not in gateway.log.read_text(), gateway.log.read_text()
+
+
+def wait_settled(gateway: Gateway, upload_id: str, timeout_s: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = gateway.status(upload_id)
+        if status["state"] in SETTLED:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"not decided: {gateway.status(upload_id)}")
+
+
+def test_every_verdict_through_the_gateway(screening_gateway: Gateway, tmp_path: Path) -> None:
+    clips = {
+        "approved": colour_clip(tmp_path / "plain.mp4", 30, base=DARK),
+        "rejected": colour_clip(tmp_path / "red.mp4", 30, base=DARK, segments=((17, 6, RED),)),
+        "review": colour_clip(tmp_path / "pink.mp4", 30, base=DARK, segments=((17, 6, PINK),)),
+    }
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(os.urandom(50_000))
+    client = UploadClient(screening_gateway.url, screening_gateway.api_key)
+    ids = {name: asyncio.run(client.upload(path, META)) for name, path in clips.items()}
+    ids["failed"] = asyncio.run(client.upload(garbage, META))
+    for expected, upload_id in ids.items():
+        status = wait_settled(screening_gateway, upload_id)
+        assert status["state"] == expected, status
+        trail = [(e["from"], e["to"]) for e in status["trail"]]  # type: ignore[union-attr]
+        assert ("received", "screening") in trail
+        assert ("screening", expected) in trail
+    rejected = screening_gateway.status(ids["rejected"])["decision"]
+    assert rejected["verdict"] == "block"  # type: ignore[index]
+    assert rejected["clauses"] == ["3.1.10.3(3)"]  # type: ignore[index]
+    evidence = rejected["evidence"]  # type: ignore[index]
+    assert evidence
+    saved = screening_gateway.data_dir / "evidence" / ids["rejected"] / evidence[0]["file"]
+    assert saved.read_bytes().startswith(b"\xff\xd8")
+    failed = screening_gateway.status(ids["failed"])
+    assert failed["error_code"] == "media_invalid"
+    assert screening_gateway.status(ids["approved"])["decision"]["verdict"] == "pass"  # type: ignore[index]
+
+
+def test_killed_mid_screening_resumes_with_the_same_verdict(
+    screening_gateway: Gateway, tmp_path: Path
+) -> None:
+    # A short lease (kept alive by the heartbeat) so a restarted worker takes the job back.
+    screening_gateway.stop()
+    screening_gateway.env["VODGATE_JOB_LEASE_S"] = "2"
+    screening_gateway.start()
+    clip = colour_clip(tmp_path / "long.mp4", 240, base=DARK, segments=((200, 8, RED),))
+    client = UploadClient(screening_gateway.url, screening_gateway.api_key)
+    upload_id = asyncio.run(client.upload(clip, META))
+    deadline = time.monotonic() + 30
+    while screening_gateway.status(upload_id)["state"] != "screening":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    screening_gateway.stop(9)  # SIGKILL mid-screening
+    screening_gateway.start()
+    status = wait_settled(screening_gateway, upload_id, timeout_s=90)
+    assert status["state"] == "rejected"
+    assert status["decision"]["clauses"] == ["3.1.10.3(3)"]  # type: ignore[index]
