@@ -120,3 +120,28 @@ async def test_tus_upload_through_the_app_on_postgres(pg_services: Services) -> 
     since = now - dt.timedelta(minutes=1)
     logged = [r.method async for r in services.accesslog_repository.since(since)]
     assert logged == ["POST", "PATCH", "GET"]
+
+
+async def test_job_claims_are_exclusive_on_postgres(pg_services: Services) -> None:
+    from tests.integration.test_jobs import race
+
+    services = pg_services
+    now = dt.datetime.now(dt.UTC)
+    tenant_id, _ = await services.tenants.create("pg-jobs", Role.UPLOADER, now)
+    ids = set()
+    for _ in range(20):
+        upload_id = uuid.uuid4().hex
+        await services.uploads.create(
+            upload_id=upload_id,
+            tenant_id=tenant_id,
+            length=1,
+            offset=1,
+            metadata={},
+            licence_id=None,
+            now=now,
+            expires_at=now,
+            actor="test",
+        )
+        ids.add(upload_id)
+    claimed = await race(services.jobs, now, workers=10)
+    assert sorted(claimed) == sorted(ids)
