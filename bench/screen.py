@@ -1,0 +1,130 @@
+"""Screening benchmark: prints JSON figures (never asserted in tests).
+
+    python bench/screen.py [--minutes 10] [--workdir /work]
+
+Makes a 1080p30 H.264 clip twice — x264 defaults (B-frames) and a phone-like encoding (no
+B-frames, 1 s GOP, ~10 Mbit/s) — then, for each: the screening wall time with the default
+models and policy, the multiple of real time, frames sampled, seconds per stage, and, in the
+same run, the bare ffmpeg sampling time (the same decode and filters to /dev/null: the
+ceiling), plus the worker's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.config import Settings  # noqa: E402
+from gateway.media.sampler import SamplingPlan  # noqa: E402
+from gateway.wiring import build_screener  # noqa: E402
+
+ENCODINGS = {
+    "x264_defaults": ["-c:v", "libx264", "-preset", "veryfast"],
+    "phone_like": [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-bf",
+        "0",
+        "-g",
+        "30",
+        "-b:v",
+        "10M",
+        "-maxrate",
+        "10M",
+        "-bufsize",
+        "20M",
+    ],
+}
+
+
+def make_clip(path: Path, minutes: float, encoding: list[str]) -> None:
+    # testsrc2 moves and changes: a fair decode load, unlike a still colour.
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1920x1080:rate=30:duration={minutes * 60}",
+            *encoding,
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+    )
+
+
+def bare_sampling_s(screener: Any, path: Path, codec: str, plan: SamplingPlan) -> float:
+    sampler = screener._sampler
+    select = (
+        f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
+        f"+gt(scene\\,{plan.scene_threshold})',scale={plan.frame_size}:{plan.frame_size}"
+    )
+    argv = sampler.argv(path, select, codec=codec, cpu_s=100_000)
+    started = time.perf_counter()
+    subprocess.run(
+        [*argv[:-1], "-y", "/dev/null"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    screener = build_screener(Settings())
+    results: dict[str, Any] = {
+        "minutes": args.minutes,
+        "models": [c.detector for c in screener._classifiers],
+    }
+    with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
+        for name, encoding in ENCODINGS.items():
+            clip = Path(workdir) / f"{name}.mp4"
+            started = time.perf_counter()
+            make_clip(clip, args.minutes, encoding)
+            made = time.perf_counter() - started
+            started = time.perf_counter()
+            result = asyncio.run(screener.screen(clip))
+            wall = time.perf_counter() - started
+            bare = bare_sampling_s(screener, clip, result.probe.video.codec, screener.plan)
+            results[name] = {
+                "clip_encode_s": round(made, 1),
+                "screening_wall_s": round(wall, 2),
+                "x_real_time": round(args.minutes * 60 / wall, 1),
+                "frames_sampled": result.frames_sampled,
+                "stage_s": {k: round(v, 2) for k, v in result.stage_seconds.items()},
+                "bare_sampling_s": round(bare, 2),
+                "screening_over_bare": round(wall / bare, 2),
+                "verdict": result.decision.verdict.name.lower(),
+            }
+    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
