@@ -153,6 +153,7 @@ class ScreeningWorker:
     async def _decided(self, job: Job, upload: UploadRecord, result: ScreeningResult) -> None:
         body = decision_json(result)
         body["evidence"] = await asyncio.to_thread(self._save_evidence, upload.id, result)
+        body["declared_vs_file"] = compare_metadata(upload.metadata, result.probe.tags)
         verdict = Verdict(result.decision.verdict)
         self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
         await self._finish(
@@ -224,6 +225,23 @@ class ScreeningWorker:
                 await self._jobs.fail(conn, job, now, code or "failed")
             else:
                 await self._jobs.finish(conn, job, now)
+
+
+# Declared Upload-Metadata keys and the container tags that say the same thing.
+COMPARED_TAGS = {"title": "title", "rights_holder": "copyright"}
+
+
+def compare_metadata(declared: dict[str, str], tags: dict[str, str]) -> dict[str, Any]:
+    """Where the customer's declaration and the file's own tags both speak, do they agree?
+
+    Recorded as evidence for the reviewer; a mismatch alone decides nothing."""
+    lowered = {k.lower(): v for k, v in tags.items()}
+    out: dict[str, Any] = {}
+    for key, tag in COMPARED_TAGS.items():
+        if key in declared and tag in lowered:
+            same = declared[key].strip().casefold() == lowered[tag].strip().casefold()
+            out[key] = {"declared": declared[key], "file": lowered[tag], "match": same}
+    return out
 
 
 def _refusal_body(exc: ClientError, verdict: str) -> dict[str, Any]:
