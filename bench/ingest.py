@@ -236,8 +236,13 @@ def start_vodgate(workdir: Path) -> tuple[subprocess.Popen[bytes], Target]:
         stdout=subprocess.DEVNULL,
     )
     port = free_port()
+    # Ingest alone: screening workers off, or they would spend the same 2 cores screening
+    # every benchmark upload (VODGATE_BENCH_SCREENING=1 keeps them on).
+    workers = "1" if os.environ.get("VODGATE_BENCH_SCREENING") == "1" else "0"
     process = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--data-dir", str(data)], cwd=ROOT
+        [*cli, "serve", "--port", str(port), "--data-dir", str(data)],
+        cwd=ROOT,
+        env={**os.environ, "VODGATE_SCREENING_WORKERS": workers},
     )
     wait_listening(port, process)
     return process, Target(
