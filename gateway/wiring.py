@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,17 +15,16 @@ from gateway.db.jobs import JobRepository
 from gateway.db.migrate import upgrade_to_head
 from gateway.db.tenants import LicenceRepository, TenantRepository
 from gateway.db.uploads import UploadRepository
-from gateway.detectors.registry import load_classifiers
 from gateway.domain.licences import LicenceRules
 from gateway.domain.ports import Clock, SystemClock
 from gateway.ingest import IngestService
-from gateway.media.probe import FfprobeProber
-from gateway.media.sampler import FfmpegFrameSampler, SamplingPlan
 from gateway.metrics import Metrics
-from gateway.pipeline.runner import ScreeningWorker
-from gateway.pipeline.screening import Screener
 from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_licence_rules
 from gateway.storage.local_staging import LocalStagingStore
+
+if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
+    from gateway.pipeline.runner import ScreeningWorker
+    from gateway.pipeline.screening import Screener
 
 
 @dataclass
@@ -89,6 +89,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
 def build_workers(services: Services) -> list[ScreeningWorker]:
     if services.screener is None:
         return []
+    from gateway.pipeline.runner import ScreeningWorker
+
     settings = services.settings
     return [
         ScreeningWorker(
@@ -116,6 +118,11 @@ def build_screener(settings: Settings) -> Screener:
 
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
     """
+    from gateway.detectors.registry import load_classifiers
+    from gateway.media.probe import FfprobeProber
+    from gateway.media.sampler import FfmpegFrameSampler, SamplingPlan
+    from gateway.pipeline.screening import Screener
+
     policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s)
     classifiers = load_classifiers(settings.models_dir, policy, plan.frame_size)
