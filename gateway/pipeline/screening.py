@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from gateway.detectors.onnx_classifier import OnnxClassifier
-from gateway.domain.policy import Decision, Policy, Signal, Verdict, decide
+from gateway.domain.policy import Decision, DetectorFailure, Policy, Signal, Verdict, decide
 from gateway.media.probe import FfprobeProber, ProbeResult
 from gateway.media.sampler import FfmpegFrameSampler, SampledFrame, SamplingPlan
 
@@ -51,6 +51,16 @@ class ScreeningResult:
     models: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Run:
+    """The state of one screening (a Screener is shared by several workers)."""
+
+    signals: list[Signal] = field(default_factory=list)
+    kept: dict[float, SampledFrame] = field(default_factory=dict)
+    suspicious: list[float] = field(default_factory=list)
+    failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+
+
 class Screener:
     def __init__(
         self,
@@ -74,27 +84,30 @@ class Screener:
         probe = await self._prober.probe(path)
         timings["probe"] = time.perf_counter() - started
         policy = self.policy.with_overrides(overrides) if overrides else self.policy
-        signals: list[Signal] = []
-        kept: dict[float, SampledFrame] = {}
-        suspicious: list[float] = []
+        run = _Run()
 
         started = time.perf_counter()
         frames = self._sampler.sample(
             path, self.plan, codec=probe.video.codec, duration_s=probe.duration_s
         )
-        count = await self._classify_stream(frames, signals, kept, suspicious)
+        count = await self._classify_stream(frames, run, dense=False)
         windows = (
-            _merge_windows(suspicious, self.plan.dense_window_s)[:MAX_DENSE_WINDOWS]
+            _merge_windows(run.suspicious, self.plan.dense_window_s)[:MAX_DENSE_WINDOWS]
             if self.plan.dense
             else []
         )
         for centre in windows:
             dense = self._sampler.sample_dense(path, self.plan, centre, codec=probe.video.codec)
-            count += await self._classify_stream(dense, signals, kept, None)
+            count += await self._classify_stream(dense, run, dense=True)
         timings["sample_and_classify"] = time.perf_counter() - started
 
-        decision = decide(policy, signals)
-        evidence = _evidence(decision, kept)
+        failures = [
+            DetectorFailure(label, f"{detector}: {reason}")
+            for detector, (labels, reason) in run.failed.items()
+            for label in labels
+        ]
+        decision = decide(policy, run.signals, failures)
+        evidence = _evidence(decision, run.kept)
         plan = {
             "interval_s": self.plan.interval_s,
             "scene_threshold": self.plan.scene_threshold,
@@ -111,46 +124,44 @@ class Screener:
             decision, probe, plan, count, timings, evidence, [c.detector for c in self._classifiers]
         )
 
-    async def _classify_stream(
-        self,
-        frames: Any,
-        signals: list[Signal],
-        kept: dict[float, SampledFrame],
-        suspicious: list[float] | None,
-    ) -> int:
+    async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
         batch: list[SampledFrame] = []
         count = 0
         async for frame in frames:
             batch.append(frame)
             if len(batch) >= 16:
-                count += await self._classify_batch(batch, signals, kept, suspicious)
+                count += await self._classify_batch(batch, run, dense)
                 batch = []
         if batch:
-            count += await self._classify_batch(batch, signals, kept, suspicious)
+            count += await self._classify_batch(batch, run, dense)
         return count
 
-    async def _classify_batch(
-        self,
-        batch: list[SampledFrame],
-        signals: list[Signal],
-        kept: dict[float, SampledFrame],
-        suspicious: list[float] | None,
-    ) -> int:
+    async def _classify_batch(self, batch: list[SampledFrame], run: _Run, dense: bool) -> int:
         pixels = np.stack([f.pixels for f in batch])
         times = [f.timestamp_s for f in batch]
         new: list[Signal] = []
         for classifier in self._classifiers:
-            new.extend(await classifier.classify(pixels, times))
-        signals.extend(new)
+            if classifier.detector in run.failed:
+                continue
+            try:
+                new.extend(await classifier.classify(pixels, times))
+            except Exception as exc:  # onnxruntime raises untyped errors
+                # Its labels fall back to each item's on_error; the other models go on.
+                logger.warning(
+                    "detector.failed",
+                    extra={"detector": classifier.detector, "error": str(exc)[:300]},
+                )
+                run.failed[classifier.detector] = (classifier.labels, str(exc)[:300])
+        run.signals.extend(new)
         threshold = self.policy.review_threshold
         policy_labels = self.policy.labels()
         hot = {s.timestamp_s for s in new if s.label in policy_labels and s.score >= threshold}
         for frame in batch:
             if frame.timestamp_s in hot:
-                if len(kept) < 4 * MAX_EVIDENCE_FRAMES:
-                    kept[frame.timestamp_s] = frame
-                if suspicious is not None:
-                    suspicious.append(frame.timestamp_s)
+                if len(run.kept) < 4 * MAX_EVIDENCE_FRAMES:
+                    run.kept[frame.timestamp_s] = frame
+                if not dense:  # dense frames never open further windows
+                    run.suspicious.append(frame.timestamp_s)
         return len(batch)
 
 

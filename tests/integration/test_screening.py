@@ -163,3 +163,31 @@ def test_a_policy_label_without_a_model_stops_start_up(
     (tmp_path / "prohibited-content.yaml").write_text(yaml.safe_dump(policy))
     with pytest.raises(ConfigError, match="colour_test:blue"):
         build_screener(Settings(models_dir=models, policies_dir=tmp_path))
+
+
+class BrokenClassifier:
+    """Failure injection: the classifier's interface, but inference always fails."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+        self.detector = "broken@0"
+
+    async def classify(self, frames: object, timestamps: list[float]) -> list[object]:
+        raise RuntimeError("onnxruntime: simulated failure")
+
+
+async def test_a_failing_detector_falls_back_to_on_error_never_pass(
+    screener: Screener, clips: dict[str, Path]
+) -> None:
+    broken = Screener(
+        screener._prober,
+        screener._sampler,
+        [BrokenClassifier(["colour_test:red"])],  # type: ignore[list-item]
+        screener.policy,
+        screener.plan,
+    )
+    result = await broken.screen(clips["plain"])
+    assert result.decision.verdict == Verdict.REVIEW  # the item's on_error, not a pass
+    hit = result.decision.hits[0]
+    assert "simulated failure" in hit.reason
+    assert hit.item_id == "3.1.10.3(3)"
