@@ -124,19 +124,24 @@ class IngestService:
             received = await self._receive(upload_id, 0, length, body)
         else:
             await self._staging.create(upload_id)
-        upload = await asyncio.shield(
-            self._uploads.create(
-                upload_id=upload_id,
-                tenant_id=principal.tenant_id,
-                length=length,
-                offset=received.written,
-                metadata=metadata,
-                licence_id=licence_id,
-                now=now,
-                expires_at=now + self._expiry,
-                actor=principal.actor,
+        try:
+            upload = await asyncio.shield(
+                self._uploads.create(
+                    upload_id=upload_id,
+                    tenant_id=principal.tenant_id,
+                    length=length,
+                    offset=received.written,
+                    metadata=metadata,
+                    licence_id=licence_id,
+                    now=now,
+                    expires_at=now + self._expiry,
+                    actor=principal.actor,
+                )
             )
-        )
+        except Exception:
+            # Never acknowledged: its staged bytes would be an orphan nothing sweeps.
+            await self._staging.delete(upload_id)
+            raise
         self._metrics.uploads_created.inc()
         self._count_received(upload, received.written)
         logger.info("upload.created", extra={"upload_id": upload_id, "length": length})

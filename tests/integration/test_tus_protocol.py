@@ -250,3 +250,24 @@ async def test_browser_preflight_and_exposed_headers(client: Client, tenant: Ten
     exposed = resp.headers["Access-Control-Expose-Headers"]
     assert "Location" in exposed
     assert "Upload-Offset" in exposed
+
+
+async def test_a_failed_insert_leaves_no_staged_orphan(
+    services: Services, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.domain.keys import Principal, Role
+    from gateway.ingest import Body
+    from tests.helpers import LICENCE_META
+
+    async def database_down(**_: object) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(services.uploads, "create", database_down)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"12345"
+
+    principal = Principal(tenant.tenant_id, "k", Role.UPLOADER)
+    with pytest.raises(ConnectionError):
+        await services.ingest.create(principal, 5, dict(LICENCE_META), Body(chunks(), 5, None))
+    assert list(services.settings.staging_dir.iterdir()) == []
