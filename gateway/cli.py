@@ -18,6 +18,7 @@ from gateway.domain.errors import ConfigError, GatewayError
 from gateway.domain.keys import Role
 from gateway.domain.licences import Licence
 from gateway.logs import configure_logging
+from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy
 from gateway.scan_command import add_scan_command
 from gateway.upload_command import add_upload_command
 from gateway.wiring import Services, close_services, open_services
@@ -74,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.UPLOADER.value)
     create.set_defaults(run=_tenant_create)
+
+    thresholds = tenant.add_parser(
+        "thresholds", help="override a policy label's review/block thresholds for one tenant"
+    )
+    _state_options(thresholds)
+    thresholds.add_argument("tenant_id")
+    thresholds.add_argument("--label", required=True, help="detector:label, e.g. open_nsfw:nsfw")
+    thresholds.add_argument("--review-at", type=float, required=True, help="score 0..1")
+    thresholds.add_argument("--block-at", type=float, required=True, help="score 0..1")
+    thresholds.set_defaults(run=_tenant_thresholds)
 
     licence = commands.add_parser("licence", help="manage tenants' licences").add_subparsers(
         required=True, metavar="ACTION"
@@ -163,6 +174,24 @@ def _tenant_create(args: argparse.Namespace) -> int:
                 }
             )
         )
+        return 0
+
+    return _with_services(args, action)
+
+
+def _tenant_thresholds(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        settings = services.settings
+        policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+        values = {"review_at": args.review_at, "block_at": args.block_at}
+        try:
+            policy.with_overrides({args.label: values})  # the same checks the worker applies
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        await services.thresholds.set(
+            args.tenant_id, args.label, args.review_at, args.block_at, services.clock.now()
+        )
+        print(json.dumps({"tenant_id": args.tenant_id, "label": args.label, **values}))
         return 0
 
     return _with_services(args, action)

@@ -13,7 +13,7 @@ from gateway.db.accesslog import AccessLogRepository, AccessLogWriter
 from gateway.db.engine import create_engine
 from gateway.db.jobs import JobRepository
 from gateway.db.migrate import upgrade_to_head
-from gateway.db.tenants import LicenceRepository, TenantRepository
+from gateway.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
 from gateway.db.uploads import UploadRepository
 from gateway.domain.licences import LicenceRules
 from gateway.domain.ports import Clock, SystemClock
@@ -42,6 +42,7 @@ class Services:
     accesslog: AccessLogWriter
     jobs: JobRepository
     licence_rules: LicenceRules
+    thresholds: ThresholdRepository
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
 
@@ -70,6 +71,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         accesslog_repository=accesslog,
         accesslog=AccessLogWriter(accesslog, metrics),
         jobs=JobRepository(engine),
+        thresholds=ThresholdRepository(engine),
         licence_rules=rules,
         staging=staging,
         ingest=IngestService(
@@ -97,6 +99,7 @@ def build_workers(services: Services) -> list[ScreeningWorker]:
             jobs=services.jobs,
             uploads=services.uploads,
             licences=services.licences,
+            thresholds=services.thresholds,
             rules=services.licence_rules,
             screener=services.screener,
             staging_path=services.staging.path,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -169,4 +170,14 @@ decisions = Table(
     Column("policy_version", Integer, nullable=False),
     Column("body", JSON, nullable=False),  # clauses, hits, sampling plan, models, evidence
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+tenant_thresholds = Table(
+    "tenant_thresholds",
+    metadata,
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), primary_key=True),
+    Column("label", String(120), primary_key=True),  # "detector:label" from the policy
+    Column("review_at", Float, nullable=False),
+    Column("block_at", Float, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

@@ -6,12 +6,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.cache import TtlCache
-from gateway.db.schema import api_keys, licences, tenants
+from gateway.db.schema import api_keys, licences, tenant_thresholds, tenants
 from gateway.domain.errors import Conflict, NotFound
 from gateway.domain.keys import IssuedKey, Role, issue_key
 from gateway.domain.licences import Licence
@@ -130,3 +130,39 @@ class LicenceRepository:
                 )
                 for row in rows
             ]
+
+
+class ThresholdRepository:
+    """Per-tenant thresholds that override the policy's for one detector label."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def set(
+        self, tenant_id: str, label: str, review_at: float, block_at: float, now: dt.datetime
+    ) -> None:
+        async with self._engine.begin() as conn:
+            found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
+            if found.first() is None:
+                raise NotFound(f"no tenant {tenant_id}", code="tenant_not_found")
+            await conn.execute(
+                delete(tenant_thresholds).where(
+                    tenant_thresholds.c.tenant_id == tenant_id, tenant_thresholds.c.label == label
+                )
+            )
+            await conn.execute(
+                insert(tenant_thresholds),
+                {
+                    "tenant_id": tenant_id,
+                    "label": label,
+                    "review_at": review_at,
+                    "block_at": block_at,
+                    "updated_at": now,
+                },
+            )
+
+    async def for_tenant(self, tenant_id: str) -> dict[str, dict[str, float]]:
+        query = select(tenant_thresholds).where(tenant_thresholds.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {r.label: {"review_at": r.review_at, "block_at": r.block_at} for r in rows}

@@ -20,7 +20,7 @@ from typing import Any
 
 from gateway.db.decisions import save_decision
 from gateway.db.jobs import Job, JobRepository
-from gateway.db.tenants import LicenceRepository
+from gateway.db.tenants import LicenceRepository, ThresholdRepository
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import ClientError, LicenceRejected
 from gateway.domain.licences import LicenceRules, check_upload_licence
@@ -49,6 +49,7 @@ class ScreeningWorker:
         jobs: JobRepository,
         uploads: UploadRepository,
         licences: LicenceRepository,
+        thresholds: ThresholdRepository,
         rules: LicenceRules,
         screener: Screener,
         staging_path: Callable[[str], Path],
@@ -61,6 +62,7 @@ class ScreeningWorker:
         self._jobs = jobs
         self._uploads = uploads
         self._licences = licences
+        self._thresholds = thresholds
         self._rules = rules
         self._screener = screener
         self._staging_path = staging_path
@@ -102,9 +104,17 @@ class ScreeningWorker:
         logger.info("screening.started", extra={"upload_id": upload.id, "attempt": job.attempts})
         try:
             await self._recheck_licence(upload)
+            # Labels the policy has since dropped are ignored rather than failing the upload.
+            labels = self._screener.policy.labels()
+            overrides = {
+                label: values
+                for label, values in (await self._thresholds.for_tenant(upload.tenant_id)).items()
+                if label in labels
+            }
             async with self._heartbeat(job):
                 result = await asyncio.wait_for(
-                    self._screener.screen(self._staging_path(upload.id)), SCREENING_TIMEOUT_S
+                    self._screener.screen(self._staging_path(upload.id), overrides or None),
+                    SCREENING_TIMEOUT_S,
                 )
         except LicenceRejected as exc:
             await self._finish(

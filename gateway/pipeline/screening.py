@@ -120,6 +120,8 @@ class Screener:
             },
             "frames": count,
         }
+        if overrides:
+            plan["tenant_thresholds"] = {k: dict(v) for k, v in overrides.items()}
         return ScreeningResult(
             decision, probe, plan, count, timings, evidence, [c.detector for c in self._classifiers]
         )

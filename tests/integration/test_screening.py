@@ -15,7 +15,8 @@ from gateway.config import Settings
 from gateway.domain.policy import Verdict
 from gateway.media.sampler import SamplingPlan
 from gateway.pipeline.screening import Screener, decision_json
-from gateway.wiring import build_screener
+from gateway.wiring import Services, build_screener
+from tests.conftest import Tenant
 from tests.media import colour_clip
 from tests.models import build_colour_model
 
@@ -191,3 +192,63 @@ async def test_a_failing_detector_falls_back_to_on_error_never_pass(
     hit = result.decision.hits[0]
     assert "simulated failure" in hit.reason
     assert hit.item_id == "3.1.10.3(3)"
+
+
+async def test_tenant_thresholds_are_stored_and_change_the_verdict(
+    screener: Screener, clips: dict[str, Path], services: Services, tenant: Tenant
+) -> None:
+    now = services.clock.now()
+    await services.thresholds.set(tenant.tenant_id, "colour_test:red", 0.3, 0.5, now)
+    overrides = await services.thresholds.for_tenant(tenant.tenant_id)
+    assert overrides == {"colour_test:red": {"review_at": 0.3, "block_at": 0.5}}
+    strict = await screener.screen(clips["pink_at_37"], overrides)
+    assert strict.decision.verdict == Verdict.BLOCK  # review for everyone else
+    assert strict.plan["tenant_thresholds"] == overrides
+
+
+def test_thresholds_command_refuses_labels_the_policy_lacks(tmp_path: Path) -> None:
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--log-level",
+            "WARNING",
+            "tenant",
+            "create",
+            "t",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tenant_id = json.loads(created.stdout)["tenant_id"]
+    base = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "--log-level",
+        "WARNING",
+        "tenant",
+        "thresholds",
+        tenant_id,
+        "--data-dir",
+        str(tmp_path),
+    ]
+    ok = subprocess.run(
+        [*base, "--label", "open_nsfw:nsfw", "--review-at", "0.5", "--block-at", "0.8"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run(
+        [*base, "--label", "nope:x", "--review-at", "0.5", "--block-at", "0.8"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "no item uses" in bad.stderr
