@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -109,6 +109,8 @@ class IngestService:
         self._expiry = expiry
         self._batch = write_batch_bytes
         self._locks = UploadLocks()
+        # Called when an upload's last byte is recorded (wakes in-process screening workers).
+        self.on_received: Callable[[], None] = lambda: None
 
     async def create(
         self, principal: Principal, length: int, metadata: dict[str, str], body: Body | None
@@ -291,6 +293,7 @@ class IngestService:
         if upload.state == UploadState.RECEIVED:
             self._metrics.uploads_completed.inc()
             logger.info("upload.received", extra={"upload_id": upload.id})
+            self.on_received()
 
     async def terminate(self, principal: Principal, upload_id: str) -> None:
         with self._locks.hold(principal, upload_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +44,8 @@ class Services:
     jobs: JobRepository
     licence_rules: LicenceRules
     thresholds: ThresholdRepository
+    # Set when an upload completes here; screening workers in this process wake on it.
+    jobs_ready: asyncio.Event
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
 
@@ -60,6 +63,19 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     uploads = UploadRepository(engine)
     licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
+    jobs_ready = asyncio.Event()
+    ingest = IngestService(
+        uploads=uploads,
+        licences=licences,
+        staging=staging,
+        rules=rules,
+        clock=clock,
+        metrics=metrics,
+        max_size=settings.tus_max_size,
+        expiry=dt.timedelta(seconds=settings.upload_expiry_s),
+        write_batch_bytes=settings.write_batch_bytes,
+    )
+    ingest.on_received = jobs_ready.set
     return Services(
         settings=settings,
         clock=clock,
@@ -72,19 +88,10 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         accesslog=AccessLogWriter(accesslog, metrics),
         jobs=JobRepository(engine),
         thresholds=ThresholdRepository(engine),
+        jobs_ready=jobs_ready,
         licence_rules=rules,
         staging=staging,
-        ingest=IngestService(
-            uploads=uploads,
-            licences=licences,
-            staging=staging,
-            rules=rules,
-            clock=clock,
-            metrics=metrics,
-            max_size=settings.tus_max_size,
-            expiry=dt.timedelta(seconds=settings.upload_expiry_s),
-            write_batch_bytes=settings.write_batch_bytes,
-        ),
+        ingest=ingest,
     )
 
 
@@ -107,6 +114,7 @@ def build_workers(services: Services) -> list[ScreeningWorker]:
             clock=services.clock,
             metrics=services.metrics,
             lease=dt.timedelta(seconds=settings.job_lease_s),
+            wake=services.jobs_ready,
         )
         for _ in range(settings.screening_workers)
     ]

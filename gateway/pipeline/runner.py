@@ -57,7 +57,8 @@ class ScreeningWorker:
         clock: Clock,
         metrics: Metrics,
         lease: dt.timedelta,
-        poll_interval_s: float = 0.5,
+        wake: asyncio.Event | None = None,
+        poll_interval_s: float = 2.0,
     ) -> None:
         self._jobs = jobs
         self._uploads = uploads
@@ -71,6 +72,9 @@ class ScreeningWorker:
         self._metrics = metrics
         self._lease = lease
         self._poll_s = poll_interval_s
+        # Uploads completed in this process wake the worker at once; jobs from other
+        # processes (scale-out) are found by polling.
+        self._wake = wake or asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.actor = "screening-worker"
 
@@ -83,7 +87,9 @@ class ScreeningWorker:
                 logger.exception("worker.loop_failed")
                 worked = False
             if not worked:
-                await asyncio.sleep(self._poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                self._wake.clear()
 
     async def run_once(self) -> bool:
         job = await self._jobs.claim(self.owner, self._clock.now(), self._lease)
