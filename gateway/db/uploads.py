@@ -258,10 +258,8 @@ class UploadRepository:
         code: str | None = None,
     ) -> bool:
         """Move an upload from one state to another; False when it was no longer in from_state."""
-        if not can_transition(from_state, to_state):
-            raise ValueError(f"no transition {from_state} -> {to_state}")
         async with self._engine.begin() as conn:
-            return await _transition(conn, upload_id, from_state, to_state, now, actor, code)
+            return await self.transition_in(conn, upload_id, from_state, to_state, now, actor, code)
 
     async def events(self, upload_id: str) -> list[UploadEvent]:
         query = (
