@@ -118,10 +118,9 @@ class Gateway:
         return (self.data_dir / "staging" / f"{upload_id}.bin").read_bytes()
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    data_dir = tmp_path / "var"
-    created = json.loads(vodgate("tenant", "create", "e2e-media", data_dir=data_dir))
+def provision_tenant(data_dir: Path, name: str) -> dict[str, str]:
+    """A tenant with a valid avsp licence, made with the CLI as an operator would."""
+    created: dict[str, str] = json.loads(vodgate("tenant", "create", name, data_dir=data_dir))
     vodgate(
         "licence",
         "add",
@@ -132,11 +131,18 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         "--number",
         LICENCE_NUMBER,
         "--holder",
-        "E2E Media",
+        name,
         "--valid-until",
         "2099-12-31",
         data_dir=data_dir,
     )
+    return created
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    data_dir = tmp_path / "var"
+    created = provision_tenant(data_dir, "e2e-media")
     gw = Gateway(
         data_dir, free_port(), created["tenant_id"], created["api_key"], tmp_path / "gateway.log"
     )

@@ -16,7 +16,7 @@ import yaml
 from gateway.client import UploadClient
 from gateway.config import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
-from tests.e2e.conftest import Gateway, free_port, vodgate
+from tests.e2e.conftest import Gateway, free_port, provision_tenant
 from tests.integration.test_screening import DARK, PINK, RED, TEST_POLICY
 from tests.media import colour_clip
 from tests.models import build_colour_model
@@ -34,24 +34,7 @@ def screening_gateway(tmp_path: Path) -> Iterator[Gateway]:
     shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
     (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
     data_dir = tmp_path / "var"
-    import json
-
-    created = json.loads(vodgate("tenant", "create", "screen-media", data_dir=data_dir))
-    vodgate(
-        "licence",
-        "add",
-        "--tenant",
-        created["tenant_id"],
-        "--type",
-        "avsp",
-        "--number",
-        LICENCE_NUMBER,
-        "--holder",
-        "S",
-        "--valid-until",
-        "2099-12-31",
-        data_dir=data_dir,
-    )
+    created = provision_tenant(data_dir, "screen-media")
     gateway = Gateway(
         data_dir,
         free_port(),

@@ -12,14 +12,15 @@ from gateway.wiring import Services
 from tests.conftest import ManualClock, Tenant
 
 
-async def make_jobs(services: Services, tenant: Tenant, count: int) -> set[str]:
+async def make_jobs(services: Services, tenant_id: str, count: int) -> set[str]:
+    """Complete uploads: each commits its screening job with it."""
     ids = set()
     now = services.clock.now()
     for _ in range(count):
         upload_id = uuid.uuid4().hex
         await services.uploads.create(
             upload_id=upload_id,
-            tenant_id=tenant.tenant_id,
+            tenant_id=tenant_id,
             length=1,
             offset=1,
             metadata={},
@@ -47,7 +48,7 @@ async def race(jobs: JobRepository, now: dt.datetime, workers: int) -> list[str]
 async def test_each_job_goes_to_exactly_one_of_many_workers(
     services: Services, tenant: Tenant
 ) -> None:
-    ids = await make_jobs(services, tenant, 20)
+    ids = await make_jobs(services, tenant.tenant_id, 20)
     claimed = await race(services.jobs, services.clock.now(), workers=10)
     assert sorted(claimed) == sorted(ids)  # every job once, none twice
 
@@ -55,7 +56,7 @@ async def test_each_job_goes_to_exactly_one_of_many_workers(
 async def test_a_lapsed_lease_returns_the_job(
     services: Services, tenant: Tenant, clock: ManualClock
 ) -> None:
-    (upload_id,) = await make_jobs(services, tenant, 1)
+    (upload_id,) = await make_jobs(services, tenant.tenant_id, 1)
     first = await services.jobs.claim("dead-worker", clock.now(), dt.timedelta(seconds=60))
     assert first is not None
     assert await services.jobs.claim("other", clock.now(), dt.timedelta(seconds=60)) is None

@@ -123,25 +123,11 @@ async def test_tus_upload_through_the_app_on_postgres(pg_services: Services) -> 
 
 
 async def test_job_claims_are_exclusive_on_postgres(pg_services: Services) -> None:
-    from tests.integration.test_jobs import race
+    from tests.integration.test_jobs import make_jobs, race
 
     services = pg_services
     now = dt.datetime.now(dt.UTC)
     tenant_id, _ = await services.tenants.create("pg-jobs", Role.UPLOADER, now)
-    ids = set()
-    for _ in range(20):
-        upload_id = uuid.uuid4().hex
-        await services.uploads.create(
-            upload_id=upload_id,
-            tenant_id=tenant_id,
-            length=1,
-            offset=1,
-            metadata={},
-            licence_id=None,
-            now=now,
-            expires_at=now,
-            actor="test",
-        )
-        ids.add(upload_id)
-    claimed = await race(services.jobs, now, workers=10)
+    ids = await make_jobs(services, tenant_id, 20)
+    claimed = await race(services.jobs, services.clock.now(), workers=10)
     assert sorted(claimed) == sorted(ids)
