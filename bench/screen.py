@@ -74,7 +74,7 @@ def make_clip(path: Path, minutes: float, encoding: list[str]) -> None:
 
 
 def bare_sampling_s(screener: Any, path: Path, codec: str, plan: SamplingPlan) -> float:
-    sampler = screener._sampler
+    sampler = screener.sampler
     select = (
         f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
         f"+gt(scene\\,{plan.scene_threshold})',scale={plan.frame_size}:{plan.frame_size}"
@@ -100,7 +100,7 @@ def main() -> None:
     screener = build_screener(Settings())
     results: dict[str, Any] = {
         "minutes": args.minutes,
-        "models": [c.detector for c in screener._classifiers],
+        "models": [c.detector for c in screener.classifiers],
     }
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         for name, encoding in ENCODINGS.items():

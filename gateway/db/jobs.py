@@ -110,42 +110,28 @@ class JobRepository:
 
     async def finish(self, conn: AsyncConnection, job: Job, now: dt.datetime) -> None:
         """In the caller's transaction, with the state change the job produced."""
-        await conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job.id)
-            .values(state=DONE, lease_owner=None, lease_expires_at=None, updated_at=now)
-        )
+        await _release(conn, job, now, state=DONE)
 
     async def fail(self, conn: AsyncConnection, job: Job, now: dt.datetime, error: str) -> None:
-        await conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job.id)
-            .values(
-                state=FAILED,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-                last_error=error[:2000],
-            )
-        )
+        await _release(conn, job, now, state=FAILED, last_error=error[:2000])
 
     async def retry_later(
         self, job: Job, now: dt.datetime, delay: dt.timedelta, error: str
     ) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job.id)
-                .values(
-                    state=QUEUED,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    run_after=now + delay,
-                    updated_at=now,
-                    last_error=error[:2000],
-                )
+            await _release(
+                conn, job, now, state=QUEUED, run_after=now + delay, last_error=error[:2000]
             )
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
+
+
+async def _release(conn: AsyncConnection, job: Job, now: dt.datetime, **values: Any) -> None:
+    """Give up the lease and set the job's next state."""
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(lease_owner=None, lease_expires_at=None, updated_at=now, **values)
+    )

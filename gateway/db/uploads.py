@@ -98,6 +98,8 @@ class _GroupCommit:
                         await self._write([entry])
                     except Exception as exc:
                         _settle(entry[2], exc)
+                    else:
+                        _settle(entry[2], None)
             else:
                 for _, _, done in batch:
                     _settle(done, None)
@@ -115,8 +117,6 @@ class _GroupCommit:
             await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
             if screen:  # complete at creation: its screening job commits with it
                 await conn.execute(insert(jobs), screen)
-        if len(batch) == 1:
-            _settle(batch[0][2], None)
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:

@@ -23,10 +23,6 @@ class Verdict(IntEnum):
     REVIEW = 1
     BLOCK = 2
 
-    @property
-    def name_lower(self) -> str:
-        return self.name.lower()
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -70,9 +70,9 @@ class Screener:
         policy: Policy,
         plan: SamplingPlan | None = None,
     ) -> None:
-        self._prober = prober
-        self._sampler = sampler
-        self._classifiers = list(classifiers)
+        self.prober = prober
+        self.sampler = sampler
+        self.classifiers = list(classifiers)
         self.policy = policy
         self.plan = plan or SamplingPlan()
 
@@ -81,13 +81,13 @@ class Screener:
     ) -> ScreeningResult:
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        probe = await self._prober.probe(path)
+        probe = await self.prober.probe(path)
         timings["probe"] = time.perf_counter() - started
         policy = self.policy.with_overrides(overrides) if overrides else self.policy
         run = _Run()
 
         started = time.perf_counter()
-        frames = self._sampler.sample(
+        frames = self.sampler.sample(
             path, self.plan, codec=probe.video.codec, duration_s=probe.duration_s
         )
         count = await self._classify_stream(frames, run, dense=False)
@@ -97,7 +97,7 @@ class Screener:
             else []
         )
         for centre in windows:
-            dense = self._sampler.sample_dense(path, self.plan, centre, codec=probe.video.codec)
+            dense = self.sampler.sample_dense(path, self.plan, centre, codec=probe.video.codec)
             count += await self._classify_stream(dense, run, dense=True)
         timings["sample_and_classify"] = time.perf_counter() - started
 
@@ -123,7 +123,7 @@ class Screener:
         if overrides:
             plan["tenant_thresholds"] = {k: dict(v) for k, v in overrides.items()}
         return ScreeningResult(
-            decision, probe, plan, count, timings, evidence, [c.detector for c in self._classifiers]
+            decision, probe, plan, count, timings, evidence, [c.detector for c in self.classifiers]
         )
 
     async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
@@ -142,7 +142,7 @@ class Screener:
         pixels = np.stack([f.pixels for f in batch])
         times = [f.timestamp_s for f in batch]
         new: list[Signal] = []
-        for classifier in self._classifiers:
+        for classifier in self.classifiers:
             if classifier.detector in run.failed:
                 continue
             try:

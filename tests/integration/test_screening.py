@@ -103,9 +103,9 @@ async def test_dense_resampling_catches_a_one_second_flash(
     screener: Screener, clips: dict[str, Path]
 ) -> None:
     fixed_only = Screener(
-        screener._prober,
-        screener._sampler,
-        screener._classifiers,
+        screener.prober,
+        screener.sampler,
+        screener.classifiers,
         screener.policy,
         SamplingPlan(dense=False),
     )
@@ -181,8 +181,8 @@ async def test_a_failing_detector_falls_back_to_on_error_never_pass(
     screener: Screener, clips: dict[str, Path]
 ) -> None:
     broken = Screener(
-        screener._prober,
-        screener._sampler,
+        screener.prober,
+        screener.sampler,
         [BrokenClassifier(["colour_test:red"])],  # type: ignore[list-item]
         screener.policy,
         screener.plan,
