@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.config import Settings  # noqa: E402
-from gateway.media.sampler import SamplingPlan  # noqa: E402
+from gateway.media.sampler import SamplingPlan, split_segments  # noqa: E402
 from gateway.wiring import build_screener  # noqa: E402
 
 ENCODINGS = {
@@ -73,20 +73,37 @@ def make_clip(path: Path, minutes: float, encoding: list[str]) -> None:
     )
 
 
-def bare_sampling_s(screener: Any, path: Path, codec: str, plan: SamplingPlan) -> float:
+def bare_sampling_s(
+    screener: Any, path: Path, codec: str, plan: SamplingPlan, duration: float
+) -> float:
+    """The same decodes and filters to /dev/null, segments at once as the sampler runs them."""
     sampler = screener.sampler
     select = (
         f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
         f"+gt(scene\\,{plan.scene_threshold})',scale={plan.frame_size}:{plan.frame_size}"
     )
-    argv = sampler.argv(path, select, codec=codec, cpu_s=100_000)
+    segments = split_segments(duration, plan.parallel_segments)
     started = time.perf_counter()
-    subprocess.run(
-        [*argv[:-1], "-y", "/dev/null"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    children = []
+    for start, length in segments:
+        argv = sampler.argv(
+            path,
+            select,
+            codec=codec,
+            start_s=None if len(segments) == 1 else start,
+            duration_s=length,
+            cpu_s=100_000,
+        )
+        children.append(
+            subprocess.Popen(
+                [*argv[:-1], "-y", "/dev/null"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    for child in children:
+        if child.wait() != 0:
+            raise RuntimeError("bare sampling failed")
     return time.perf_counter() - started
 
 
@@ -111,12 +128,17 @@ def main() -> None:
             started = time.perf_counter()
             result = asyncio.run(screener.screen(clip))
             wall = time.perf_counter() - started
-            bare = bare_sampling_s(screener, clip, result.probe.video.codec, screener.plan)
+            bare = bare_sampling_s(
+                screener, clip, result.probe.video.codec, screener.plan, result.probe.duration_s
+            )
             results[name] = {
                 "clip_encode_s": round(made, 1),
                 "screening_wall_s": round(wall, 2),
                 "x_real_time": round(args.minutes * 60 / wall, 1),
                 "frames_sampled": result.frames_sampled,
+                "decode_segments": len(
+                    split_segments(result.probe.duration_s, screener.plan.parallel_segments)
+                ),
                 "stage_s": {k: round(v, 2) for k, v in result.stage_seconds.items()},
                 "bare_sampling_s": round(bare, 2),
                 "screening_over_bare": round(wall / bare, 2),

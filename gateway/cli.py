@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gateway import __version__
 from gateway.config import Settings, load_settings
@@ -43,13 +43,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class CommandParser(argparse.ArgumentParser):
+    """argparse with a per-command exit code for usage errors (`scan` keeps 2 for block)."""
+
+    usage_exit_code = 2
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(self.usage_exit_code, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="vodgate", description="Content-moderation upload gateway for video on demand."
     )
     parser.add_argument("--version", action="version", version=f"vodgate {__version__}")
     parser.add_argument("--log-level", default="INFO", help="log level (default INFO)")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        title="commands", required=True, metavar="COMMAND", parser_class=CommandParser
+    )
 
     serve = commands.add_parser("serve", help="run the gateway with in-process workers")
     _state_options(serve)

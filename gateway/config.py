@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
+    @property
+    def evidence_dir(self) -> Path:
+        """Evidence thumbnails, one folder per upload."""
+        return self.data_dir / "evidence"
+
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from a TOML file (optional), the environment and explicit overrides."""

@@ -110,7 +110,7 @@ def build_workers(services: Services) -> list[ScreeningWorker]:
             rules=services.licence_rules,
             screener=services.screener,
             staging_path=services.staging.path,
-            evidence_dir=settings.data_dir / "evidence",
+            evidence_dir=settings.evidence_dir,
             clock=services.clock,
             metrics=services.metrics,
             lease=dt.timedelta(seconds=settings.job_lease_s),

@@ -4,6 +4,7 @@ lease (safe with several workers on one database), retry with backoff, finish.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.db.schema import jobs
 
-SCREENING = "screening"
+SCREENING, FORWARD, TRANSCODE = "screening", "forward", "transcode"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 DEFAULT_MAX_ATTEMPTS = 3
 
@@ -48,13 +49,20 @@ class JobRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def claim(self, owner: str, now: dt.datetime, lease: dt.timedelta) -> Job | None:
+    async def claim(
+        self,
+        owner: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        stages: Sequence[str] = (SCREENING,),
+    ) -> Job | None:
         """Take one due job whose lease is free or lapsed (a killed worker's job comes back).
 
         The UPDATE repeats the claimable condition, so two workers racing for one row cannot
         both win: the loser's UPDATE matches nothing and it tries the next.
         """
         claimable = and_(
+            jobs.c.stage.in_(stages),
             jobs.c.state.in_((QUEUED, RUNNING)),
             jobs.c.run_after <= now,
             or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < now),

@@ -181,3 +181,57 @@ tenant_thresholds = Table(
     Column("block_at", Float, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# What the destination store holds for an upload: its source and each delivered rendition.
+stored_objects = Table(
+    "stored_objects",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id"), primary_key=True),
+    Column("name", String(40), primary_key=True),  # "source" or the rendition name
+    Column("key", String(400), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(80), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("stored_at", UTCDateTime(), nullable=False),
+)
+
+# Clause 4.3: proof that every transcode result was destroyed, and whether it was delivered.
+release_receipts = Table(
+    "release_receipts",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("released_at", UTCDateTime(), nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(128), nullable=False),  # HMAC key: must be readable to sign
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Events, written in the transaction of the state change they announce; delivered to the
+# tenant's webhook (if any) and readable through the pull API until acknowledged.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=False),
+    Column("upload_id", String(32), nullable=True),
+    Column("type", String(40), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # webhook delivery: pending until delivered_at, or given_up_at after the retry window
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Column("given_up_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("acked_at", UTCDateTime(), nullable=True),  # pull API
+    Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
+    Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+)

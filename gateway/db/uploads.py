@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.db.events import record_transition_event, transition_event_row
 from gateway.db.jobs import SCREENING, enqueue, job_row
-from gateway.db.schema import jobs, upload_events, uploads
+from gateway.db.schema import jobs, outbox, upload_events, uploads
 from gateway.domain.errors import Conflict
 from gateway.domain.states import UploadState, can_transition
 
@@ -115,8 +116,25 @@ class _GroupCommit:
         async with self._engine.begin() as conn:
             await conn.execute(insert(uploads), [row for row, _, _ in batch])
             await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
-            if screen:  # complete at creation: its screening job commits with it
+            if screen:  # complete at creation: its screening job and event commit with it
                 await conn.execute(insert(jobs), screen)
+                received = [
+                    event
+                    for row, _, _ in batch
+                    if row["state"] == UploadState.RECEIVED.value
+                    and (
+                        event := transition_event_row(
+                            row["tenant_id"],
+                            row["id"],
+                            UploadState.RECEIVING,
+                            UploadState.RECEIVED,
+                            None,
+                            row["created_at"],
+                        )
+                    )
+                    is not None
+                ]
+                await conn.execute(insert(outbox), received)
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
@@ -344,3 +362,4 @@ async def _add_event(
     await conn.execute(
         insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
     )
+    await record_transition_event(conn, upload_id, from_state, to_state, code, now)

@@ -52,6 +52,25 @@ class DependencyError(GatewayError):
     status = 503
 
 
+class StorageUnavailable(DependencyError):
+    """The object store cannot be reached or refuses us (credentials, bucket); retry later."""
+
+    code = "storage_unavailable"
+
+
+class StorageMismatch(DependencyError):
+    """What the store holds is not what we sent (size or ETag differs after a write)."""
+
+    code = "storage_verify_failed"
+
+
+class NotApproved(GatewayError):
+    """An attempt to write to the destination for an upload whose verdict is not approved.
+    A bug if it ever fires: the one guard on every destination write raises it."""
+
+    code, status = "not_approved", 409
+
+
 class ConfigError(Exception):
     """Bad configuration found at start-up; the process stops with exit code 2."""
 

@@ -81,6 +81,31 @@ def check_upload_licence(
     today: dt.date,
 ) -> Licence:
     """Return the licence that covers this upload, or raise `LicenceRejected`."""
+    check_declared_licence(rules, metadata, today)
+    licence_type = metadata["licence_type"].strip()
+    number = metadata["licence_number"].strip()
+    licence = next(
+        (lic for lic in held if lic.licence_type == licence_type and lic.number == number), None
+    )
+    if licence is None:
+        raise LicenceRejected(
+            "this account holds no such licence", code="licence_unknown", clause=rules.clause
+        )
+    if not licence.valid_from <= today <= licence.valid_until:
+        raise LicenceRejected(
+            f"licence is valid from {licence.valid_from} until {licence.valid_until}",
+            code="licence_expired",
+            clause=rules.clause,
+        )
+    _check_scope(rules, metadata, licence)
+    return licence
+
+
+def check_declared_licence(
+    rules: LicenceRules, metadata: Mapping[str, str], today: dt.date
+) -> None:
+    """What the declaration alone decides, with no registry: the licence is named, of a type
+    that permits publishing video, the category is known and the rights have not lapsed."""
     licence_type = metadata.get("licence_type", "").strip()
     number = metadata.get("licence_number", "").strip()
     if not licence_type or not number:
@@ -96,34 +121,24 @@ def check_upload_licence(
             code="licence_unknown",
             clause=rules.clause,
         )
-    licence = next(
-        (lic for lic in held if lic.licence_type == licence_type and lic.number == number), None
-    )
-    if licence is None:
-        raise LicenceRejected(
-            "this account holds no such licence", code="licence_unknown", clause=rules.clause
-        )
-    if not licence.valid_from <= today <= licence.valid_until:
-        raise LicenceRejected(
-            f"licence is valid from {licence.valid_from} until {licence.valid_until}",
-            code="licence_expired",
-            clause=rules.clause,
-        )
-    _check_scope(rules, metadata, licence)
+    _category(rules, metadata)
     _check_rights(rules, metadata, today)
-    return licence
 
 
-def _check_scope(rules: LicenceRules, metadata: Mapping[str, str], licence: Licence) -> None:
-    category_name = metadata.get("content_category", "").strip() or rules.default_category
-    category = rules.categories.get(category_name)
+def _category(rules: LicenceRules, metadata: Mapping[str, str]) -> tuple[str, ContentCategory]:
+    name = metadata.get("content_category", "").strip() or rules.default_category
+    category = rules.categories.get(name)
     if category is None:
         raise ClientError(
-            f"unknown content_category {category_name!r}; "
-            f"known: {', '.join(sorted(rules.categories))}",
+            f"unknown content_category {name!r}; known: {', '.join(sorted(rules.categories))}",
             code="content_category_unknown",
             clause=rules.clause,
         )
+    return name, category
+
+
+def _check_scope(rules: LicenceRules, metadata: Mapping[str, str], licence: Licence) -> None:
+    category_name, category = _category(rules, metadata)
     if category.requires_scope and not licence.scopes.intersection(category.requires_scope):
         raise LicenceRejected(
             f"content_category {category_name!r} needs an approval in scope "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -55,3 +57,41 @@ class StagingStore(Protocol):
     async def size(self, upload_id: str) -> int: ...
 
     async def delete(self, upload_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """What an object store says it holds under a key (ETag without quotes)."""
+
+    key: str
+    size: int
+    etag: str
+
+
+class ObjectStore(Protocol):
+    """Where approved videos and delivered renditions live (a local directory or S3)."""
+
+    name: str
+
+    async def prepare(self) -> None:
+        """Create the bucket or directory if it is missing."""
+        ...
+
+    async def put_file(self, key: str, path: Path) -> None: ...
+
+    async def head(self, key: str) -> StoredObject | None: ...
+
+    def expected_etag(self, size: int, part_md5s: list[bytes], whole_md5: bytes) -> str:
+        """The ETag this store gives an object with these part (and whole) MD5s."""
+        ...
+
+    @property
+    def part_size(self) -> int:
+        """Bytes per multipart part (files above this go multipart)."""
+        ...
+
+    async def download(self, key: str, path: Path) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def list_keys(self, prefix: str) -> list[str]: ...

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from gateway.db.decisions import load_decision
 from gateway.db.uploads import UploadEvent, UploadRecord
+from gateway.domain.errors import NotFound
 from gateway.domain.keys import Role
 from gateway.http.auth import authenticate
 from gateway.http.keys import SERVICES
@@ -17,6 +18,7 @@ from gateway.http.keys import SERVICES
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/uploads/{upload_id}", get_upload)
+    app.router.add_get("/v1/uploads/{upload_id}/evidence/{name}", get_evidence)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 
@@ -27,8 +29,30 @@ async def get_upload(request: web.Request) -> web.Response:
     upload = await services.ingest.get_any_state(principal, request.match_info["upload_id"])
     events = await services.uploads.events(upload.id)
     view = upload_view(upload, events)
-    view["decision"] = await load_decision(services.engine, upload.id)
+    decision = await load_decision(services.engine, upload.id)
+    for item in (decision or {}).get("evidence", []):
+        if "file" in item:
+            item["url"] = f"/v1/uploads/{upload.id}/evidence/{item['file']}"
+    view["decision"] = decision
     return web.json_response(view)
+
+
+async def get_evidence(request: web.Request) -> web.StreamResponse:
+    """One evidence thumbnail. Only names the decision lists are served: the name never
+    reaches the filesystem unchecked."""
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    upload = await services.ingest.get_any_state(principal, request.match_info["upload_id"])
+    decision = await load_decision(services.engine, upload.id) or {}
+    name = request.match_info["name"]
+    if name not in {item.get("file") for item in decision.get("evidence", [])}:
+        raise NotFound("no such evidence frame for this upload")
+    path = services.settings.evidence_dir / upload.id / name
+    if not path.is_file():
+        raise NotFound("the evidence frame is no longer kept")
+    return web.FileResponse(
+        path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"}
+    )
 
 
 def upload_view(upload: UploadRecord, events: list[UploadEvent]) -> dict[str, Any]:

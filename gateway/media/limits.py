@@ -12,6 +12,8 @@ ALLOWED_DEMUXERS = ("mov", "matroska", "flv", "mpegts", "avi")
 ALLOWED_PROTOCOLS = "file"
 # Decoders for video we accept; audio is never decoded while screening.
 ALLOWED_VIDEO_DECODERS = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "flv")
+# Transcoding keeps the sound, so it also decodes these.
+ALLOWED_AUDIO_DECODERS = ("aac", "mp3", "mp3float", "opus", "vorbis", "ac3", "pcm_s16le")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ Frame = npt.NDArray[np.uint8]  # [height, width, 3] RGB
 _PTS_TIME = re.compile(rb"pts_time:\s*([0-9.eE+-]+)")
 # Threads for one decode: more than the cores never helped (reference measurements).
 DECODE_THREADS = 2
+# With B-frames skipped, one H.264 decode keeps one core busy whatever its thread count,
+# so a long video is split into this many time segments decoded at once (one per core).
+PARALLEL_SEGMENTS = max(1, min(4, os.cpu_count() or 1))
+# Shorter videos are decoded in one piece: a second process would cost more than it saves.
+MIN_SEGMENT_S = 20.0
+# Frames waiting between the decoders and the classifiers (~200 KB each at 256x256).
+MERGE_QUEUE_FRAMES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class SamplingPlan:
     dense_window_s: float = 2.0  # seconds either side of it
     frame_size: int = 256  # frames come out square at this size, for the models
     dense: bool = True  # look closer around suspicious frames (off only to measure its worth)
+    parallel_segments: int = PARALLEL_SEGMENTS  # decoders run at once on a long video
 
 
 class FfmpegFrameSampler:
@@ -109,16 +118,53 @@ class FfmpegFrameSampler:
     async def sample(
         self, path: Path, plan: SamplingPlan, *, codec: str, duration_s: float
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at least every `plan.interval_s`, plus scene cuts, in time order."""
+        """Frames at least every `plan.interval_s`, plus scene cuts. A long video is decoded
+        as several time segments at once, so frames arrive in time order per segment only.
+        Each segment starts with a sample, so the maximum gap holds across boundaries."""
         select = (
             f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
             f"+gt(scene\\,{plan.scene_threshold})'"
         )
         video_filter = f"{select},scale={plan.frame_size}:{plan.frame_size}"
-        async for frame in self._run(
-            path, video_filter, plan, codec, "interval_or_scene", None, None, duration_s
-        ):
-            yield frame
+        segments = split_segments(duration_s, plan.parallel_segments)
+        if len(segments) == 1:
+            async for frame in self._run(
+                path, video_filter, plan, codec, "interval_or_scene", None, None, duration_s
+            ):
+                yield frame
+            return
+        merged: asyncio.Queue[SampledFrame | None] = asyncio.Queue(MERGE_QUEUE_FRAMES)
+
+        async def pump(start: float, length: float | None) -> None:
+            try:
+                async for frame in self._run(
+                    path,
+                    video_filter,
+                    plan,
+                    codec,
+                    "interval_or_scene",
+                    start,
+                    length,
+                    length or duration_s - start,
+                ):
+                    await merged.put(frame)
+            finally:
+                await merged.put(None)
+
+        tasks = [asyncio.create_task(pump(start, length)) for start, length in segments]
+        try:
+            running = len(tasks)
+            while running:
+                item = await merged.get()
+                if item is None:
+                    running -= 1
+                else:
+                    yield item
+            await asyncio.gather(*tasks)  # a segment's failure is the sampling's failure
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def sample_dense(
         self, path: Path, plan: SamplingPlan, around_s: float, *, codec: str
@@ -192,6 +238,13 @@ class FfmpegFrameSampler:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+
+def split_segments(duration_s: float, parallel: int) -> list[tuple[float, float | None]]:
+    """(start, length) of each segment; the last runs to the end (length None)."""
+    count = max(1, min(parallel, int(duration_s // MIN_SEGMENT_S)))
+    step = duration_s / count
+    return [(i * step, step if i < count - 1 else None) for i in range(count)]
 
 
 class SamplingFailed(Exception):

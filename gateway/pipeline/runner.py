@@ -9,17 +9,14 @@ the last attempt the policy's on_error decides (review or block): a failure neve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-import os
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gateway.db.decisions import save_decision
-from gateway.db.jobs import Job, JobRepository
+from gateway.db.jobs import FORWARD, SCREENING, Job, JobRepository, enqueue
 from gateway.db.tenants import LicenceRepository, ThresholdRepository
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import ClientError, LicenceRejected
@@ -30,6 +27,7 @@ from gateway.domain.states import UploadState
 from gateway.media.probe import MediaRefused
 from gateway.metrics import Metrics
 from gateway.pipeline.screening import Screener, ScreeningResult, decision_json
+from gateway.pipeline.worker import LeasedWorker, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +40,10 @@ STATE_BY_VERDICT = {
 SCREENING_TIMEOUT_S = 3600.0
 
 
-class ScreeningWorker:
+class ScreeningWorker(LeasedWorker):
+    stages = (SCREENING,)
+    actor = "screening-worker"
+
     def __init__(
         self,
         *,
@@ -60,7 +61,9 @@ class ScreeningWorker:
         wake: asyncio.Event | None = None,
         poll_interval_s: float = 2.0,
     ) -> None:
-        self._jobs = jobs
+        super().__init__(
+            jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
+        )
         self._uploads = uploads
         self._licences = licences
         self._thresholds = thresholds
@@ -68,37 +71,13 @@ class ScreeningWorker:
         self._screener = screener
         self._staging_path = staging_path
         self._evidence_dir = evidence_dir
-        self._clock = clock
         self._metrics = metrics
-        self._lease = lease
-        self._poll_s = poll_interval_s
-        # Uploads completed in this process wake the worker at once; jobs from other
-        # processes (scale-out) are found by polling.
-        self._wake = wake or asyncio.Event()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.actor = "screening-worker"
 
-    async def run(self) -> None:
-        """Claim and process jobs until cancelled."""
-        while True:
-            try:
-                worked = await self.run_once()
-            except Exception:  # keep the worker alive; the job's lease will lapse
-                logger.exception("worker.loop_failed")
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
-                self._wake.clear()
-
-    async def run_once(self) -> bool:
-        job = await self._jobs.claim(self.owner, self._clock.now(), self._lease)
-        if job is None:
-            return False
+    async def handle(self, job: Job) -> None:
         upload = await self._uploads.get_internal(job.upload_id)
         if upload is None or upload.state not in (UploadState.RECEIVED, UploadState.SCREENING):
             await self._finish(job, upload, None, None, None)
-            return True
+            return
         if upload.state == UploadState.RECEIVED:
             await self._uploads.transition(
                 upload.id,
@@ -117,7 +96,7 @@ class ScreeningWorker:
                 for label, values in (await self._thresholds.for_tenant(upload.tenant_id)).items()
                 if label in labels
             }
-            async with self._heartbeat(job):
+            async with self.heartbeat(job):
                 result = await asyncio.wait_for(
                     self._screener.screen(self._staging_path(upload.id), overrides or None),
                     SCREENING_TIMEOUT_S,
@@ -134,27 +113,6 @@ class ScreeningWorker:
             await self._failed_attempt(job, upload, exc)
         else:
             await self._decided(job, upload, result)
-        return True
-
-    @contextlib.asynccontextmanager
-    async def _heartbeat(self, job: Job) -> AsyncIterator[None]:
-        """Renew the lease every third of its length while the work runs, so a short lease
-        (quick take-over after a crash) never expires under a live worker."""
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self._lease.total_seconds() / 3)
-                if not await self._jobs.renew(job, self.owner, self._clock.now(), self._lease):
-                    logger.warning("job.lease_lost", extra={"job_id": job.id})
-                    return
-
-        task = asyncio.create_task(beat(), name=f"lease-{job.id}")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _recheck_licence(self, upload: UploadRecord) -> None:
         """The registry may have changed since creation: a licence that lapsed blocks."""
@@ -207,8 +165,7 @@ class ScreeningWorker:
             extra={"upload_id": upload.id, "attempt": job.attempts, "error": error},
         )
         if job.attempts < job.max_attempts:
-            delay = dt.timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
-            await self._jobs.retry_later(job, self._clock.now(), delay, error)
+            await self._jobs.retry_later(job, self._clock.now(), retry_delay(job.attempts), error)
             return
         on_error = max(
             (Verdict[item.on_error.upper()] for item in self._screener.policy.items),
@@ -234,9 +191,11 @@ class ScreeningWorker:
         async with self._jobs.engine.begin() as conn:
             if upload is not None and state is not None and body is not None:
                 await save_decision(conn, upload.id, str(body.get("verdict", "")), body, now)
-                await self._uploads.transition_in(
+                moved = await self._uploads.transition_in(
                     conn, upload.id, UploadState.SCREENING, state, now, self.actor, code
                 )
+                if moved and state == UploadState.APPROVED:  # forwarding commits with it
+                    await enqueue(conn, upload.id, FORWARD, now)
             if state == UploadState.FAILED:
                 await self._jobs.fail(conn, job, now, code or "failed")
             else:

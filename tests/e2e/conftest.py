@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,6 +114,18 @@ class Gateway:
         with urllib.request.urlopen(request, timeout=5) as resp:
             body: dict[str, object] = json.loads(resp.read())
             return body
+
+    def fetch(self, path: str, api_key: str | None = None) -> tuple[int, str, bytes]:
+        """GET a path with a key (this gateway's by default): status, content type, body."""
+        key = self.api_key if api_key is None else api_key
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {key}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return resp.status, resp.headers["Content-Type"], resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read()
 
     def staged(self, upload_id: str) -> bytes:
         return (self.data_dir / "staging" / f"{upload_id}.bin").read_bytes()

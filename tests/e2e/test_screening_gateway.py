@@ -87,9 +87,25 @@ def test_every_verdict_through_the_gateway(screening_gateway: Gateway, tmp_path:
     assert evidence
     saved = screening_gateway.data_dir / "evidence" / ids["rejected"] / evidence[0]["file"]
     assert saved.read_bytes().startswith(b"\xff\xd8")
+    assert_evidence_served(screening_gateway, ids["rejected"], evidence[0])
     failed = screening_gateway.status(ids["failed"])
     assert failed["error_code"] == "media_invalid"
     assert screening_gateway.status(ids["approved"])["decision"]["verdict"] == "pass"  # type: ignore[index]
+
+
+def assert_evidence_served(gateway: Gateway, upload_id: str, item: dict[str, object]) -> None:
+    """The thumbnail route serves listed frames to the owner, and nothing else to anyone."""
+    saved = gateway.data_dir / "evidence" / upload_id / str(item["file"])
+    status, content_type, body = gateway.fetch(str(item["url"]))
+    assert (status, content_type, body) == (200, "image/jpeg", saved.read_bytes())
+    base = f"/v1/uploads/{upload_id}/evidence"
+    for name in ("99-0000.000.jpg", "..%2F..%2Fvodgate.db", "%2E%2E"):
+        status, content_type, body = gateway.fetch(f"{base}/{name}")
+        assert (status, content_type) == (404, "application/json; charset=utf-8"), name
+    other = provision_tenant(gateway.data_dir, "someone-else")
+    status, _, body = gateway.fetch(str(item["url"]), api_key=other["api_key"])
+    assert status == 404
+    assert gateway.fetch(str(item["url"]), api_key="vg_nope.nope")[0] == 401
 
 
 def test_killed_mid_screening_resumes_with_the_same_verdict(

@@ -4,19 +4,23 @@ every verdict path, and dense re-sampling catching a 1 s flash between samples."
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from gateway.config import Settings
+from gateway.config import PROJECT_ROOT, Settings
 from gateway.domain.policy import Verdict
-from gateway.media.sampler import SamplingPlan
+from gateway.media.sampler import SamplingPlan, split_segments
 from gateway.pipeline.screening import Screener, decision_json
 from gateway.wiring import Services, build_screener
-from tests.conftest import Tenant
+from tests.conftest import LICENCE_NUMBER, Tenant
+from tests.e2e.conftest import provision_tenant, vodgate
 from tests.media import colour_clip
 from tests.models import build_colour_model
 
@@ -49,6 +53,7 @@ def setup_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     policies = root / "policies"
     policies.mkdir()
     (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
+    shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
     return models, policies
 
 
@@ -67,6 +72,29 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "pink_at_37": colour_clip(root / "pink.mp4", 60, base=DARK, segments=((37, 8, PINK),)),
         "flash": colour_clip(root / "flash.mp4", 60, base=DARK, segments=((36.5, 1, RED),)),
     }
+
+
+async def test_segmented_decode_keeps_the_maximum_gap(
+    screener: Screener, clips: dict[str, Path]
+) -> None:
+    """A long video is decoded as parallel segments; together they sample the same span,
+    with no gap over the interval (plus one P-frame step) at the boundaries."""
+    sampler = screener.sampler
+
+    async def times(parallel: int) -> list[float]:
+        plan = SamplingPlan(parallel_segments=parallel)
+        frames = sampler.sample(clips["red_at_37"], plan, codec="h264", duration_s=60.0)
+        return sorted([f.timestamp_s async for f in frames])
+
+    assert split_segments(60.0, 3) == [(0.0, 20.0), (20.0, 20.0), (40.0, None)]
+    assert split_segments(15.0, 3) == [(0.0, None)]
+    one, three = await times(1), await times(3)
+    for sampled in (one, three):
+        assert sampled[0] == 0.0
+        assert sampled[-1] >= 57.5
+        assert max(b - a for a, b in zip(sampled, sampled[1:], strict=False)) <= 2.2
+    assert {20.0, 40.0} <= set(three)  # each segment opens with a sample
+    assert len(three) <= len(one) + 3
 
 
 async def test_plain_clip_passes(screener: Screener, clips: dict[str, Path]) -> None:
@@ -119,38 +147,117 @@ async def test_dense_resampling_catches_a_one_second_flash(
     assert len(dense_times) >= 2
 
 
+def scan(
+    setup_dirs: tuple[Path, Path], clip: Path, *args: str, data_dir: Path | None = None
+) -> tuple[int, dict[str, Any]]:
+    models, policies = setup_dirs
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--log-level",
+            "WARNING",
+            "scan",
+            str(clip),
+            "--models-dir",
+            str(models),
+            "--policies-dir",
+            str(policies),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "VODGATE_DATA_DIR": str(data_dir or setup_dirs[0].parent / "var")},
+    )
+    body = json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
+    return done.returncode, body
+
+
+LICENCE_META = ("--meta", "licence_type=avsp", "--meta", f"licence_number={LICENCE_NUMBER}")
+
+
 def test_scan_command_exit_codes(
     setup_dirs: tuple[Path, Path], clips: dict[str, Path], tmp_path: Path
 ) -> None:
-    models, policies = setup_dirs
     (tmp_path / "random.mp4").write_bytes(b"\x00\x01" * 5000)
     expected = {"plain": (0, "pass"), "pink_at_37": (1, "review"), "red_at_37": (2, "block")}
     cases = [(clips[name], *codes) for name, codes in expected.items()]
     cases.append((tmp_path / "random.mp4", 3, "error"))
     for clip, code, verdict in cases:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "--log-level",
-                "WARNING",
-                "scan",
-                str(clip),
-                "--models-dir",
-                str(models),
-                "--policies-dir",
-                str(policies),
-                "--meta",
-                "title=t",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == code, done.stderr
-        assert json.loads(done.stdout)["verdict"] == verdict
+        exit_code, body = scan(setup_dirs, clip, *LICENCE_META, "--meta", "title=t")
+        assert (exit_code, body["verdict"]) == (code, verdict), body
+    assert body["error"]["code"] == "media_invalid"
+
+
+def test_scan_checks_the_licence(
+    setup_dirs: tuple[Path, Path], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    clip = clips["plain"]
+    code, body = scan(setup_dirs, clip, "--meta", "title=no licence")
+    assert code == 2
+    assert body["error"] == {
+        "code": "licence_missing",
+        "clause": "3.1.10.1",
+        "message": "Upload-Metadata must declare licence_type and licence_number",
+    }
+    code, body = scan(
+        setup_dirs,
+        clip,
+        *LICENCE_META,
+        "--meta",
+        "rights_holder=X",
+        "--meta",
+        "rights_expires=2001-01-01",
+    )
+    assert (code, body["error"]["code"]) == (2, "rights_expired")
+    code, body = scan(setup_dirs, clip, *LICENCE_META)
+    assert (code, body["licence"]["checked"]) == (0, "declaration")
+    # Usage errors exit 3, never 2 (which means block).
+    assert scan(setup_dirs, clip, "--meta", "no-equals-sign")[0] == 3
+    assert scan(setup_dirs, tmp_path / "missing.mp4", *LICENCE_META)[0] == 3
+
+    # --tenant: the registry in the configured database decides, as the worker does.
+    data_dir = tmp_path / "var"
+    tenant = provision_tenant(data_dir, "scanner")
+    code, body = scan(
+        setup_dirs, clip, *LICENCE_META, "--tenant", tenant["tenant_id"], data_dir=data_dir
+    )
+    assert code == 0, body
+    assert body["licence"]["checked"] == "registry"
+    vodgate(
+        "licence",
+        "add",
+        "--tenant",
+        tenant["tenant_id"],
+        "--type",
+        "avsp",
+        "--number",
+        "LAPSED-1",
+        "--holder",
+        "scanner",
+        "--valid-from",
+        "2019-01-01",
+        "--valid-until",
+        "2020-01-01",
+        data_dir=data_dir,
+    )
+    code, body = scan(
+        setup_dirs,
+        clip,
+        "--meta",
+        "licence_type=avsp",
+        "--meta",
+        "licence_number=LAPSED-1",
+        "--tenant",
+        tenant["tenant_id"],
+        data_dir=data_dir,
+    )
+    assert (code, body["verdict"], body["error"]["code"]) == (2, "block", "licence_expired")
+    code, body = scan(setup_dirs, clip, *LICENCE_META, "--tenant", "t_nobody", data_dir=data_dir)
+    assert (code, body["error"]["code"]) == (3, "tenant_not_found")
 
 
 def test_a_policy_label_without_a_model_stops_start_up(

@@ -1,0 +1,57 @@
+"""Where a tenant's objects live in the destination store. Every segment is checked, so a
+tenant or upload id can never climb out of its prefix (`..`, `/`, empty)."""
+
+from __future__ import annotations
+
+import re
+
+from gateway.domain.errors import ClientError
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EXTENSION = re.compile(r"[a-z0-9]{1,8}")
+
+# ffprobe's format names (allowed demuxers) and the file extension each is stored with.
+EXTENSION_BY_FORMAT = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "mp4",
+    "matroska,webm": "mkv",
+    "flv": "flv",
+    "mpegts": "ts",
+    "avi": "avi",
+}
+
+
+class UnsafeKey(ClientError):
+    code, status = "object_key_invalid", 400
+
+
+def _segment(value: str, what: str) -> str:
+    if not _SEGMENT.fullmatch(value):
+        raise UnsafeKey(f"{what} {value!r} cannot be part of an object key")
+    return value
+
+
+def tenant_prefix(tenant_id: str) -> str:
+    return f"tenants/{_segment(tenant_id, 'tenant id')}/"
+
+
+def upload_prefix(tenant_id: str, upload_id: str) -> str:
+    return f"{tenant_prefix(tenant_id)}videos/{_segment(upload_id, 'upload id')}/"
+
+
+def source_key(tenant_id: str, upload_id: str, extension: str) -> str:
+    if not _EXTENSION.fullmatch(extension):
+        raise UnsafeKey(f"extension {extension!r} cannot be part of an object key")
+    return f"{upload_prefix(tenant_id, upload_id)}source.{extension}"
+
+
+def rendition_key(tenant_id: str, upload_id: str, file_name: str) -> str:
+    stem, dot, extension = file_name.rpartition(".")
+    if not dot or not _EXTENSION.fullmatch(extension):
+        raise UnsafeKey(f"rendition file {file_name!r} cannot be part of an object key")
+    return (
+        f"{upload_prefix(tenant_id, upload_id)}renditions/{_segment(stem, 'rendition')}.{extension}"
+    )
+
+
+def extension_for(format_name: str) -> str:
+    return EXTENSION_BY_FORMAT.get(format_name, "bin")

@@ -1,0 +1,147 @@
+"""FfmpegTranscoder: renders the configured renditions (H.264/AAC MP4) of an approved video,
+with the probe's hardening: only the one file may be opened, allow-listed demuxers and
+decoders, address-space and CPU limits, a wall-clock limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.media.limits import (
+    ALLOWED_AUDIO_DECODERS,
+    ALLOWED_DEMUXERS,
+    ALLOWED_PROTOCOLS,
+    ALLOWED_VIDEO_DECODERS,
+    MediaLimits,
+    prlimit_prefix,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    name: str  # also the file stem: "720p"
+    height: int
+    video_bitrate_k: int
+    audio_bitrate_k: int = 128
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.mp4"
+
+
+DEFAULT_RENDITIONS = (Rendition("720p", 720, 2500), Rendition("480p", 480, 1000))
+
+
+def plan_renditions(source_height: int, wanted: tuple[Rendition, ...]) -> list[Rendition]:
+    """The renditions no taller than the source (never upscale). A source smaller than all
+    of them gets one rendition at its own height, so every approved video has one."""
+    fitting = [r for r in wanted if r.height <= source_height]
+    if fitting or not wanted:
+        return fitting
+    smallest = min(wanted, key=lambda r: r.height)
+    height = max(2, source_height - source_height % 2)
+    return [Rendition(f"{height}p", height, smallest.video_bitrate_k, smallest.audio_bitrate_k)]
+
+
+class TranscodeFailed(Exception):
+    """ffmpeg could not render a rendition (the job retries, then fails the upload)."""
+
+
+class FfmpegTranscoder:
+    def __init__(
+        self, limits: MediaLimits | None = None, ffmpeg: str = "ffmpeg", threads: int = 2
+    ) -> None:
+        self.limits = limits or MediaLimits()
+        self._ffmpeg = ffmpeg
+        self._threads = threads
+
+    def argv(self, source: Path, output: Path, rendition: Rendition, cpu_s: int) -> list[str]:
+        decoders = ",".join((*ALLOWED_VIDEO_DECODERS, *ALLOWED_AUDIO_DECODERS))
+        return [
+            *prlimit_prefix(self.limits.child_address_space_bytes, cpu_s),
+            self._ffmpeg,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-protocol_whitelist",
+            ALLOWED_PROTOCOLS,
+            "-format_whitelist",
+            ",".join(ALLOWED_DEMUXERS),
+            "-codec_whitelist",
+            decoders,
+            "-max_pixels",
+            str(self.limits.max_pixels),
+            "-threads",
+            str(self._threads),
+            "-i",
+            f"file:{source.resolve()}",
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0?",
+            "-sn",
+            "-dn",
+            "-vf",
+            f"scale=-2:{rendition.height}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-profile:v",
+            "high",
+            "-pix_fmt",
+            "yuv420p",
+            "-b:v",
+            f"{rendition.video_bitrate_k}k",
+            "-maxrate",
+            f"{rendition.video_bitrate_k * 3 // 2}k",
+            "-bufsize",
+            f"{rendition.video_bitrate_k * 2}k",
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{rendition.audio_bitrate_k}k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-y",
+            f"file:{output.resolve()}",
+        ]
+
+    async def render(
+        self, source: Path, output: Path, rendition: Rendition, duration_s: float
+    ) -> None:
+        """Write `output` whole or not at all (a partial file is renamed only on success)."""
+        partial = output.with_name(f".{output.name}.partial")
+        # x264 veryfast at 720p runs several times faster than real time here; 4 CPU seconds
+        # per media second plus a minute is far beyond honest work.
+        cpu_s = int(60 + 4 * duration_s)
+        process = await asyncio.create_subprocess_exec(
+            *self.argv(source, partial, rendition, cpu_s),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=cpu_s * 2)
+        except TimeoutError as exc:
+            raise TranscodeFailed(f"ffmpeg took longer than {cpu_s * 2} s") from exc
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        if process.returncode != 0:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            raise TranscodeFailed(
+                f"ffmpeg exited with {process.returncode}: "
+                + stderr.decode(errors="replace")[-300:]
+            )
+        partial.replace(output)
