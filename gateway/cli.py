@@ -98,6 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     thresholds.add_argument("--block-at", type=float, required=True, help="score 0..1")
     thresholds.set_defaults(run=_tenant_thresholds)
 
+    webhook = tenant.add_parser(
+        "webhook", help="where a tenant's events are POSTed (signed with HMAC-SHA256)"
+    ).add_subparsers(required=True, metavar="ACTION")
+    webhook_set = webhook.add_parser("set", help="set the endpoint; prints the signing secret")
+    _state_options(webhook_set)
+    webhook_set.add_argument("tenant_id")
+    webhook_set.add_argument("--url", required=True, help="http(s) URL that receives events")
+    webhook_set.add_argument("--secret", help="signing secret (default: a new random one)")
+    webhook_set.set_defaults(run=_tenant_webhook_set)
+
     licence = commands.add_parser("licence", help="manage tenants' licences").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -204,6 +214,20 @@ def _tenant_thresholds(args: argparse.Namespace) -> int:
             args.tenant_id, args.label, args.review_at, args.block_at, services.clock.now()
         )
         print(json.dumps({"tenant_id": args.tenant_id, "label": args.label, **values}))
+        return 0
+
+    return _with_services(args, action)
+
+
+def _tenant_webhook_set(args: argparse.Namespace) -> int:
+    from gateway.domain.webhooks import check_webhook_url
+    from gateway.pipeline.webhooks import new_secret
+
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        url = check_webhook_url(args.url)
+        secret = args.secret or new_secret()
+        await services.webhooks.set(args.tenant_id, url, secret, services.clock.now())
+        print(json.dumps({"tenant_id": args.tenant_id, "url": url, "secret": secret}))
         return 0
 
     return _with_services(args, action)

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
 from gateway.domain.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MiB = 1024**2
 GiB = 1024**3
 
 
@@ -61,6 +62,18 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_staging_bucket: str | None = None
     s3_destination_bucket: str | None = None
+    s3_part_size: int = Field(default=16 * MiB, ge=5 * MiB)  # bytes; larger files go multipart
+
+    delivery_workers: int = Field(default=1, ge=0)  # in-process forwarding/transcode workers
+    delivery_retry_base_s: float = 5.0  # seconds; backoff doubles per failed attempt, max 5 min
+    # Rendition heights (H.264/AAC MP4); taller than the source are skipped (never upscale).
+    renditions: tuple[int, ...] = (720, 480)
+    # Seconds transcode results may wait for delivery; afterwards they are destroyed anyway
+    # and recorded as undelivered (clause 4.3).
+    transcode_result_deadline_s: float = 24 * 3600.0
+    webhook_timeout_s: float = 10.0  # seconds for one delivery attempt
+    webhook_retry_base_s: float = 5.0  # seconds; doubles per attempt, capped at 1 h
+    webhook_retry_window_s: float = 48 * 3600.0  # seconds an event is retried before giving up
 
     @classmethod
     def settings_customise_sources(
@@ -86,6 +99,22 @@ class Settings(BaseSettings):
     @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
+
+    @model_validator(mode="after")
+    def _s3_destination_named(self) -> Settings:
+        if self.destination == "s3" and not self.s3_destination_bucket:
+            raise ValueError("destination = s3 needs s3_destination_bucket")
+        return self
+
+    @property
+    def objects_dir(self) -> Path:
+        """The destination store of the embedded default (`destination = "local"`)."""
+        return self.data_dir / "objects"
+
+    @property
+    def results_dir(self) -> Path:
+        """Transcode results, destroyed once delivered (clause 4.3)."""
+        return self.data_dir / "results"
 
     @property
     def evidence_dir(self) -> Path:

@@ -61,3 +61,27 @@ class Metrics:
             "Access log records waiting to be written",
             registry=r,
         )
+        self.delivery_bytes = Counter(
+            "vodgate_delivered_bytes_total",
+            "Bytes written to the destination store and verified",
+            ["kind"],
+            registry=r,
+        )
+        self.delivery_failures = Counter(
+            "vodgate_delivery_failures_total",
+            "Failed forwarding or transcoding attempts",
+            ["stage", "code"],
+            registry=r,
+        )
+        self.results_released = Counter(
+            "vodgate_transcode_results_released_total",
+            "Uploads whose transcode results were destroyed (clause 4.3)",
+            ["delivered"],
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "vodgate_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome",
+            ["outcome"],
+            registry=r,
+        )

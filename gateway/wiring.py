@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,18 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import Settings
 from gateway.db.accesslog import AccessLogRepository, AccessLogWriter
 from gateway.db.engine import create_engine
+from gateway.db.events import EventRepository, WebhookRepository
 from gateway.db.jobs import JobRepository
 from gateway.db.migrate import upgrade_to_head
 from gateway.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
 from gateway.db.uploads import UploadRepository
 from gateway.domain.licences import LicenceRules
-from gateway.domain.ports import Clock, SystemClock
+from gateway.domain.ports import Clock, ObjectStore, SystemClock
 from gateway.ingest import IngestService
 from gateway.metrics import Metrics
+from gateway.pipeline.destination import ApprovedOnlyDestination
 from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_licence_rules
+from gateway.storage.local_objects import LocalObjectStore
 from gateway.storage.local_staging import LocalStagingStore
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
+    from gateway.pipeline.delivery import DeliveryWorker
     from gateway.pipeline.runner import ScreeningWorker
     from gateway.pipeline.screening import Screener
 
@@ -46,6 +51,12 @@ class Services:
     thresholds: ThresholdRepository
     # Set when an upload completes here; screening workers in this process wake on it.
     jobs_ready: asyncio.Event
+    # Set when an upload is approved here; delivery workers in this process wake on it.
+    delivery_ready: asyncio.Event
+    objects: ObjectStore
+    destination: ApprovedOnlyDestination
+    events: EventRepository
+    webhooks: WebhookRepository
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
 
@@ -76,7 +87,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         write_batch_bytes=settings.write_batch_bytes,
     )
     ingest.on_received = jobs_ready.set
+    objects = build_object_store(settings)
     return Services(
+        objects=objects,
+        destination=ApprovedOnlyDestination(objects, uploads),
+        events=EventRepository(engine),
+        webhooks=WebhookRepository(engine),
         settings=settings,
         clock=clock,
         metrics=metrics,
@@ -89,13 +105,77 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         jobs=JobRepository(engine),
         thresholds=ThresholdRepository(engine),
         jobs_ready=jobs_ready,
+        delivery_ready=asyncio.Event(),
         licence_rules=rules,
         staging=staging,
         ingest=ingest,
     )
 
 
-def build_workers(services: Services) -> list[ScreeningWorker]:
+def build_object_store(settings: Settings) -> ObjectStore:
+    if settings.destination == "s3":
+        from gateway.storage.s3_objects import S3ObjectStore
+
+        secret = settings.s3_secret_access_key
+        return S3ObjectStore(
+            bucket=settings.s3_destination_bucket or "",
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=None if secret is None else secret.get_secret_value(),
+            part_size=settings.s3_part_size,
+        )
+    return LocalObjectStore(settings.objects_dir)
+
+
+def build_delivery_workers(services: Services, count: int | None = None) -> list[DeliveryWorker]:
+    from gateway.media.transcode import FfmpegTranscoder, rendition_for_height
+    from gateway.pipeline.delivery import DeliveryWorker
+
+    settings = services.settings
+    renditions = tuple(rendition_for_height(h) for h in sorted(settings.renditions, reverse=True))
+    return [
+        DeliveryWorker(
+            jobs=services.jobs,
+            uploads=services.uploads,
+            destination=services.destination,
+            staging_path=services.staging.path,
+            results_dir=settings.results_dir,
+            transcoder=FfmpegTranscoder(),
+            renditions=renditions,
+            result_deadline=dt.timedelta(seconds=settings.transcode_result_deadline_s),
+            clock=services.clock,
+            metrics=services.metrics,
+            lease=dt.timedelta(seconds=settings.job_lease_s),
+            wake=services.delivery_ready,
+            retry_base_s=settings.delivery_retry_base_s,
+        )
+        for _ in range(settings.delivery_workers if count is None else count)
+    ]
+
+
+def build_workers(services: Services) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+    """Every background loop a serve or worker process runs, named."""
+    from gateway.pipeline.webhooks import WebhookDispatcher
+
+    settings = services.settings
+    loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        (f"screening-{i}", w.run) for i, w in enumerate(build_screening_workers(services))
+    ]
+    loops += [(f"delivery-{i}", w.run) for i, w in enumerate(build_delivery_workers(services))]
+    dispatcher = WebhookDispatcher(
+        events=services.events,
+        clock=services.clock,
+        metrics=services.metrics,
+        timeout_s=settings.webhook_timeout_s,
+        retry_base_s=settings.webhook_retry_base_s,
+        retry_window=dt.timedelta(seconds=settings.webhook_retry_window_s),
+    )
+    loops.append(("webhooks", dispatcher.run))
+    return loops
+
+
+def build_screening_workers(services: Services) -> list[ScreeningWorker]:
     if services.screener is None:
         return []
     from gateway.pipeline.runner import ScreeningWorker
@@ -115,6 +195,7 @@ def build_workers(services: Services) -> list[ScreeningWorker]:
             metrics=services.metrics,
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.jobs_ready,
+            on_approved=services.delivery_ready.set,
         )
         for _ in range(settings.screening_workers)
     ]

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import Settings
+from gateway.config import PROJECT_ROOT, Settings
 from gateway.domain.keys import Role
 from gateway.domain.licences import Licence
 from gateway.http.app import MAX_HEADER_BYTES, create_app
 from gateway.wiring import Services, close_services, open_services
+from tests.models import TEST_POLICY, build_colour_model
+from tests.s3 import S3Server, start_s3_server
 
 TUS = {"Tus-Resumable": "1.0.0"}
 LICENCE_NUMBER = "0108-2026-TEST"
@@ -104,3 +108,21 @@ def make_tenant(services: Services) -> TenantFactory:
 @pytest.fixture
 async def tenant(make_tenant: TenantFactory) -> Tenant:
     return await make_tenant()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    """Ceph RGW over HTTP (`scripts/s3-server start`; `make test` starts it first)."""
+    return start_s3_server()
+
+
+@pytest.fixture(scope="session")
+def setup_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("screening")
+    models = root / "models"
+    build_colour_model(models)
+    policies = root / "policies"
+    policies.mkdir()
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
+    shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
+    return models, policies

@@ -68,3 +68,25 @@ def build_colour_model(folder: Path, name: str = "colour_test") -> Path:
     path = target / "manifest.yaml"
     path.write_text(yaml.safe_dump(manifest))
     return path
+
+
+# The policy the colour model's tests screen against, and the colours they draw.
+TEST_POLICY = {
+    "id": "test-policy",
+    "version": 3,
+    "review_threshold": 0.4,
+    "items": [
+        {
+            "id": "3.1.10.3(3)",
+            "clause": "3.1.10.3",
+            "text_zh": "封建迷信和或淫秽、色情、下流的信息或教唆犯罪的信息",
+            "gloss_en": "test item fed by redness",
+            "detectors": [
+                {"label": "colour_test:red", "review_at": 0.6, "block_at": 0.92, "min_frames": 2}
+            ],
+        }
+    ],
+}
+DARK = "0x202020"
+RED = "0xff0000"  # scores ~1.0: block
+PINK = "0xb05050"  # scores ~0.69: review

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db.schema import decisions, outbox, uploads, webhooks
+from gateway.db.schema import decisions, outbox, tenants, uploads, webhooks
+from gateway.domain.errors import NotFound
 from gateway.domain.states import UploadState
 
 _S = UploadState
@@ -210,6 +211,9 @@ class WebhookRepository:
 
     async def set(self, tenant_id: str, url: str, secret: str, now: dt.datetime) -> None:
         async with self._engine.begin() as conn:
+            found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
+            if found.first() is None:
+                raise NotFound(f"no tenant {tenant_id}", code="tenant_not_found")
             await conn.execute(webhooks.delete().where(webhooks.c.tenant_id == tenant_id))
             await conn.execute(
                 insert(webhooks),

@@ -15,7 +15,8 @@ from gateway.db.schema import jobs
 
 SCREENING, FORWARD, TRANSCODE = "screening", "forward", "transcode"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-DEFAULT_MAX_ATTEMPTS = 3
+# Delivery may wait out an object-store outage (backoff capped at 5 min): more attempts.
+MAX_ATTEMPTS = {SCREENING: 3, FORWARD: 10, TRANSCODE: 10}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ def job_row(upload_id: str, stage: str, now: dt.datetime) -> dict[str, Any]:
         "stage": stage,
         "state": QUEUED,
         "attempts": 0,
-        "max_attempts": DEFAULT_MAX_ATTEMPTS,
+        "max_attempts": MAX_ATTEMPTS.get(stage, 3),
         "run_after": now,
         "created_at": now,
         "updated_at": now,

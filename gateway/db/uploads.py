@@ -279,6 +279,26 @@ class UploadRepository:
         async with self._engine.begin() as conn:
             return await self.transition_in(conn, upload_id, from_state, to_state, now, actor, code)
 
+    async def note(self, upload_id: str, now: dt.datetime, actor: str, code: str) -> None:
+        """A trail entry that is not a move (a failed attempt that will be retried)."""
+        async with self._engine.begin() as conn:
+            state = (
+                await conn.execute(select(uploads.c.state).where(uploads.c.id == upload_id))
+            ).scalar_one()
+            current = UploadState(state)
+            await conn.execute(
+                insert(upload_events), _event(upload_id, now, current, current, code, actor)
+            )
+
+    async def was_approved(self, upload_id: str) -> bool:
+        """Whether the trail holds a move to `approved` (by the screener or a reviewer)."""
+        query = select(upload_events.c.id).where(
+            upload_events.c.upload_id == upload_id,
+            upload_events.c.to_state == UploadState.APPROVED.value,
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
     async def events(self, upload_id: str) -> list[UploadEvent]:
         query = (
             select(upload_events)

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from gateway.db.decisions import load_decision
+from gateway.db.deliveries import delivery_view
 from gateway.db.uploads import UploadEvent, UploadRecord
 from gateway.domain.errors import NotFound
 from gateway.domain.keys import Role
@@ -34,6 +35,7 @@ async def get_upload(request: web.Request) -> web.Response:
         if "file" in item:
             item["url"] = f"/v1/uploads/{upload.id}/evidence/{item['file']}"
     view["decision"] = decision
+    view.update(await delivery_view(services.engine, upload.id))
     return web.json_response(view)
 
 

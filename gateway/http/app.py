@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.http import api, tus
+from gateway.http import api, events, tus
 from gateway.http.keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
 from gateway.wiring import Services, build_workers
@@ -29,18 +29,20 @@ def create_app(services: Services) -> web.Application:
     app[SERVICES] = services
     tus.add_routes(app)
     api.add_routes(app)
+    events.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_accesslog_writer)
     app.cleanup_ctx.append(_expiry_sweeper)
     app.cleanup_ctx.append(_accesslog_pruner)
-    app.cleanup_ctx.append(_screening_workers)
+    app.cleanup_ctx.append(_pipeline_workers)
     return app
 
 
-async def _screening_workers(app: web.Application) -> AsyncIterator[None]:
+async def _pipeline_workers(app: web.Application) -> AsyncIterator[None]:
+    """Screening, delivery and webhook loops (each sized by settings)."""
     async with contextlib.AsyncExitStack() as stack:
-        for index, worker in enumerate(build_workers(app[SERVICES])):
-            await stack.enter_async_context(_background(worker.run, f"screening-{index}"))
+        for name, run in build_workers(app[SERVICES]):
+            await stack.enter_async_context(_background(run, name))
         yield
 
 

@@ -34,7 +34,15 @@ class Rendition:
         return f"{self.name}.mp4"
 
 
-DEFAULT_RENDITIONS = (Rendition("720p", 720, 2500), Rendition("480p", 480, 1000))
+# Video bitrates (kbit/s) by height, the usual ladder; other heights scale linearly.
+_LADDER_K = {2160: 16000, 1440: 9000, 1080: 5000, 720: 2500, 480: 1000, 360: 700, 240: 400}
+
+
+def rendition_for_height(height: int) -> Rendition:
+    return Rendition(f"{height}p", height, _LADDER_K.get(height, max(300, height * 7 // 2)))
+
+
+DEFAULT_RENDITIONS = (rendition_for_height(720), rendition_for_height(480))
 
 
 def plan_renditions(source_height: int, wanted: tuple[Rendition, ...]) -> list[Rendition]:

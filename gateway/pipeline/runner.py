@@ -60,6 +60,7 @@ class ScreeningWorker(LeasedWorker):
         lease: dt.timedelta,
         wake: asyncio.Event | None = None,
         poll_interval_s: float = 2.0,
+        on_approved: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
@@ -72,6 +73,7 @@ class ScreeningWorker(LeasedWorker):
         self._staging_path = staging_path
         self._evidence_dir = evidence_dir
         self._metrics = metrics
+        self._on_approved = on_approved
 
     async def handle(self, job: Job) -> None:
         upload = await self._uploads.get_internal(job.upload_id)
@@ -188,18 +190,22 @@ class ScreeningWorker(LeasedWorker):
         body: dict[str, Any] | None,
     ) -> None:
         now = self._clock.now()
+        approved = False
         async with self._jobs.engine.begin() as conn:
             if upload is not None and state is not None and body is not None:
                 await save_decision(conn, upload.id, str(body.get("verdict", "")), body, now)
                 moved = await self._uploads.transition_in(
                     conn, upload.id, UploadState.SCREENING, state, now, self.actor, code
                 )
-                if moved and state == UploadState.APPROVED:  # forwarding commits with it
+                approved = moved and state == UploadState.APPROVED
+                if approved:  # forwarding commits with the approval
                     await enqueue(conn, upload.id, FORWARD, now)
             if state == UploadState.FAILED:
                 await self._jobs.fail(conn, job, now, code or "failed")
             else:
                 await self._jobs.finish(conn, job, now)
+        if approved and self._on_approved is not None:
+            self._on_approved()
 
 
 # Declared Upload-Metadata keys and the container tags that say the same thing.

@@ -17,9 +17,8 @@ from gateway.client import UploadClient
 from gateway.config import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
 from tests.e2e.conftest import Gateway, free_port, provision_tenant
-from tests.integration.test_screening import DARK, PINK, RED, TEST_POLICY
 from tests.media import colour_clip
-from tests.models import build_colour_model
+from tests.models import DARK, PINK, RED, TEST_POLICY, build_colour_model
 
 META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
 SETTLED = {"approved", "review", "rejected", "failed"}

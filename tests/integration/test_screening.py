@@ -3,9 +3,9 @@ every verdict path, and dense re-sampling catching a 1 s flash between samples."
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config import PROJECT_ROOT, Settings
+from gateway.config import Settings
 from gateway.domain.policy import Verdict
 from gateway.media.sampler import SamplingPlan, split_segments
 from gateway.pipeline.screening import Screener, decision_json
@@ -22,39 +22,7 @@ from gateway.wiring import Services, build_screener
 from tests.conftest import LICENCE_NUMBER, Tenant
 from tests.e2e.conftest import provision_tenant, vodgate
 from tests.media import colour_clip
-from tests.models import build_colour_model
-
-TEST_POLICY = {
-    "id": "test-policy",
-    "version": 3,
-    "review_threshold": 0.4,
-    "items": [
-        {
-            "id": "3.1.10.3(3)",
-            "clause": "3.1.10.3",
-            "text_zh": "封建迷信和或淫秽、色情、下流的信息或教唆犯罪的信息",
-            "gloss_en": "test item fed by redness",
-            "detectors": [
-                {"label": "colour_test:red", "review_at": 0.6, "block_at": 0.92, "min_frames": 2}
-            ],
-        }
-    ],
-}
-DARK = "0x202020"
-RED = "0xff0000"  # scores ~1.0: block
-PINK = "0xb05050"  # scores ~0.69: review
-
-
-@pytest.fixture(scope="module")
-def setup_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("screening")
-    models = root / "models"
-    build_colour_model(models)
-    policies = root / "policies"
-    policies.mkdir()
-    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
-    shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
-    return models, policies
+from tests.models import DARK, PINK, RED, TEST_POLICY, build_colour_model  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +60,7 @@ async def test_segmented_decode_keeps_the_maximum_gap(
     for sampled in (one, three):
         assert sampled[0] == 0.0
         assert sampled[-1] >= 57.5
-        assert max(b - a for a, b in zip(sampled, sampled[1:], strict=False)) <= 2.2
+        assert max(b - a for a, b in itertools.pairwise(sampled)) <= 2.2
     assert {20.0, 40.0} <= set(three)  # each segment opens with a sample
     assert len(three) <= len(one) + 3
 

@@ -1,0 +1,286 @@
+"""The delivery worker: forwarding and transcoding, each durable and idempotent.
+
+    forward:   approved -> forwarding -> stored
+               copy the staged file to tenants/{t}/videos/{id}/source.{ext}, verify size and
+               ETag read back with HEAD, record it; only then drop the staged copy.
+    transcode: stored -> transcoding -> delivered -> released
+               render the renditions into the results area, deliver and verify each, then
+               destroy every result and record a receipt (clause 4.3).
+
+A crash at any point re-runs the stage from its start: an object already in place with the
+right size and ETag is not written again, so the destination ends with exactly one correct
+copy. Failures retry with backoff; after the last attempt the upload fails with the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gateway.db.decisions import load_decision
+from gateway.db.deliveries import record_receipt, record_stored
+from gateway.db.jobs import FORWARD, TRANSCODE, Job, JobRepository, enqueue
+from gateway.db.uploads import UploadRecord, UploadRepository
+from gateway.domain.errors import GatewayError, StorageMismatch
+from gateway.domain.object_keys import extension_for, rendition_key, source_key
+from gateway.domain.ports import Clock
+from gateway.domain.states import UploadState
+from gateway.failpoints import failpoint
+from gateway.media.transcode import FfmpegTranscoder, Rendition, plan_renditions
+from gateway.metrics import Metrics
+from gateway.pipeline.destination import ApprovedOnlyDestination
+from gateway.pipeline.worker import LeasedWorker, retry_delay
+from gateway.storage.digests import FileDigests, file_digests
+
+logger = logging.getLogger(__name__)
+_S = UploadState
+
+
+class DeliveryWorker(LeasedWorker):
+    stages = (FORWARD, TRANSCODE)
+    actor = "delivery-worker"
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        uploads: UploadRepository,
+        destination: ApprovedOnlyDestination,
+        staging_path: Callable[[str], Path],
+        results_dir: Path,
+        transcoder: FfmpegTranscoder,
+        renditions: tuple[Rendition, ...],
+        result_deadline: dt.timedelta,
+        clock: Clock,
+        metrics: Metrics,
+        lease: dt.timedelta,
+        wake: asyncio.Event | None = None,
+        poll_interval_s: float = 2.0,
+        retry_base_s: float = 5.0,
+    ) -> None:
+        super().__init__(
+            jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
+        )
+        self._uploads = uploads
+        self._destination = destination
+        self._staging_path = staging_path
+        self._results_dir = results_dir
+        self._transcoder = transcoder
+        self._renditions = renditions
+        self._deadline = result_deadline
+        self._metrics = metrics
+        self._retry_base_s = retry_base_s
+        self._store_ready = False
+
+    async def handle(self, job: Job) -> None:
+        upload = await self._uploads.get_internal(job.upload_id)
+        if upload is None:
+            await self._finish_job(job)
+            return
+        try:
+            async with self.heartbeat(job):
+                if not self._store_ready:  # S3 may be down at start: retried like any call
+                    await self._destination.store.prepare()
+                    self._store_ready = True
+                if job.stage == FORWARD:
+                    await self._forward(job, upload)
+                else:
+                    await self._transcode(job, upload)
+        except Exception as exc:
+            await self._failed_attempt(job, upload, exc)
+
+    # -- forward ---------------------------------------------------------------------------
+
+    async def _forward(self, job: Job, upload: UploadRecord) -> None:
+        if upload.state == _S.APPROVED:
+            await self._move(upload.id, _S.APPROVED, _S.FORWARDING)
+        elif upload.state != _S.FORWARDING:  # done already, or purged meanwhile
+            await self._finish_job(job)
+            return
+        decision = await load_decision(self._jobs.engine, upload.id) or {}
+        extension = extension_for(str((decision.get("media") or {}).get("format", "")))
+        key = source_key(upload.tenant_id, upload.id, extension)
+        staged = self._staging_path(upload.id)
+        digests, etag = await self._deliver(upload.id, key, staged)
+        failpoint("forward.after_verify")
+        now = self._clock.now()
+        async with self._jobs.engine.begin() as conn:
+            await record_stored(conn, upload.id, "source", key, etag, digests, now)
+            await self._uploads.transition_in(
+                conn, upload.id, _S.FORWARDING, _S.STORED, now, self.actor
+            )
+            await enqueue(conn, upload.id, TRANSCODE, now)
+            await self._jobs.finish(conn, job, now)
+        # Verified and recorded: only now may the customer's staged bytes go.
+        await asyncio.to_thread(staged.unlink, missing_ok=True)
+        self._metrics.delivery_bytes.labels(kind="source").inc(digests.size)
+        self._wake.set()
+        logger.info("forward.stored", extra={"upload_id": upload.id, "key": key})
+
+    async def _deliver(self, upload_id: str, key: str, path: Path) -> tuple[FileDigests, str]:
+        """Put `path` under `key` unless an identical object is there; verify it with HEAD."""
+        store = self._destination.store
+        digests = await asyncio.to_thread(file_digests, path, store.part_size)
+        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
+        found = await self._destination.head(key)
+        if found is None or (found.size, found.etag) != (digests.size, expected):
+            await self._destination.put(upload_id, key, path)
+            failpoint("forward.after_copy")
+            found = await self._destination.head(key)
+        if found is None or (found.size, found.etag) != (digests.size, expected):
+            got = None if found is None else f"{found.size} bytes, ETag {found.etag}"
+            raise StorageMismatch(
+                f"{key}: expected {digests.size} bytes, ETag {expected}; the store has {got}"
+            )
+        return digests, expected
+
+    # -- transcode and release -------------------------------------------------------------
+
+    async def _transcode(self, job: Job, upload: UploadRecord) -> None:
+        if upload.state == _S.STORED:
+            await self._move(upload.id, _S.STORED, _S.TRANSCODING)
+        elif upload.state == _S.DELIVERED:  # crashed between delivery and release
+            await self._release(job, upload, await self._delivered_receipt(upload), delivered=True)
+            return
+        elif upload.state != _S.TRANSCODING:
+            await self._finish_job(job)
+            return
+        # A crash between `stored` and dropping the staged copy leaves it: drop it now.
+        await asyncio.to_thread(self._staging_path(upload.id).unlink, missing_ok=True)
+        decision = await load_decision(self._jobs.engine, upload.id) or {}
+        media = decision.get("media") or {}
+        height = int(str(media.get("size", "0x0")).partition("x")[2] or 0)
+        duration = float(media.get("duration_s") or 0.0)
+        work = self._results_dir / upload.id
+        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
+        source = work / f"source.{extension_for(str(media.get('format', '')))}"
+        source_key_ = source_key(upload.tenant_id, upload.id, source.suffix.lstrip("."))
+        if not source.exists():
+            partial = source.with_name(".source.partial")
+            await self._destination.download(source_key_, partial)
+            partial.replace(source)
+        items: list[dict[str, Any]] = []
+        for rendition in plan_renditions(height, self._renditions):
+            output = work / rendition.file_name
+            if not output.exists():
+                await self._transcoder.render(source, output, rendition, duration)
+            key = rendition_key(upload.tenant_id, upload.id, rendition.file_name)
+            digests, etag = await self._deliver(upload.id, key, output)
+            now = self._clock.now()
+            async with self._jobs.engine.begin() as conn:
+                await record_stored(conn, upload.id, rendition.name, key, etag, digests, now)
+            self._metrics.delivery_bytes.labels(kind="rendition").inc(digests.size)
+            items.append(
+                {"name": rendition.name, "key": key, "size": digests.size, "sha256": digests.sha256}
+            )
+        failpoint("transcode.before_delivered")
+        await self._move(upload.id, _S.TRANSCODING, _S.DELIVERED)
+        await self._release(job, upload, items, delivered=True)
+
+    async def _delivered_receipt(self, upload: UploadRecord) -> list[dict[str, Any]]:
+        from gateway.db.deliveries import delivery_view
+
+        view = await delivery_view(self._jobs.engine, upload.id)
+        return [
+            {"name": r["name"], "key": r["key"], "size": r["size"], "sha256": r["sha256"]}
+            for r in view["renditions"]
+        ]
+
+    async def _release(
+        self, job: Job, upload: UploadRecord, items: list[dict[str, Any]], *, delivered: bool
+    ) -> None:
+        """Destroy every transcode result (and the downloaded source), then record it."""
+        work = self._results_dir / upload.id
+        destroyed = await asyncio.to_thread(_destroy, work)
+        now = self._clock.now()
+        receipt = {
+            "clause": "4.3",
+            "delivered": delivered,
+            "results": [{**item, "destroyed": True} for item in items],
+            "files_destroyed": destroyed,
+            "destroyed_at": now.isoformat(),
+        }
+        async with self._jobs.engine.begin() as conn:
+            await record_receipt(conn, upload.id, receipt, now)
+            if delivered:
+                await self._uploads.transition_in(
+                    conn, upload.id, _S.DELIVERED, _S.RELEASED, now, self.actor
+                )
+                await self._jobs.finish(conn, job, now)
+            else:
+                await self._uploads.transition_in(
+                    conn,
+                    upload.id,
+                    _S.TRANSCODING,
+                    _S.FAILED,
+                    now,
+                    self.actor,
+                    "transcode_undelivered",
+                )
+                await self._jobs.fail(conn, job, now, "transcode_undelivered")
+        self._metrics.results_released.labels(delivered=str(delivered).lower()).inc()
+        logger.info(
+            "transcode.released",
+            extra={"upload_id": upload.id, "delivered": delivered, "files": len(destroyed)},
+        )
+
+    # -- shared ----------------------------------------------------------------------------
+
+    async def _move(self, upload_id: str, from_state: UploadState, to_state: UploadState) -> None:
+        await self._uploads.transition(
+            upload_id, from_state, to_state, self._clock.now(), self.actor
+        )
+
+    async def _finish_job(self, job: Job) -> None:
+        async with self._jobs.engine.begin() as conn:
+            await self._jobs.finish(conn, job, self._clock.now())
+
+    async def _failed_attempt(self, job: Job, upload: UploadRecord, exc: Exception) -> None:
+        code = exc.code if isinstance(exc, GatewayError) else "delivery_error"
+        error = f"{code}: {exc}"[:500]
+        logger.warning(
+            "delivery.attempt_failed",
+            extra={
+                "upload_id": upload.id,
+                "stage": job.stage,
+                "attempt": job.attempts,
+                "error": error,
+            },
+        )
+        self._metrics.delivery_failures.labels(stage=job.stage, code=code).inc()
+        now = self._clock.now()
+        current = await self._uploads.get_internal(upload.id)
+        if (
+            job.stage == TRANSCODE
+            and current is not None
+            and current.state == _S.TRANSCODING
+            and now - current.updated_at > self._deadline
+        ):
+            # Clause 4.3: results that could not be delivered in time are destroyed anyway.
+            await self._release(job, current, [], delivered=False)
+            return
+        if job.attempts < job.max_attempts:
+            delay = retry_delay(job.attempts, base_s=self._retry_base_s)
+            await self._jobs.retry_later(job, now, delay, error)
+            await self._uploads.note(upload.id, now, self.actor, code)
+            return
+        from_state = current.state if current is not None else upload.state
+        async with self._jobs.engine.begin() as conn:
+            if from_state in (_S.FORWARDING, _S.TRANSCODING):
+                await self._uploads.transition_in(
+                    conn, upload.id, from_state, _S.FAILED, now, self.actor, code
+                )
+            await self._jobs.fail(conn, job, now, error)
+
+
+def _destroy(work: Path) -> list[str]:
+    if not work.exists():
+        return []
+    names = sorted(p.name for p in work.iterdir())
+    shutil.rmtree(work)
+    return names
