@@ -1,0 +1,225 @@
+"""Events: written with the state change, pushed to the tenant's webhook with an HMAC
+signature and retried with backoff, readable and acknowledgeable through the pull API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.config import Settings
+from gateway.pipeline.webhooks import SIGNATURE_HEADER, WebhookDispatcher
+from gateway.wiring import Services, close_services, open_services
+from tests.conftest import ManualClock, Tenant, TenantFactory
+
+SECRET = "whsec_test_secret"
+
+
+@dataclass
+class Receiver:
+    """A customer's webhook endpoint: checks every signature, fails the first `fail` calls."""
+
+    fail: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        timestamp, _, mac = request.headers[SIGNATURE_HEADER].partition(",v1=")
+        t = timestamp.removeprefix("t=")
+        expected = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        self.calls.append({"valid": hmac.compare_digest(mac, expected), "event": json.loads(body)})
+        if len(self.calls) <= self.fail:
+            return web.Response(status=503)
+        return web.json_response({"ok": True})
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver(fail=3)
+    app = web.Application()
+    app.router.add_post("/hook", found.handle)
+    server = TestServer(app)
+    await server.start_server()
+    found.url = str(server.make_url("/hook"))
+    yield found
+    await server.close()
+
+
+async def complete_upload(services: Services, tenant: Tenant) -> str:
+    upload_id = uuid.uuid4().hex
+    now = services.clock.now()
+    await services.uploads.create(
+        upload_id=upload_id,
+        tenant_id=tenant.tenant_id,
+        length=1,
+        offset=1,
+        metadata={},
+        licence_id=None,
+        now=now,
+        expires_at=now,
+        actor="test",
+    )
+    return upload_id
+
+
+def dispatcher(services: Services) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        events=services.events,
+        clock=services.clock,
+        metrics=services.metrics,
+        timeout_s=5,
+        retry_base_s=5,
+        retry_window=dt.timedelta(hours=48),
+    )
+
+
+async def test_a_failing_receiver_gets_the_event_once_it_recovers(
+    services: Services, tenant: Tenant, clock: ManualClock, receiver: Receiver
+) -> None:
+    await services.webhooks.set(tenant.tenant_id, receiver.url, SECRET, clock.now())
+    upload_id = await complete_upload(services, tenant)
+    sender = dispatcher(services)
+    async with aiohttp.ClientSession() as session:
+        for attempt in range(4):
+            assert await sender.run_once(session) == 1, attempt
+            assert await sender.run_once(session) == 0  # backing off: not due yet
+            clock.advance(seconds=5 * 2**attempt)
+        clock.advance(hours=2)
+        assert await sender.run_once(session) == 0  # delivered: never sent again
+    assert len(receiver.calls) == 4
+    assert all(call["valid"] for call in receiver.calls)
+    event = receiver.calls[-1]["event"]
+    assert {call["event"]["id"] for call in receiver.calls} == {event["id"]}
+    assert event["type"] == "upload.received"
+    assert event["data"]["upload_id"] == upload_id
+    assert services.metrics.webhook_deliveries.labels(outcome="retry")._value.get() == 3
+
+
+async def test_events_survive_a_restart_and_are_sent_after_it(
+    settings: Settings, clock: ManualClock, make_tenant: TenantFactory, receiver: Receiver
+) -> None:
+    receiver.fail = 0
+    first = await open_services(settings, clock=clock)
+    try:
+        tenant = await _tenant_in(first)
+        await first.webhooks.set(tenant.tenant_id, receiver.url, SECRET, clock.now())
+        ids = [await complete_upload(first, tenant) for _ in range(3)]
+    finally:
+        await close_services(first)  # "stopped" before any event was sent
+    second = await open_services(settings, clock=clock)
+    try:
+        async with aiohttp.ClientSession() as session:
+            assert await dispatcher(second).run_once(session) == 3
+    finally:
+        await close_services(second)
+    assert sorted(c["event"]["data"]["upload_id"] for c in receiver.calls) == sorted(ids)
+
+
+async def _tenant_in(services: Services) -> Tenant:
+    from gateway.domain.keys import Role
+
+    tenant_id, key = await services.tenants.create("restart", Role.UPLOADER, services.clock.now())
+    return Tenant(tenant_id, key.plaintext)
+
+
+async def test_the_pull_api_lists_and_acknowledges_events(
+    services: Services,
+    client: TestClient[object, object],
+    make_tenant: TenantFactory,
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    ids = [await complete_upload(services, tenant) for _ in range(3)]
+    await complete_upload(services, other)
+
+    listed = await (await client.get("/v1/events", headers=tenant.auth)).json()
+    assert [e["data"]["upload_id"] for e in listed["events"]] == ids
+    cursor = listed["events"][0]["id"]
+    page = await (
+        await client.get(f"/v1/events?after={cursor}&limit=1", headers=tenant.auth)
+    ).json()
+    assert [e["data"]["upload_id"] for e in page["events"]] == ids[1:2]
+    assert page["next"] == page["events"][0]["id"]
+
+    acked = await client.post(
+        "/v1/events/ack",
+        json={"ids": [cursor, *[e["id"] for e in listed["events"][1:2]]]},
+        headers=tenant.auth,
+    )
+    assert (await acked.json()) == {"acked": 2}
+    rest = await (await client.get("/v1/events", headers=tenant.auth)).json()
+    assert [e["data"]["upload_id"] for e in rest["events"]] == ids[2:]
+    # another tenant can neither see nor acknowledge these
+    theirs = await (await client.get("/v1/events", headers=other.auth)).json()
+    assert len(theirs["events"]) == 1
+    denied = await client.post("/v1/events/ack", json={"ids": [cursor]}, headers=other.auth)
+    assert (await denied.json()) == {"acked": 0}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/v1/events?after=-1", None, 400, "query_invalid"),
+        ("GET", "/v1/events?after=abc", None, 400, "query_invalid"),
+        ("GET", "/v1/events?limit=99999999999999999999", None, 400, "query_invalid"),
+        ("POST", "/v1/events/ack", b"not json", 400, "body_invalid"),
+        ("POST", "/v1/events/ack", b'{"ids": []}', 400, "body_invalid"),
+        ("POST", "/v1/events/ack", b'{"ids": ["x"]}', 400, "body_invalid"),
+        ("POST", "/v1/events/ack", b'{"ids": [1], "more": 1}', 400, "body_invalid"),
+        ("POST", "/v1/events/ack", b"[" * 70_000, 413, "body_too_large"),
+    ],
+)
+async def test_bad_event_requests_get_clear_errors(
+    client: TestClient[object, object],
+    tenant: Tenant,
+    method: str,
+    path: str,
+    body: bytes | None,
+    status: int,
+    code: str,
+) -> None:
+    response = await client.request(method, path, data=body, headers=tenant.auth)
+    assert response.status == status
+    assert (await response.json())["error"]["code"] == code
+    assert (await client.get("/v1/events")).status == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/hook",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "http://",
+        "https://user:pw@example.com/",
+        "example.com/hook",
+        "http://example.com:99999/",
+    ],
+)
+def test_a_webhook_url_that_is_not_http_is_refused(tmp_path: Path, url: str) -> None:
+    data_dir = tmp_path / "var"
+    base = [sys.executable, "-m", "gateway", "--log-level", "WARNING", "tenant"]
+    created = subprocess.run(
+        [*base, "create", "hooked", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    tenant_id = json.loads(created.stdout)["tenant_id"]
+    done = subprocess.run(
+        [*base, "webhook", "set", tenant_id, "--url", url, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert json.loads(done.stderr)["error"]["code"] == "webhook_url_invalid"
