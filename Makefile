@@ -10,7 +10,7 @@ APT_PACKAGES := ffmpeg python3-venv nodejs npm postgresql
 JS_DIR := tests/e2e/js
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run test lint typecheck pytest deps services bench clean
+.PHONY: run test lint typecheck pytest deps services s3-stop bench clean
 
 run: deps
 	$(BIN)/vodgate migrate
@@ -56,12 +56,17 @@ $(JS_DIR)/node_modules/.stamp-npm: $(JS_DIR)/package.json $(JS_DIR)/package-lock
 	touch $@
 
 # PostgreSQL for the scale-out tests: started when it is installed but not answering.
+# Ceph RGW (the S3 server the delivery tests talk to): installed and started by its script.
 services: .stamp-apt
+	bash scripts/s3-server start >/dev/null
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "starting PostgreSQL $(PG_VERSION)"; \
 	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
 	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
+
+s3-stop:
+	bash scripts/s3-server stop
 
 bench: deps
 	$(BIN)/python bench/ingest.py --help

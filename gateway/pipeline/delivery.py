@@ -106,7 +106,7 @@ class DeliveryWorker(LeasedWorker):
         extension = extension_for(str((decision.get("media") or {}).get("format", "")))
         key = source_key(upload.tenant_id, upload.id, extension)
         staged = self._staging_path(upload.id)
-        digests, etag = await self._deliver(upload.id, key, staged)
+        digests, etag = await self._deliver(upload.id, key, staged, FORWARD)
         failpoint("forward.after_verify")
         now = self._clock.now()
         async with self._jobs.engine.begin() as conn:
@@ -122,15 +122,23 @@ class DeliveryWorker(LeasedWorker):
         self._wake.set()
         logger.info("forward.stored", extra={"upload_id": upload.id, "key": key})
 
-    async def _deliver(self, upload_id: str, key: str, path: Path) -> tuple[FileDigests, str]:
+    async def _deliver(
+        self, upload_id: str, key: str, path: Path, stage: str
+    ) -> tuple[FileDigests, str]:
         """Put `path` under `key` unless an identical object is there; verify it with HEAD."""
         store = self._destination.store
-        digests = await asyncio.to_thread(file_digests, path, store.part_size)
-        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
         found = await self._destination.head(key)
-        if found is None or (found.size, found.etag) != (digests.size, expected):
+        hashing = asyncio.to_thread(file_digests, path, store.part_size)
+        if found is None:  # the common case: hash while the bytes travel
+            digests, _ = await asyncio.gather(hashing, self._destination.put(upload_id, key, path))
+            failpoint(f"{stage}.after_copy")
+            found = await self._destination.head(key)
+        else:  # a re-run after a crash: keep the object if it is the right one
+            digests = await hashing
+        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
+        if found is not None and (found.size, found.etag) != (digests.size, expected):
             await self._destination.put(upload_id, key, path)
-            failpoint("forward.after_copy")
+            failpoint(f"{stage}.after_copy")
             found = await self._destination.head(key)
         if found is None or (found.size, found.etag) != (digests.size, expected):
             got = None if found is None else f"{found.size} bytes, ETag {found.etag}"
@@ -170,7 +178,7 @@ class DeliveryWorker(LeasedWorker):
             if not output.exists():
                 await self._transcoder.render(source, output, rendition, duration)
             key = rendition_key(upload.tenant_id, upload.id, rendition.file_name)
-            digests, etag = await self._deliver(upload.id, key, output)
+            digests, etag = await self._deliver(upload.id, key, output, TRANSCODE)
             now = self._clock.now()
             async with self._jobs.engine.begin() as conn:
                 await record_stored(conn, upload.id, rendition.name, key, etag, digests, now)

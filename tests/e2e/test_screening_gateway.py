@@ -42,6 +42,7 @@ def screening_gateway(tmp_path: Path) -> Iterator[Gateway]:
         tmp_path / "gateway.log",
         env={
             "VODGATE_SCREENING_WORKERS": "1",
+            "VODGATE_DELIVERY_WORKERS": "0",  # approved uploads stay approved here
             "VODGATE_MODELS_DIR": str(models),
             "VODGATE_POLICIES_DIR": str(policies),
         },

@@ -7,9 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.config import MiB, Settings
-from gateway.db.decisions import save_decision
-from gateway.db.jobs import FORWARD, enqueue
 from gateway.domain.errors import NotApproved
 from gateway.domain.states import UploadState
 from gateway.pipeline.destination import ApprovedOnlyDestination
@@ -29,13 +25,11 @@ from gateway.wiring import (
     build_screener,
     build_screening_workers,
 )
-from tests.conftest import LICENCE_NUMBER, ManualClock, Tenant
+from tests.conftest import ManualClock, Tenant
 from tests.media import colour_clip, run
 from tests.models import DARK, PINK, RED
+from tests.pipeline_helpers import approved_by_hand, received
 from tests.s3 import S3Server, new_bucket
-
-META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
-MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 
 
 @pytest.fixture
@@ -74,47 +68,13 @@ def hd_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def received(services: Services, tenant: Tenant, source: Path) -> str:
-    """A complete upload of `source` (its screening job commits with it)."""
-    upload_id = uuid.uuid4().hex
-    shutil.copyfile(source, services.staging.path(upload_id))
-    size = source.stat().st_size
-    now = services.clock.now()
-    await services.uploads.create(
-        upload_id=upload_id,
-        tenant_id=tenant.tenant_id,
-        length=size,
-        offset=size,
-        metadata=META,
-        licence_id=None,
-        now=now,
-        expires_at=now,
-        actor="test",
-    )
-    return upload_id
-
-
 async def screened(services: Services, tenant: Tenant, source: Path) -> str:
-    upload_id = await received(services, tenant, source)
+    upload_id = await received(services, tenant.tenant_id, source)
     if services.screener is None:
         services.screener = build_screener(services.settings)
     (worker,) = build_screening_workers(services)
     assert await worker.run_once()
     return upload_id
-
-
-async def approved_by_hand(services: Services, upload_id: str) -> None:
-    """The human path (review -> approved), as the review queue will take it."""
-    now = services.clock.now()
-    uploads = services.uploads
-    await uploads.transition(upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
-    async with services.engine.begin() as conn:
-        body = {"verdict": "review", "media": {"format": MP4, "size": "0x0", "duration_s": 1}}
-        await save_decision(conn, upload_id, "review", body, now)
-        for to in (UploadState.REVIEW, UploadState.APPROVED):
-            frm = UploadState.SCREENING if to == UploadState.REVIEW else UploadState.REVIEW
-            assert await uploads.transition_in(conn, upload_id, frm, to, now, "reviewer")
-        await enqueue(conn, upload_id, FORWARD, now)
 
 
 def sha256(data: bytes) -> str:
@@ -233,7 +193,7 @@ async def test_a_large_file_goes_multipart_and_is_verified(
     with big.open("wb") as file:
         for _ in range(200):
             file.write(os.urandom(1_000_000))  # 200 MB
-    upload_id = await received(services, tenant, big)
+    upload_id = await received(services, tenant.tenant_id, big)
     await approved_by_hand(services, upload_id)
     (worker,) = build_delivery_workers(services, 1)
     assert await worker.run_once()

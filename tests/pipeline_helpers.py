@@ -1,0 +1,50 @@
+"""Uploads put straight into a pipeline state, for delivery tests and benchmarks."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from gateway.db.decisions import save_decision
+from gateway.db.jobs import FORWARD, enqueue
+from gateway.domain.states import UploadState
+from gateway.wiring import Services
+from tests.conftest import LICENCE_NUMBER
+
+META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
+MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
+
+
+async def received(services: Services, tenant_id: str, source: Path) -> str:
+    """A complete upload of `source` (its screening job commits with it)."""
+    upload_id = uuid.uuid4().hex
+    shutil.copyfile(source, services.staging.path(upload_id))
+    size = source.stat().st_size
+    now = services.clock.now()
+    await services.uploads.create(
+        upload_id=upload_id,
+        tenant_id=tenant_id,
+        length=size,
+        offset=size,
+        metadata=META,
+        licence_id=None,
+        now=now,
+        expires_at=now,
+        actor="test",
+    )
+    return upload_id
+
+
+async def approved_by_hand(services: Services, upload_id: str) -> None:
+    """The human path (review -> approved), as the review queue will take it."""
+    now = services.clock.now()
+    uploads = services.uploads
+    await uploads.transition(upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
+    async with services.engine.begin() as conn:
+        body = {"verdict": "review", "media": {"format": MP4, "size": "0x0", "duration_s": 1}}
+        await save_decision(conn, upload_id, "review", body, now)
+        for to in (UploadState.REVIEW, UploadState.APPROVED):
+            frm = UploadState.SCREENING if to == UploadState.REVIEW else UploadState.REVIEW
+            assert await uploads.transition_in(conn, upload_id, frm, to, now, "reviewer")
+        await enqueue(conn, upload_id, FORWARD, now)
