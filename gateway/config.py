@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     # Seconds transcode results may wait for delivery; afterwards they are destroyed anyway
     # and recorded as undelivered (clause 4.3).
     transcode_result_deadline_s: float = 24 * 3600.0
+    review_lease_s: float = 600.0  # seconds a reviewer holds a claimed item (renewable)
+    # Seconds the staged file of a rejected upload is kept as evidence, then destroyed.
+    review_evidence_retention_s: float = 30 * 24 * 3600.0
+    review_sla_check_s: float = 30.0  # seconds between SLA checks (gauges, overdue alerts)
+    # The tenant (the operators' own) whose webhook and event feed get review.overdue.
+    review_alert_tenant_id: str | None = None
     webhook_timeout_s: float = 10.0  # seconds for one delivery attempt
     webhook_retry_base_s: float = 5.0  # seconds; doubles per attempt, capped at 1 h
     webhook_retry_window_s: float = 48 * 3600.0  # seconds an event is retried before giving up

@@ -85,3 +85,18 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.review_actions = Counter(
+            "vodgate_review_actions_total",
+            "Reviewer actions (claim, release, decide_<outcome>, appeal)",
+            ["action"],
+            registry=r,
+        )
+        self.review_queue_depth = Gauge(
+            "vodgate_review_queue_depth", "Open review items", registry=r
+        )
+        self.review_age = Gauge(
+            "vodgate_review_age_seconds", "Age of the oldest open review item", registry=r
+        )
+        self.review_overdue = Gauge(
+            "vodgate_review_overdue", "Open review items past their SLA", registry=r
+        )

@@ -16,14 +16,17 @@ from gateway.db.engine import create_engine
 from gateway.db.events import EventRepository, WebhookRepository
 from gateway.db.jobs import JobRepository
 from gateway.db.migrate import upgrade_to_head
+from gateway.db.review import ReviewRepository
 from gateway.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
 from gateway.db.uploads import UploadRepository
 from gateway.domain.licences import LicenceRules
+from gateway.domain.policy import Policy
 from gateway.domain.ports import Clock, ObjectStore, SystemClock
 from gateway.ingest import IngestService
 from gateway.metrics import Metrics
 from gateway.pipeline.destination import ApprovedOnlyDestination
 from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_licence_rules
+from gateway.review import ReviewService
 from gateway.storage.local_objects import LocalObjectStore
 from gateway.storage.local_staging import LocalStagingStore
 
@@ -57,6 +60,8 @@ class Services:
     destination: ApprovedOnlyDestination
     events: EventRepository
     webhooks: WebhookRepository
+    policy: Policy
+    review: ReviewService
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
 
@@ -88,7 +93,23 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     )
     ingest.on_received = jobs_ready.set
     objects = build_object_store(settings)
+    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    delivery_ready = asyncio.Event()
+    review = ReviewService(
+        reviews=ReviewRepository(engine),
+        uploads=uploads,
+        policy=lambda: policy,
+        staging_path=staging.path,
+        clock=clock,
+        metrics=metrics,
+        lease=dt.timedelta(seconds=settings.review_lease_s),
+        evidence_retention=dt.timedelta(seconds=settings.review_evidence_retention_s),
+        alert_tenant_id=settings.review_alert_tenant_id,
+        on_approved=delivery_ready.set,
+    )
     return Services(
+        policy=policy,
+        review=review,
         objects=objects,
         destination=ApprovedOnlyDestination(objects, uploads),
         events=EventRepository(engine),
@@ -105,7 +126,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         jobs=JobRepository(engine),
         thresholds=ThresholdRepository(engine),
         jobs_ready=jobs_ready,
-        delivery_ready=asyncio.Event(),
+        delivery_ready=delivery_ready,
         licence_rules=rules,
         staging=staging,
         ingest=ingest,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 from gateway.db.decisions import save_decision
 from gateway.db.jobs import FORWARD, enqueue
+from gateway.db.review import open_item
+from gateway.domain.review import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.wiring import Services
 from tests.conftest import LICENCE_NUMBER
@@ -48,3 +51,46 @@ async def approved_by_hand(services: Services, upload_id: str) -> None:
             frm = UploadState.SCREENING if to == UploadState.REVIEW else UploadState.REVIEW
             assert await uploads.transition_in(conn, upload_id, frm, to, now, "reviewer")
         await enqueue(conn, upload_id, FORWARD, now)
+
+
+async def in_review(
+    services: Services,
+    tenant_id: str,
+    clauses: list[str],
+    *,
+    score: float = 0.7,
+    source: Path | None = None,
+    verdict: str = "review",
+) -> tuple[str, int | None]:
+    """An upload screening sent to review (or, with verdict="block", rejected): its decision,
+    its state and (for review) its queue item, as the screening worker commits them."""
+    if source is None:
+        source = Path(tempfile.mkdtemp()) / "clip.mp4"
+        source.write_bytes(b"\\x00" * 4096)
+    upload_id = await received(services, tenant_id, source)
+    now = services.clock.now()
+    uploads = services.uploads
+    await uploads.transition(upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
+    to = UploadState.REVIEW if verdict == "review" else UploadState.REJECTED
+    body = {
+        "verdict": verdict,
+        "clauses": clauses,
+        "hits": [],
+        "media": {"format": MP4, "size": "160x120", "duration_s": 1},
+    }
+    item_id = None
+    async with services.engine.begin() as conn:
+        await save_decision(conn, upload_id, verdict, body, now)
+        assert await uploads.transition_in(conn, upload_id, UploadState.SCREENING, to, now, "t")
+        if to == UploadState.REVIEW:
+            item_id = await open_item(
+                conn,
+                upload_id=upload_id,
+                tenant_id=tenant_id,
+                kind=ItemKind.FIRST,
+                clauses=clauses,
+                priority=priority_for(services.policy, clauses, score),
+                now=now,
+                actor="screening-worker",
+            )
+    return upload_id, item_id

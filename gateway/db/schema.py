@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -234,4 +235,56 @@ outbox = Table(
     Column("acked_at", UTCDateTime(), nullable=True),  # pull API
     Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
     Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+)
+
+# Human review: one row per item a reviewer must decide (first review, 二审, appeal,
+# escalation). Claimed under a lease; an abandoned lease puts the item back in the queue.
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", String(32), ForeignKey("uploads.id"), nullable=False, index=True),
+    Column("tenant_id", String(32), nullable=False),
+    Column("kind", String(20), nullable=False),  # first | second | appeal | escalation
+    Column("state", String(20), nullable=False),  # open | decided
+    Column("clauses", JSON, nullable=False),  # the clause ids that fired
+    Column("severity", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("parent_id", Integer, nullable=True),  # the item a second review checks
+    Column("excluded", JSON, nullable=False),  # reviewers who may not take this item
+    Column("overturns_block", Boolean, nullable=False, server_default="0"),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    Column("media_token", String(64), nullable=True),  # lets the lease holder's <video> in
+    Column("decided_by", String(64), nullable=True),
+    Column("decision", String(10), nullable=True),
+    Column("decision_clauses", JSON, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("overdue_alerted_at", UTCDateTime(), nullable=True),
+    Index("ix_review_items_open_due", "state", "due_at"),
+)
+
+# Append-only: every claim, release, decision, second review and appeal.
+review_audit = Table(
+    "review_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, nullable=False, index=True),
+    Column("upload_id", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id"), primary_key=True),  # one each
+    Column("statement", Text, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -290,6 +290,18 @@ class UploadRepository:
                 insert(upload_events), _event(upload_id, now, current, current, code, actor)
             )
 
+    async def in_state_before(
+        self, state: UploadState, before: dt.datetime, limit: int = 500
+    ) -> list[str]:
+        """Ids of uploads that entered `state` (their last change) before `before`."""
+        query = (
+            select(uploads.c.id)
+            .where(uploads.c.state == state.value, uploads.c.updated_at < before)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [r.id for r in await conn.execute(query)]
+
     async def was_approved(self, upload_id: str) -> bool:
         """Whether the trail holds a move to `approved` (by the screener or a reviewer)."""
         query = select(upload_events.c.id).where(

@@ -54,6 +54,11 @@ class PolicyItem(_Frozen):
     detectors: tuple[LabelRule, ...] = ()
     coverage: str = ""  # what covers it today when no detector does
     on_error: Literal["review", "block"] = "review"
+    # Human review: queue priority (5 most severe), minutes until a reviewer must have
+    # decided (SLA), and whether a second, different reviewer must agree (二审).
+    severity: int = Field(default=3, ge=1, le=5)
+    sla_minutes: int = Field(default=240, ge=1)
+    second_review: bool = False
 
     @model_validator(mode="after")
     def _says_how_it_is_covered(self) -> PolicyItem:
@@ -67,6 +72,9 @@ class Policy(_Frozen):
     version: int
     review_threshold: float = Field(ge=0.0, le=1.0)  # any score above asks for dense sampling
     items: tuple[PolicyItem, ...]
+    # For review items no clause explains (a screening that failed every attempt).
+    default_severity: int = Field(default=3, ge=1, le=5)
+    default_sla_minutes: int = Field(default=240, ge=1)
 
     def labels(self) -> set[str]:
         return {rule.label for item in self.items for rule in item.detectors}

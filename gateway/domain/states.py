@@ -36,7 +36,7 @@ ALLOWED_TRANSITIONS: dict[UploadState, frozenset[UploadState]] = {
     _S.TRANSCODING: frozenset({_S.DELIVERED, _S.FAILED, _S.PURGED}),
     _S.DELIVERED: frozenset({_S.RELEASED, _S.PURGED}),
     _S.RELEASED: frozenset({_S.PURGED}),
-    _S.REJECTED: frozenset({_S.PURGED}),
+    _S.REJECTED: frozenset({_S.REVIEW, _S.PURGED}),  # review again: the tenant's one appeal
     _S.FAILED: frozenset({_S.PURGED}),
     _S.EXPIRED: frozenset(),
     _S.TERMINATED: frozenset(),

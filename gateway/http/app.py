@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.http import api, events, tus
+from gateway.http import api, events, review, tus
 from gateway.http.keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
 from gateway.wiring import Services, build_workers
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 2 * 1024 * 1024
 # How often retention of the access log is enforced (seconds).
 ACCESSLOG_PRUNE_INTERVAL_S = 3600.0
+# How often rejected uploads past their evidence retention are swept (seconds).
+REJECTED_SWEEP_INTERVAL_S = 3600.0
 
 
 def create_app(services: Services) -> web.Application:
@@ -30,12 +32,23 @@ def create_app(services: Services) -> web.Application:
     tus.add_routes(app)
     api.add_routes(app)
     events.add_routes(app)
+    review.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_accesslog_writer)
     app.cleanup_ctx.append(_expiry_sweeper)
     app.cleanup_ctx.append(_accesslog_pruner)
     app.cleanup_ctx.append(_pipeline_workers)
+    app.cleanup_ctx.append(_review_upkeep)
     return app
+
+
+async def _review_upkeep(app: web.Application) -> AsyncIterator[None]:
+    """SLA gauges and overdue alerts; destroying rejected uploads' evidence after retention."""
+    services = app[SERVICES]
+    watch = _every(services.settings.review_sla_check_s, services.review.watch_sla)
+    sweep = _every(REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
+    async with _background(watch, "review-sla"), _background(sweep, "rejected-sweeper"):
+        yield
 
 
 async def _pipeline_workers(app: web.Application) -> AsyncIterator[None]:

@@ -15,14 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gateway.db.decisions import save_decision
 from gateway.db.jobs import FORWARD, SCREENING, Job, JobRepository, enqueue
+from gateway.db.review import open_item
 from gateway.db.tenants import LicenceRepository, ThresholdRepository
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import ClientError, LicenceRejected
 from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.domain.ports import Clock
+from gateway.domain.review import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.media.probe import MediaRefused
 from gateway.metrics import Metrics
@@ -200,12 +204,33 @@ class ScreeningWorker(LeasedWorker):
                 approved = moved and state == UploadState.APPROVED
                 if approved:  # forwarding commits with the approval
                     await enqueue(conn, upload.id, FORWARD, now)
+                if moved and state == UploadState.REVIEW:  # so does the review item
+                    await self._queue_for_review(conn, upload, body, now)
             if state == UploadState.FAILED:
                 await self._jobs.fail(conn, job, now, code or "failed")
             else:
                 await self._jobs.finish(conn, job, now)
         if approved and self._on_approved is not None:
             self._on_approved()
+
+    async def _queue_for_review(
+        self, conn: AsyncConnection, upload: UploadRecord, body: dict[str, Any], now: dt.datetime
+    ) -> None:
+        clauses = [str(c) for c in body.get("clauses", [])]
+        score = max(
+            (f["score"] for hit in body.get("hits", []) for f in hit.get("frames", [])),
+            default=0.0,
+        )
+        await open_item(
+            conn,
+            upload_id=upload.id,
+            tenant_id=upload.tenant_id,
+            kind=ItemKind.FIRST,
+            clauses=clauses,
+            priority=priority_for(self._screener.policy, clauses, float(score)),
+            now=now,
+            actor=self.actor,
+        )
 
 
 # Declared Upload-Metadata keys and the container tags that say the same thing.

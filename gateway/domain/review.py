@@ -1,0 +1,106 @@
+"""The rules of human review (pure): what a reviewer's decision leads to.
+
+first    the item screening sent to the queue
+second   二审: a second, different reviewer, who does not see the first decision until
+         they have decided; needed when a fired clause says `second_review: true`, and
+         for every overturn of a machine block
+appeal   a tenant's one appeal against a rejection, for a reviewer who has not decided
+         this upload before
+escalation  two reviewers disagreed; an admin decides, and that is final
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.domain.errors import ClientError
+from gateway.domain.policy import Policy
+
+
+class ItemKind(StrEnum):
+    FIRST = "first"
+    SECOND = "second"
+    APPEAL = "appeal"
+    ESCALATION = "escalation"
+
+
+class Choice(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"  # the upload goes on to forwarding
+    REJECTED = "rejected"
+    SECOND_REVIEW = "second_review"  # another reviewer must decide too
+    ESCALATED = "escalated"  # reviewers disagreed: an admin decides
+
+
+MAX_REASON_CHARS = 4000
+
+
+class ReviewInputInvalid(ClientError):
+    code, status = "review_decision_invalid", 400
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    severity: int  # the highest severity among the fired clauses
+    score: float  # the highest detector score (0 when a human or an error sent it)
+    sla_minutes: int  # the shortest SLA among the fired clauses
+    second_review: bool  # any fired clause needs 二审
+
+
+def priority_for(policy: Policy, clause_ids: Iterable[str], score: float) -> Priority:
+    items = [item for item in policy.items if item.id in set(clause_ids)]
+    if not items:  # e.g. a screening that failed: treated as the policy's defaults
+        return Priority(policy.default_severity, score, policy.default_sla_minutes, False)
+    return Priority(
+        max(i.severity for i in items),
+        score,
+        min(i.sla_minutes for i in items),
+        any(i.second_review for i in items),
+    )
+
+
+def check_decision(policy: Policy, choice: str, clauses: Sequence[str], reason: str) -> Choice:
+    try:
+        chosen = Choice(choice)
+    except ValueError as exc:
+        raise ReviewInputInvalid("decision must be approve or reject") from exc
+    known = {item.id for item in policy.items}
+    unknown = [c for c in clauses if c not in known]
+    if unknown:
+        raise ReviewInputInvalid(
+            f"unknown clause ids {unknown}; known: {sorted(known)}", code="clause_unknown"
+        )
+    if chosen == Choice.REJECT and not clauses:
+        raise ReviewInputInvalid("a rejection names the clause(s) it rests on")
+    if not reason.strip():
+        raise ReviewInputInvalid("a reason is required", code="reason_required")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ReviewInputInvalid(f"the reason is longer than {MAX_REASON_CHARS} characters")
+    return chosen
+
+
+def outcome_of(
+    kind: ItemKind,
+    choice: Choice,
+    *,
+    needs_second_review: bool,
+    overturns_machine_block: bool,
+    first_choice: Choice | None = None,
+) -> Outcome:
+    """What a decision on an item of `kind` leads to."""
+    final = Outcome.APPROVED if choice == Choice.APPROVE else Outcome.REJECTED
+    if kind == ItemKind.ESCALATION:
+        return final
+    if kind == ItemKind.SECOND:
+        if first_choice is None:
+            raise ValueError("a second review needs the first decision")
+        return final if choice == first_choice else Outcome.ESCALATED
+    if needs_second_review or (choice == Choice.APPROVE and overturns_machine_block):
+        return Outcome.SECOND_REVIEW
+    return final
