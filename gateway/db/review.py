@@ -179,24 +179,39 @@ class ReviewRepository:
         async with self._engine.connect() as conn:
             return [ReviewItem.from_row(r) for r in await conn.execute(query)]
 
-    async def counts(self, now: dt.datetime) -> dict[str, int]:
+    async def counts(self, now: dt.datetime, cap: int | None = None) -> dict[str, Any]:
+        """Open, claimed and overdue items. With `cap`, each count stops at cap (and says
+        so), which keeps the queue listing fast on a deep queue; the gauges count it all."""
         is_open = review_items.c.state == OPEN
-        held = and_(is_open, review_items.c.lease_expires_at >= now)
-        query = select(
-            func.count().filter(is_open),
-            func.count().filter(held),
-            func.count().filter(and_(is_open, review_items.c.due_at < now)),
-        )
+        conditions = {
+            "open": [is_open],
+            # A decided or released item has no lease, so the lease index alone answers.
+            "claimed": [review_items.c.lease_expires_at >= now],
+            "overdue": [is_open, review_items.c.due_at < now],
+        }
+        counts: dict[str, Any] = {}
         async with self._engine.connect() as conn:
-            open_, claimed, overdue = (await conn.execute(query)).one()
-        return {"open": open_, "claimed": claimed, "overdue": overdue}
+            for name, where in conditions.items():
+                rows = select(review_items.c.id).where(*where)
+                if cap is not None:
+                    rows = rows.limit(cap + 1)
+                found = await conn.execute(select(func.count()).select_from(rows.subquery()))
+                count = int(found.scalar_one())
+                if cap is not None and count > cap:
+                    counts[name], counts[f"{name}_more"] = cap, True
+                else:
+                    counts[name] = count
+        return counts
 
     async def oldest_open(self) -> dt.datetime | None:
-        query = select(func.min(review_items.c.created_at)).where(review_items.c.state == OPEN)
+        query = (
+            select(review_items.c.created_at)
+            .where(review_items.c.state == OPEN)
+            .order_by(review_items.c.state, review_items.c.created_at)
+            .limit(1)
+        )
         async with self._engine.connect() as conn:
             oldest: dt.datetime | None = (await conn.execute(query)).scalar_one_or_none()
-        if oldest is not None and oldest.tzinfo is None:  # func.min skips the column type
-            oldest = oldest.replace(tzinfo=dt.UTC)
         return oldest
 
     async def get(self, item_id: int) -> ReviewItem:

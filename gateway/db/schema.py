@@ -265,6 +265,9 @@ review_items = Table(
     Column("decided_at", UTCDateTime(), nullable=True),
     Column("overdue_alerted_at", UTCDateTime(), nullable=True),
     Index("ix_review_items_open_due", "state", "due_at"),
+    # The queue's counts and age read these instead of scanning every item.
+    Index("ix_review_items_open_created", "state", "created_at"),
+    Index("ix_review_items_lease", "lease_expires_at"),
 )
 
 # Append-only: every claim, release, decision, second review and appeal.

@@ -36,6 +36,18 @@ async def get_upload(request: web.Request) -> web.Response:
             item["url"] = f"/v1/uploads/{upload.id}/evidence/{item['file']}"
     view["decision"] = decision
     view.update(await delivery_view(services.engine, upload.id))
+    # Human decisions, without who made them (reviewers are not the tenant's business).
+    view["review"] = [
+        {
+            "kind": item.kind.value,
+            "state": item.state,
+            "decision": item.decision,
+            "clauses": item.decision_clauses,
+            "reason": item.reason,
+            "decided_at": item.decided_at.isoformat() if item.decided_at else None,
+        }
+        for item in await services.review.reviews.for_upload(upload.id)
+    ]
     return web.json_response(view)
 
 

@@ -28,6 +28,9 @@ from gateway.review import reviewer_id
 STATIC_DIR = Path(__file__).parent / "static" / "review"
 MAX_BODY_BYTES = 64 * 1024
 MAX_QUEUE_PAGE = 200
+# Counts in a listing stop here ("10000+"): counting a deeper queue exactly costs more than
+# the listing itself. The Prometheus gauges carry the exact depth.
+QUEUE_COUNT_CAP = 10_000
 
 
 class DecisionRequest(BaseModel):
@@ -122,7 +125,7 @@ async def queue(request: web.Request) -> web.Response:
         overdue=query.get("overdue", "").lower() in ("1", "true", "yes"),
         limit=max(1, min(MAX_QUEUE_PAGE, int(limit_raw))),
     )
-    counts = await services.review.reviews.counts(now)
+    counts = await services.review.reviews.counts(now, cap=QUEUE_COUNT_CAP)
     return web.json_response(
         {
             "items": [item_json(i, reveal_decision=False) for i in items],

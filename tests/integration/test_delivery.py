@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.config import MiB, Settings
 from gateway.domain.errors import NotApproved
+from gateway.domain.keys import Principal, Role
 from gateway.domain.states import UploadState
 from gateway.pipeline.destination import ApprovedOnlyDestination
 from gateway.storage.s3_objects import S3ObjectStore
@@ -25,11 +26,13 @@ from gateway.wiring import (
     build_screener,
     build_screening_workers,
 )
-from tests.conftest import ManualClock, Tenant
+from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip, run
 from tests.models import DARK, PINK, RED
-from tests.pipeline_helpers import approved_by_hand, received
+from tests.pipeline_helpers import approved_by_hand, in_review, received
 from tests.s3 import S3Server, new_bucket
+
+PORN = "3.1.10.3(3)"
 
 
 @pytest.fixture
@@ -289,3 +292,29 @@ async def test_undeliverable_results_are_destroyed_after_the_deadline(
     assert receipt["delivered"] is False
     trail = await services.uploads.events(upload_id)
     assert trail[-1].code == "transcode_undelivered"
+
+
+async def test_a_human_approval_reaches_s3_and_a_rejection_never_does(
+    services: Services,
+    tenant: Tenant,
+    s3_server: S3Server,
+    bucket: str,
+    hd_clip: Path,
+    make_tenant: TenantFactory,
+) -> None:
+    reviewer = await make_tenant(role=Role.REVIEWER)
+    principal = Principal(reviewer.tenant_id, reviewer.api_key.split("_")[1], Role.REVIEWER)
+    approved, approve_item = await in_review(services, tenant.tenant_id, [PORN], source=hd_clip)
+    rejected, reject_item = await in_review(services, tenant.tenant_id, [PORN], source=hd_clip)
+    for item_id, choice in ((approve_item, "approve"), (reject_item, "reject")):
+        assert item_id is not None
+        await services.review.claim(principal, item_id)
+        await services.review.decide(principal, item_id, choice, [PORN], "looked at it")
+    (worker,) = build_delivery_workers(services, 1)
+    while await worker.run_once():  # forward, transcode, release the approved one
+        pass
+    assert await state_of(services, approved) == UploadState.RELEASED
+    keys = s3_server.keys(bucket)
+    assert f"tenants/{tenant.tenant_id}/videos/{approved}/source.mp4" in keys
+    assert not [k for k in keys if rejected in k]
+    assert await state_of(services, rejected) == UploadState.REJECTED

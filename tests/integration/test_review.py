@@ -223,6 +223,12 @@ async def test_an_appeal_goes_once_to_a_reviewer_who_did_not_decide_before(
     _, view = await get(client, f"/v1/review/items/{appeal_item}", second)
     assert view["appeal"] == "this is a medical film"
     assert (await decide(client, appeal_item, second, "approve"))[1]["outcome"] == "approved"
+    _, view = await get(client, f"/v1/uploads/{upload_id}", tenant)
+    assert [(r["kind"], r["decision"]) for r in view["review"]] == [
+        ("first", "reject"),
+        ("appeal", "approve"),
+    ]
+    assert "key:" not in str(view["review"])  # reviewers stay anonymous to the tenant
 
     # Overturning a machine block on appeal needs a second reviewer.
     blocked, _ = await in_review(services, tenant.tenant_id, [PORN], verdict="block")

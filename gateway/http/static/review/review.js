@@ -42,7 +42,8 @@ async function loadQueue() {
   const data = await api("GET", `/v1/review/queue?${params}`);
   state.items = data.items;
   const c = data.counts;
-  $("counts").textContent = `${c.open} open · ${c.claimed} claimed · ${c.overdue} overdue`;
+  const n = (name) => `${c[name]}${c[`${name}_more`] ? "+" : ""}`;
+  $("counts").textContent = `${n("open")} open · ${n("claimed")} claimed · ${n("overdue")} overdue`;
   renderQueue();
 }
 

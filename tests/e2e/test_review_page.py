@@ -1,0 +1,123 @@
+"""The moderators' page in a real headless Chromium (Debian's `chromium`, driven by
+Playwright) against `vodgate serve`: sign in, the queue, evidence blurred until hovered, a
+thumbnail seeks the player to its flagged time, a keyboard decision, the queue shrinks, the
+decision log. A screenshot is kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from gateway.client import UploadClient
+from gateway.config import PROJECT_ROOT
+from tests.e2e.conftest import Gateway, free_port, provision_tenant, vodgate
+from tests.media import colour_clip
+from tests.models import DARK, PINK
+from tests.pipeline_helpers import META
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def review_gateway(tmp_path: Path, setup_dirs: tuple[Path, Path]) -> Iterator[Gateway]:
+    models, policies = setup_dirs
+    data_dir = tmp_path / "var"
+    created = provision_tenant(data_dir, "reviewed-media")
+    gateway = Gateway(
+        data_dir, free_port(), created["tenant_id"], created["api_key"], tmp_path / "gw.log"
+    )
+    gateway.env = {
+        "VODGATE_SCREENING_WORKERS": "1",
+        "VODGATE_DELIVERY_WORKERS": "0",
+        "VODGATE_MODELS_DIR": str(models),
+        "VODGATE_POLICIES_DIR": str(policies),
+    }
+    gateway.start()
+    yield gateway
+    gateway.stop()
+    log = gateway.log.read_text()
+    assert "Traceback" not in log, log
+
+
+def queued_for_review(gateway: Gateway, tmp_path: Path, count: int) -> list[str]:
+    client = UploadClient(gateway.url, gateway.api_key)
+    ids = []
+    for n in range(count):
+        clip = colour_clip(tmp_path / f"pink{n}.mp4", 20, base=DARK, segments=((6, 8, PINK),))
+        ids.append(asyncio.run(client.upload(clip, META)))
+    deadline = time.monotonic() + 60
+    while any(gateway.status(i)["state"] != "review" for i in ids):
+        assert time.monotonic() < deadline, [gateway.status(i)["state"] for i in ids]
+        time.sleep(0.2)
+    return ids
+
+
+def test_a_moderator_works_the_queue_with_the_keyboard(
+    review_gateway: Gateway, tmp_path: Path
+) -> None:
+    queued_for_review(review_gateway, tmp_path, 2)  # before Playwright owns an event loop
+    reviewer = json.loads(
+        vodgate("tenant", "create", "moderators", "--role", "reviewer",
+                data_dir=review_gateway.data_dir)
+    )  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            work_the_queue(page, review_gateway.url, reviewer["api_key"])
+        finally:
+            browser.close()
+
+
+def work_the_queue(page: Page, url: str, api_key: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(f"{url}/review")
+    page.fill("#key", api_key)
+    page.click("#signin button")
+    expect(page.locator("#queue li")).to_have_count(2)
+    expect(page.locator("#counts")).to_contain_text("2 open")
+    expect(page.locator("#item")).to_be_visible()  # the first item, claimed
+    expect(page.locator("#sla")).to_contain_text("due in")
+
+    figures = page.locator("#evidence figure")
+    expect(figures.first).to_be_visible()
+    image = figures.first.locator("img")
+    page.wait_for_function(
+        "document.querySelector('#evidence img').naturalWidth > 0", timeout=10_000
+    )
+    assert "blur" in image.evaluate("e => getComputedStyle(e).filter")  # wellness: blurred
+    figures.first.hover()
+    page.wait_for_function(
+        "getComputedStyle(document.querySelector('#evidence img')).filter === 'none'"
+    )
+    flagged = float(figures.first.get_attribute("data-t") or "nan")
+    assert 6 <= flagged <= 14
+    figures.first.click()  # the player jumps to the flagged frame (Range requests)
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {flagged}) < 1.0",
+        timeout=10_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-page.png"))
+
+    page.fill("#reason", "a pink wall, nothing prohibited")
+    page.locator("#item-title").click()  # leave the text box: shortcuts apply again
+    page.keyboard.press("a")
+    expect(page.locator("#message")).to_contain_text("approve → approved")
+    expect(page.locator("#counts")).to_contain_text("1 open")
+    expect(page.locator("#queue li")).to_have_count(1)
+
+    page.click("#tab-log")
+    expect(page.locator("#log tr")).to_have_count(1)
+    expect(page.locator("#log tr").first).to_contain_text("approve")
+    assert errors == []
