@@ -78,11 +78,18 @@ async def record_transition_event(
     row = transition_event_row(tenant_id, upload_id, from_state, to_state, code, now)
     if row is None:
         return
-    if row["type"] == "upload.decided":
+    if from_state == UploadState.REJECTED:  # the tenant's appeal reopened it
+        row["type"] = "upload.appealed"
+    elif row["type"] == "upload.decided":
         body = (
             await conn.execute(select(decisions.c.body).where(decisions.c.upload_id == upload_id))
         ).scalar_one_or_none() or {}
-        row["body"]["verdict"] = body.get("verdict")
+        human = from_state == UploadState.REVIEW
+        machine_verdict = body.get("verdict")
+        row["body"]["decided_by"] = "reviewer" if human else "screening"
+        row["body"]["verdict"] = (
+            ("pass" if to_state == UploadState.APPROVED else "block") if human else machine_verdict
+        )
         row["body"]["clauses"] = body.get("clauses", [])
     await conn.execute(insert(outbox), row)
 

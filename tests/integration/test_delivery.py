@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +320,29 @@ async def test_a_human_approval_reaches_s3_and_a_rejection_never_does(
     assert f"tenants/{tenant.tenant_id}/videos/{approved}/source.mp4" in keys
     assert not [k for k in keys if rejected in k]
     assert await state_of(services, rejected) == UploadState.REJECTED
+
+
+def test_presigned_urls_are_sigv4_and_refuse_tampering(
+    s3_server: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """A customer's player gets a time-limited link to its rendition, nothing more."""
+    settings = s3_server.settings_for(bucket)
+    store = S3ObjectStore(
+        bucket=bucket,
+        endpoint_url=settings["s3_endpoint_url"],
+        region=settings["s3_region"],
+        access_key_id=settings["s3_access_key_id"],
+        secret_access_key=settings["s3_secret_access_key"],
+    )
+    client = s3_server.client()
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="tenants/t1/videos/u1/renditions/480p.mp4", Body=b"mp4")
+    url = store.presign_get("tenants/t1/videos/u1/renditions/480p.mp4", expires_s=60)
+    assert "X-Amz-Signature=" in url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"mp4"
+    tampered = url.replace("480p.mp4", "720p.mp4")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(tampered, timeout=10)
+    assert refused.value.code == 403
+    refused.value.close()

@@ -229,6 +229,15 @@ async def test_an_appeal_goes_once_to_a_reviewer_who_did_not_decide_before(
         ("appeal", "approve"),
     ]
     assert "key:" not in str(view["review"])  # reviewers stay anonymous to the tenant
+    events = await services.events.after(tenant.tenant_id, None, 50)
+    mine = [e for e in events if e["data"]["upload_id"] == upload_id]
+    assert [(e["type"], e["data"].get("verdict"), e["data"].get("decided_by")) for e in mine] == [
+        ("upload.received", None, None),
+        ("upload.decided", "review", "screening"),
+        ("upload.decided", "block", "reviewer"),
+        ("upload.appealed", None, None),
+        ("upload.decided", "pass", "reviewer"),
+    ]
 
     # Overturning a machine block on appeal needs a second reviewer.
     blocked, _ = await in_review(services, tenant.tenant_id, [PORN], verdict="block")
