@@ -5,6 +5,7 @@ Only this module reads the environment. Tests build `Settings(...)` directly.
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")  # everything the embedded default keeps; created on start
     database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/vodgate.db
-    staging: Literal["local"] = "local"  # where received bytes wait for screening
+    # Where complete uploads wait for screening: this node's disk, or (scale-out) a quarantine
+    # bucket that the receiving node hands each complete upload to, read by any worker.
+    staging: Literal["local", "s3"] = "local"
+    node_id: str = Field(default_factory=socket.gethostname)  # this node, for pinned jobs
     destination: Literal["local", "s3"] = "local"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -110,6 +114,8 @@ class Settings(BaseSettings):
     def _s3_destination_named(self) -> Settings:
         if self.destination == "s3" and not self.s3_destination_bucket:
             raise ValueError("destination = s3 needs s3_destination_bucket")
+        if self.staging == "s3" and not (self.s3_staging_bucket and self.destination == "s3"):
+            raise ValueError("staging = s3 needs s3_staging_bucket and destination = s3")
         return self
 
     @property

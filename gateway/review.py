@@ -8,11 +8,9 @@ escalation item is opened.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
@@ -39,6 +37,7 @@ from gateway.domain.review import (
 )
 from gateway.domain.states import UploadState
 from gateway.metrics import Metrics
+from gateway.storage.staged_copies import StagedCopies
 
 logger = logging.getLogger(__name__)
 _S = UploadState
@@ -56,7 +55,7 @@ class ReviewService:
         reviews: ReviewRepository,
         uploads: UploadRepository,
         policy: Callable[[], Policy],
-        staging_path: Callable[[str], Path],
+        staged: StagedCopies,
         clock: Clock,
         metrics: Metrics,
         lease: dt.timedelta,
@@ -67,7 +66,7 @@ class ReviewService:
         self.reviews = reviews
         self._uploads = uploads
         self._policy = policy
-        self._staging_path = staging_path
+        self.staged = staged
         self._clock = clock
         self._metrics = metrics
         self._lease = lease
@@ -228,9 +227,8 @@ class ReviewService:
         now = self._clock.now()
         destroyed = 0
         for upload_id in await self._uploads.in_state_before(_S.REJECTED, now - self._retention):
-            path = self._staging_path(upload_id)
-            if await asyncio.to_thread(path.exists):
-                await asyncio.to_thread(path.unlink, missing_ok=True)
+            if await self.staged.exists(upload_id):
+                await self.staged.drop(upload_id)
                 await self._uploads.note(upload_id, now, "retention", "evidence_destroyed")
                 destroyed += 1
         return destroyed

@@ -14,7 +14,7 @@ from gateway.config import Settings
 from gateway.db.accesslog import AccessLogRepository, AccessLogWriter
 from gateway.db.engine import create_engine
 from gateway.db.events import EventRepository, WebhookRepository
-from gateway.db.jobs import JobRepository
+from gateway.db.jobs import QUARANTINE, FirstJob, JobRepository
 from gateway.db.migrate import upgrade_to_head
 from gateway.db.review import ReviewRepository
 from gateway.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
@@ -29,11 +29,13 @@ from gateway.policies import PROHIBITED_CONTENT_FILE, load_content_policy, load_
 from gateway.review import ReviewService
 from gateway.storage.local_objects import LocalObjectStore
 from gateway.storage.local_staging import LocalStagingStore
+from gateway.storage.staged_copies import LocalStagedCopies, QuarantineCopies, StagedCopies
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.pipeline.delivery import DeliveryWorker
     from gateway.pipeline.runner import ScreeningWorker
     from gateway.pipeline.screening import Screener
+    from gateway.storage.s3_objects import S3ObjectStore
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Services:
     webhooks: WebhookRepository
     policy: Policy
     review: ReviewService
+    staged: StagedCopies
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
 
@@ -76,7 +79,10 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     metrics = Metrics()
     staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
     await staging.prepare()
-    uploads = UploadRepository(engine)
+    quarantined = settings.staging == "s3"
+    uploads = UploadRepository(
+        engine, FirstJob(QUARANTINE, settings.node_id) if quarantined else FirstJob()
+    )
     licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
     jobs_ready = asyncio.Event()
@@ -91,15 +97,17 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         expiry=dt.timedelta(seconds=settings.upload_expiry_s),
         write_batch_bytes=settings.write_batch_bytes,
     )
-    ingest.on_received = jobs_ready.set
-    objects = build_object_store(settings)
-    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     delivery_ready = asyncio.Event()
+    # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
+    ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
+    objects = build_object_store(settings)
+    staged = build_staged_copies(settings, staging)
+    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     review = ReviewService(
         reviews=ReviewRepository(engine),
         uploads=uploads,
         policy=lambda: policy,
-        staging_path=staging.path,
+        staged=staged,
         clock=clock,
         metrics=metrics,
         lease=dt.timedelta(seconds=settings.review_lease_s),
@@ -108,6 +116,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         on_approved=delivery_ready.set,
     )
     return Services(
+        staged=staged,
         policy=policy,
         review=review,
         objects=objects,
@@ -133,20 +142,31 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     )
 
 
+def _s3_store(settings: Settings, bucket: str) -> S3ObjectStore:
+    from gateway.storage.s3_objects import S3ObjectStore
+
+    secret = settings.s3_secret_access_key
+    return S3ObjectStore(
+        bucket=bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=None if secret is None else secret.get_secret_value(),
+        part_size=settings.s3_part_size,
+    )
+
+
 def build_object_store(settings: Settings) -> ObjectStore:
     if settings.destination == "s3":
-        from gateway.storage.s3_objects import S3ObjectStore
-
-        secret = settings.s3_secret_access_key
-        return S3ObjectStore(
-            bucket=settings.s3_destination_bucket or "",
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=None if secret is None else secret.get_secret_value(),
-            part_size=settings.s3_part_size,
-        )
+        return _s3_store(settings, settings.s3_destination_bucket or "")
     return LocalObjectStore(settings.objects_dir)
+
+
+def build_staged_copies(settings: Settings, staging: LocalStagingStore) -> StagedCopies:
+    if settings.staging == "s3":
+        store = _s3_store(settings, settings.s3_staging_bucket or "")
+        return QuarantineCopies(store, staging, settings.data_dir / "work")
+    return LocalStagedCopies(staging)
 
 
 def build_delivery_workers(services: Services, count: int | None = None) -> list[DeliveryWorker]:
@@ -160,7 +180,7 @@ def build_delivery_workers(services: Services, count: int | None = None) -> list
             jobs=services.jobs,
             uploads=services.uploads,
             destination=services.destination,
-            staging_path=services.staging.path,
+            staged=services.staged,
             results_dir=settings.results_dir,
             transcoder=FfmpegTranscoder(),
             renditions=renditions,
@@ -170,6 +190,8 @@ def build_delivery_workers(services: Services, count: int | None = None) -> list
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.delivery_ready,
             retry_base_s=settings.delivery_retry_base_s,
+            node=settings.node_id,
+            on_screenable=services.jobs_ready.set,
         )
         for _ in range(settings.delivery_workers if count is None else count)
     ]
@@ -210,7 +232,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
             thresholds=services.thresholds,
             rules=services.licence_rules,
             screener=services.screener,
-            staging_path=services.staging.path,
+            staged=services.staged,
             evidence_dir=settings.evidence_dir,
             clock=services.clock,
             metrics=services.metrics,

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.db.jobs import QUARANTINE
 from gateway.db.schema import release_receipts, stored_objects
-from gateway.storage.digests import FileDigests
 
 
 async def record_stored(
@@ -18,7 +18,8 @@ async def record_stored(
     name: str,
     key: str,
     etag: str,
-    digests: FileDigests,
+    size: int,
+    sha256: str,
     now: dt.datetime,
 ) -> None:
     """In the caller's transaction; a re-run after a crash replaces the row."""
@@ -33,12 +34,22 @@ async def record_stored(
             "upload_id": upload_id,
             "name": name,
             "key": key,
-            "size": digests.size,
+            "size": size,
             "etag": etag,
-            "sha256": digests.sha256,
+            "sha256": sha256,
             "stored_at": now,
         },
     )
+
+
+async def stored_object(engine: AsyncEngine, upload_id: str, name: str) -> dict[str, Any] | None:
+    query = select(stored_objects).where(
+        stored_objects.c.upload_id == upload_id, stored_objects.c.name == name
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return None if row is None else {"key": row.key, "size": row.size, "etag": row.etag,
+                                     "sha256": row.sha256}  # fmt: skip
 
 
 async def record_receipt(
@@ -78,6 +89,6 @@ async def delivery_view(engine: AsyncEngine, upload_id: str) -> dict[str, Any]:
     ]
     return {
         "stored_object": next((o for o in objects if o["name"] == "source"), None),
-        "renditions": [o for o in objects if o["name"] != "source"],
+        "renditions": [o for o in objects if o["name"] not in ("source", QUARANTINE)],
         "release_receipt": receipt,
     }

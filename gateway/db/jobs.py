@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.db.schema import jobs
 
 SCREENING, FORWARD, TRANSCODE = "screening", "forward", "transcode"
+# staging = s3: the node that received the bytes hands them to the quarantine bucket.
+QUARANTINE = "quarantine"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # Delivery may wait out an object-store outage (backoff capped at 5 min): more attempts.
-MAX_ATTEMPTS = {SCREENING: 3, FORWARD: 10, TRANSCODE: 10}
+MAX_ATTEMPTS = {SCREENING: 3, FORWARD: 10, TRANSCODE: 10, QUARANTINE: 10}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +30,22 @@ class Job:
     max_attempts: int
 
 
-def job_row(upload_id: str, stage: str, now: dt.datetime) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FirstJob:
+    """The job a completed upload commits with: screening, or (S3 staging) the hand-off to
+    the quarantine bucket, which only the receiving node can run."""
+
+    stage: str = SCREENING
+    node: str | None = None
+
+
+def job_row(
+    upload_id: str, stage: str, now: dt.datetime, node: str | None = None
+) -> dict[str, Any]:
     return {
         "upload_id": upload_id,
         "stage": stage,
+        "node": node,
         "state": QUEUED,
         "attempts": 0,
         "max_attempts": MAX_ATTEMPTS.get(stage, 3),
@@ -41,9 +55,11 @@ def job_row(upload_id: str, stage: str, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-async def enqueue(conn: AsyncConnection, upload_id: str, stage: str, now: dt.datetime) -> None:
+async def enqueue(
+    conn: AsyncConnection, upload_id: str, stage: str, now: dt.datetime, node: str | None = None
+) -> None:
     """In the caller's transaction: the job exists exactly when the state change does."""
-    await conn.execute(insert(jobs), job_row(upload_id, stage, now))
+    await conn.execute(insert(jobs), job_row(upload_id, stage, now, node))
 
 
 class JobRepository:
@@ -56,14 +72,17 @@ class JobRepository:
         now: dt.datetime,
         lease: dt.timedelta,
         stages: Sequence[str] = (SCREENING,),
+        node: str | None = None,
     ) -> Job | None:
         """Take one due job whose lease is free or lapsed (a killed worker's job comes back).
 
         The UPDATE repeats the claimable condition, so two workers racing for one row cannot
         both win: the loser's UPDATE matches nothing and it tries the next.
         """
+        anywhere = jobs.c.node.is_(None)
         claimable = and_(
             jobs.c.stage.in_(stages),
+            anywhere if node is None else or_(anywhere, jobs.c.node == node),
             jobs.c.state.in_((QUEUED, RUNNING)),
             jobs.c.run_after <= now,
             or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < now),

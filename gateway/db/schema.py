@@ -149,6 +149,8 @@ jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("upload_id", String(32), ForeignKey("uploads.id"), nullable=False, index=True),
     Column("stage", String(20), nullable=False),
+    # Set when only one node can run the job (its bytes are on that node's disk).
+    Column("node", String(64), nullable=True),
     # queued -> running (leased) -> done | failed; a lapsed lease makes it claimable again
     Column("state", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),

@@ -12,7 +12,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.db.events import record_transition_event, transition_event_row
-from gateway.db.jobs import SCREENING, enqueue, job_row
+from gateway.db.jobs import FirstJob, enqueue, job_row
 from gateway.db.schema import jobs, outbox, upload_events, uploads
 from gateway.domain.errors import Conflict
 from gateway.domain.states import UploadState, can_transition
@@ -72,8 +72,9 @@ class _GroupCommit:
 
     BATCH_LIMIT = 256
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, first_job: FirstJob) -> None:
         self._engine = engine
+        self._first_job = first_job
         self._pending: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -109,7 +110,7 @@ class _GroupCommit:
         self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
     ) -> None:
         screen = [
-            job_row(row["id"], SCREENING, row["created_at"])
+            job_row(row["id"], self._first_job.stage, row["created_at"], self._first_job.node)
             for row, _, _ in batch
             if row["state"] == UploadState.RECEIVED.value
         ]
@@ -147,9 +148,10 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
 
 
 class UploadRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, first_job: FirstJob | None = None) -> None:
         self._engine = engine
-        self._creations = _GroupCommit(engine)
+        self._first_job = first_job or FirstJob()
+        self._creations = _GroupCommit(engine, self._first_job)
 
     async def create(
         self,
@@ -255,7 +257,8 @@ class UploadRepository:
                 await _add_event(
                     conn, upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
                 )
-                await enqueue(conn, upload.id, SCREENING, now)  # with the state change
+                first = self._first_job  # with the state change
+                await enqueue(conn, upload.id, first.stage, now, first.node)
         state = UploadState(values.get("state", upload.state))
         return dataclasses.replace(
             upload,

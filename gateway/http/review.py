@@ -246,7 +246,13 @@ async def _media_access(request: web.Request) -> ReviewItem:
 
 async def video(request: web.Request) -> web.StreamResponse:
     item = await _media_access(request)
-    path = request.app[SERVICES].staging.path(item.upload_id)
+    staged = request.app[SERVICES].staged
+    presigned = staged.presign(item.upload_id)
+    if presigned is not None:  # quarantined in S3: the player fetches (and seeks) there
+        return web.Response(
+            status=302, headers={"Location": presigned, "Cache-Control": "private, no-store"}
+        )
+    path = staged.path(item.upload_id)
     if not path.is_file():
         raise NotFound("the staged video is no longer kept", code="review_video_gone")
     # FileResponse answers Range requests (206), so the player can seek to a flagged frame.

@@ -23,8 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db.decisions import load_decision
-from gateway.db.deliveries import record_receipt, record_stored
-from gateway.db.jobs import FORWARD, TRANSCODE, Job, JobRepository, enqueue
+from gateway.db.deliveries import record_receipt, record_stored, stored_object
+from gateway.db.jobs import (
+    FORWARD,
+    QUARANTINE,
+    SCREENING,
+    TRANSCODE,
+    Job,
+    JobRepository,
+    enqueue,
+)
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import GatewayError, StorageMismatch
 from gateway.domain.object_keys import extension_for, rendition_key, source_key
@@ -36,13 +44,14 @@ from gateway.metrics import Metrics
 from gateway.pipeline.destination import ApprovedOnlyDestination
 from gateway.pipeline.worker import LeasedWorker, retry_delay
 from gateway.storage.digests import FileDigests, file_digests
+from gateway.storage.staged_copies import QuarantineCopies, StagedCopies
 
 logger = logging.getLogger(__name__)
 _S = UploadState
 
 
 class DeliveryWorker(LeasedWorker):
-    stages = (FORWARD, TRANSCODE)
+    stages = (QUARANTINE, FORWARD, TRANSCODE)
     actor = "delivery-worker"
 
     def __init__(
@@ -51,7 +60,7 @@ class DeliveryWorker(LeasedWorker):
         jobs: JobRepository,
         uploads: UploadRepository,
         destination: ApprovedOnlyDestination,
-        staging_path: Callable[[str], Path],
+        staged: StagedCopies,
         results_dir: Path,
         transcoder: FfmpegTranscoder,
         renditions: tuple[Rendition, ...],
@@ -62,13 +71,15 @@ class DeliveryWorker(LeasedWorker):
         wake: asyncio.Event | None = None,
         poll_interval_s: float = 2.0,
         retry_base_s: float = 5.0,
+        node: str | None = None,
+        on_screenable: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
         )
         self._uploads = uploads
         self._destination = destination
-        self._staging_path = staging_path
+        self._staged = staged
         self._results_dir = results_dir
         self._transcoder = transcoder
         self._renditions = renditions
@@ -76,6 +87,8 @@ class DeliveryWorker(LeasedWorker):
         self._metrics = metrics
         self._retry_base_s = retry_base_s
         self._store_ready = False
+        self.node = node  # quarantine hand-offs of uploads received on this node
+        self._on_screenable = on_screenable
 
     async def handle(self, job: Job) -> None:
         upload = await self._uploads.get_internal(job.upload_id)
@@ -86,8 +99,12 @@ class DeliveryWorker(LeasedWorker):
             async with self.heartbeat(job):
                 if not self._store_ready:  # S3 may be down at start: retried like any call
                     await self._destination.store.prepare()
+                    if isinstance(self._staged, QuarantineCopies):
+                        await self._staged.store.prepare()
                     self._store_ready = True
-                if job.stage == FORWARD:
+                if job.stage == QUARANTINE:
+                    await self._quarantine(job, upload)
+                elif job.stage == FORWARD:
                     await self._forward(job, upload)
                 else:
                     await self._transcode(job, upload)
@@ -105,20 +122,25 @@ class DeliveryWorker(LeasedWorker):
         decision = await load_decision(self._jobs.engine, upload.id) or {}
         extension = extension_for(str((decision.get("media") or {}).get("format", "")))
         key = source_key(upload.tenant_id, upload.id, extension)
-        staged = self._staging_path(upload.id)
-        digests, etag = await self._deliver(upload.id, key, staged, FORWARD)
+        if isinstance(self._staged, QuarantineCopies):
+            size, sha256, etag = await self._copy_from_quarantine(upload.id, key)
+        else:
+            digests, etag = await self._deliver(
+                upload.id, key, self._staged.path(upload.id), FORWARD
+            )
+            size, sha256 = digests.size, digests.sha256
         failpoint("forward.after_verify")
         now = self._clock.now()
         async with self._jobs.engine.begin() as conn:
-            await record_stored(conn, upload.id, "source", key, etag, digests, now)
+            await record_stored(conn, upload.id, "source", key, etag, size, sha256, now)
             await self._uploads.transition_in(
                 conn, upload.id, _S.FORWARDING, _S.STORED, now, self.actor
             )
             await enqueue(conn, upload.id, TRANSCODE, now)
             await self._jobs.finish(conn, job, now)
         # Verified and recorded: only now may the customer's staged bytes go.
-        await asyncio.to_thread(staged.unlink, missing_ok=True)
-        self._metrics.delivery_bytes.labels(kind="source").inc(digests.size)
+        await self._staged.drop(upload.id)
+        self._metrics.delivery_bytes.labels(kind="source").inc(size)
         self._wake.set()
         logger.info("forward.stored", extra={"upload_id": upload.id, "key": key})
 
@@ -147,6 +169,56 @@ class DeliveryWorker(LeasedWorker):
             )
         return digests, expected
 
+    # -- quarantine (staging = s3) ------------------------------------------------------------
+
+    async def _quarantine(self, job: Job, upload: UploadRecord) -> None:
+        """Hand a received file to the quarantine bucket, verified; then any node screens it."""
+        if not isinstance(self._staged, QuarantineCopies) or upload.state != _S.RECEIVED:
+            await self._finish_job(job)
+            return
+        store = self._staged.store
+        key = self._staged.key(upload.id)
+        local = self._staged.path(upload.id)
+        digests = await asyncio.to_thread(file_digests, local, store.part_size)
+        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
+        found = await store.head(key)
+        if found is None or (found.size, found.etag) != (digests.size, expected):
+            await store.put_file(key, local)
+            found = await store.head(key)
+        if found is None or (found.size, found.etag) != (digests.size, expected):
+            raise StorageMismatch(f"{key}: the quarantine copy does not match what was received")
+        now = self._clock.now()
+        async with self._jobs.engine.begin() as conn:
+            await record_stored(
+                conn, upload.id, QUARANTINE, key, expected, digests.size, digests.sha256, now
+            )
+            await enqueue(conn, upload.id, SCREENING, now)
+            await self._jobs.finish(conn, job, now)
+        await asyncio.to_thread(local.unlink, missing_ok=True)
+        if self._on_screenable is not None:
+            self._on_screenable()
+        logger.info("quarantine.stored", extra={"upload_id": upload.id, "key": key})
+
+    async def _copy_from_quarantine(self, upload_id: str, key: str) -> tuple[int, str, str]:
+        """Server-side copy to the destination, verified against the quarantine's record."""
+        if not isinstance(self._staged, QuarantineCopies):
+            raise TypeError("no quarantine")
+        source = await stored_object(self._jobs.engine, upload_id, QUARANTINE)
+        if source is None:
+            raise StorageMismatch(f"upload {upload_id} has no quarantine record")
+        found = await self._destination.head(key)
+        if found is None or (found.size, found.etag) != (source["size"], source["etag"]):
+            await self._destination.copy_in(
+                upload_id, key, self._staged.store.bucket, source["key"]
+            )
+            failpoint("forward.after_copy")
+            found = await self._destination.head(key)
+        if found is None or (found.size, found.etag) != (source["size"], source["etag"]):
+            got = None if found is None else f"{found.size} bytes, ETag {found.etag}"
+            expected = f"{source['size']} bytes, ETag {source['etag']}"
+            raise StorageMismatch(f"{key}: expected {expected}; the store has {got}")
+        return int(source["size"]), str(source["sha256"]), str(source["etag"])
+
     # -- transcode and release -------------------------------------------------------------
 
     async def _transcode(self, job: Job, upload: UploadRecord) -> None:
@@ -159,7 +231,7 @@ class DeliveryWorker(LeasedWorker):
             await self._finish_job(job)
             return
         # A crash between `stored` and dropping the staged copy leaves it: drop it now.
-        await asyncio.to_thread(self._staging_path(upload.id).unlink, missing_ok=True)
+        await self._staged.drop(upload.id)
         decision = await load_decision(self._jobs.engine, upload.id) or {}
         media = decision.get("media") or {}
         height = int(str(media.get("size", "0x0")).partition("x")[2] or 0)
@@ -181,7 +253,9 @@ class DeliveryWorker(LeasedWorker):
             digests, etag = await self._deliver(upload.id, key, output, TRANSCODE)
             now = self._clock.now()
             async with self._jobs.engine.begin() as conn:
-                await record_stored(conn, upload.id, rendition.name, key, etag, digests, now)
+                await record_stored(
+                    conn, upload.id, rendition.name, key, etag, digests.size, digests.sha256, now
+                )
             self._metrics.delivery_bytes.labels(kind="rendition").inc(digests.size)
             items.append(
                 {"name": rendition.name, "key": key, "size": digests.size, "sha256": digests.sha256}

@@ -27,6 +27,14 @@ class ApprovedOnlyDestination:
         self._uploads = uploads
 
     async def put(self, upload_id: str, key: str, path: Path) -> None:
+        await self._check(upload_id, key)
+        await self.store.put_file(key, path)
+
+    async def copy_in(self, upload_id: str, key: str, source_bucket: str, source_key: str) -> None:
+        await self._check(upload_id, key)
+        await self.store.copy_from(key, source_bucket, source_key)
+
+    async def _check(self, upload_id: str, key: str) -> None:
         upload = await self._uploads.get_internal(upload_id)
         if upload is None or upload.state not in DELIVERY_STATES:
             state = None if upload is None else upload.state.value
@@ -35,7 +43,6 @@ class ApprovedOnlyDestination:
             raise NotApproved(f"key {key!r} is outside upload {upload_id}'s prefix")
         if not await self._uploads.was_approved(upload_id):
             raise NotApproved(f"upload {upload_id} was never approved")
-        await self.store.put_file(key, path)
 
     async def head(self, key: str) -> StoredObject | None:
         return await self.store.head(key)

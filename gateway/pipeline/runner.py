@@ -32,6 +32,7 @@ from gateway.media.probe import MediaRefused
 from gateway.metrics import Metrics
 from gateway.pipeline.screening import Screener, ScreeningResult, decision_json
 from gateway.pipeline.worker import LeasedWorker, retry_delay
+from gateway.storage.staged_copies import StagedCopies
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class ScreeningWorker(LeasedWorker):
         thresholds: ThresholdRepository,
         rules: LicenceRules,
         screener: Screener,
-        staging_path: Callable[[str], Path],
+        staged: StagedCopies,
         evidence_dir: Path,
         clock: Clock,
         metrics: Metrics,
@@ -74,7 +75,7 @@ class ScreeningWorker(LeasedWorker):
         self._thresholds = thresholds
         self._rules = rules
         self._screener = screener
-        self._staging_path = staging_path
+        self._staged = staged
         self._evidence_dir = evidence_dir
         self._metrics = metrics
         self._on_approved = on_approved
@@ -102,10 +103,9 @@ class ScreeningWorker(LeasedWorker):
                 for label, values in (await self._thresholds.for_tenant(upload.tenant_id)).items()
                 if label in labels
             }
-            async with self.heartbeat(job):
+            async with self.heartbeat(job), self._staged.local_copy(upload.id) as path:
                 result = await asyncio.wait_for(
-                    self._screener.screen(self._staging_path(upload.id), overrides or None),
-                    SCREENING_TIMEOUT_S,
+                    self._screener.screen(path, overrides or None), SCREENING_TIMEOUT_S
                 )
         except LicenceRejected as exc:
             await self._finish(

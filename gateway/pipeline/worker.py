@@ -26,6 +26,7 @@ def retry_delay(attempts: int, base_s: float = 5.0, cap_s: float = 300.0) -> dt.
 class LeasedWorker:
     stages: tuple[str, ...] = ()
     actor = "worker"
+    node: str | None = None  # also claims jobs pinned to this node
 
     def __init__(
         self,
@@ -57,7 +58,8 @@ class LeasedWorker:
                 self._wake.clear()
 
     async def run_once(self) -> bool:
-        job = await self._jobs.claim(self.owner, self._clock.now(), self._lease, self.stages)
+        now = self._clock.now()
+        job = await self._jobs.claim(self.owner, now, self._lease, self.stages, self.node)
         if job is None:
             return False
         await self.handle(job)

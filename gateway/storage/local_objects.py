@@ -71,6 +71,9 @@ class LocalObjectStore:
     def expected_etag(self, size: int, part_md5s: list[bytes], whole_md5: bytes) -> str:
         return s3_etag(part_md5s, whole_md5, multipart=False)
 
+    async def copy_from(self, key: str, source_bucket: str, source_key: str) -> None:
+        raise NotImplementedError("a server-side copy needs S3 on both sides (staging = s3)")
+
     async def download(self, key: str, path: Path) -> None:
         await asyncio.to_thread(shutil.copyfile, self.path(key), path)
 

@@ -124,6 +124,18 @@ class S3ObjectStore:
         # s3transfer goes multipart at size >= threshold, even for a single part.
         return s3_etag(part_md5s, whole_md5, multipart=size >= self._part_size)
 
+    async def copy_from(self, key: str, source_bucket: str, source_key: str) -> None:
+        """Server-side copy; above the part size in parts of the same size, so the copy's
+        ETag equals the source's when the source went up with this part size."""
+        await self._call(
+            f"copy {source_key} to {key}",
+            self._client.copy,
+            {"Bucket": source_bucket, "Key": source_key},
+            self.bucket,
+            key,
+            Config=self._transfer,
+        )
+
     async def download(self, key: str, path: Path) -> None:
         await self._call(
             f"get {key}",
