@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db.decisions import load_decision
-from gateway.db.deliveries import record_receipt, record_stored, stored_object
+from gateway.db.deliveries import delivery_view, record_receipt, record_stored, stored_object
 from gateway.db.jobs import (
     FORWARD,
     QUARANTINE,
@@ -265,8 +265,6 @@ class DeliveryWorker(LeasedWorker):
         await self._release(job, upload, items, delivered=True)
 
     async def _delivered_receipt(self, upload: UploadRecord) -> list[dict[str, Any]]:
-        from gateway.db.deliveries import delivery_view
-
         view = await delivery_view(self._jobs.engine, upload.id)
         return [
             {"name": r["name"], "key": r["key"], "size": r["size"], "sha256": r["sha256"]}
@@ -337,16 +335,18 @@ class DeliveryWorker(LeasedWorker):
         self._metrics.delivery_failures.labels(stage=job.stage, code=code).inc()
         now = self._clock.now()
         current = await self._uploads.get_internal(upload.id)
+        last_attempt = job.attempts >= job.max_attempts
         if (
             job.stage == TRANSCODE
             and current is not None
             and current.state == _S.TRANSCODING
-            and now - current.updated_at > self._deadline
+            and (last_attempt or now - current.updated_at > self._deadline)
         ):
-            # Clause 4.3: results that could not be delivered in time are destroyed anyway.
+            # Clause 4.3: results that could not be delivered (in time, or at all) are
+            # destroyed anyway, and the receipt says they were never delivered.
             await self._release(job, current, [], delivered=False)
             return
-        if job.attempts < job.max_attempts:
+        if not last_attempt:
             delay = retry_delay(job.attempts, base_s=self._retry_base_s)
             await self._jobs.retry_later(job, now, delay, error)
             await self._uploads.note(upload.id, now, self.actor, code)

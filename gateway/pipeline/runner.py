@@ -83,6 +83,8 @@ class ScreeningWorker(LeasedWorker):
     async def handle(self, job: Job) -> None:
         upload = await self._uploads.get_internal(job.upload_id)
         if upload is None or upload.state not in (UploadState.RECEIVED, UploadState.SCREENING):
+            if upload is not None and upload.state == UploadState.TERMINATED:
+                await self._staged.drop(upload.id)  # a quarantine copy made before the DELETE
             await self._finish(job, upload, None, None, None)
             return
         if upload.state == UploadState.RECEIVED:
