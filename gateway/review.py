@@ -241,24 +241,26 @@ class ReviewService:
         self._metrics.review_queue_depth.set(counts["open"])
         self._metrics.review_overdue.set(counts["overdue"])
         self._metrics.review_age.set(0 if oldest is None else (now - oldest).total_seconds())
-        overdue = await self.reviews.newly_overdue(now)
-        if overdue and self.alert_tenant_id:
-            async with self.engine.begin() as conn:
-                for item in overdue:
-                    await record_event(
-                        conn,
-                        self.alert_tenant_id,
-                        item.upload_id,
-                        "review.overdue",
-                        {
-                            "item_id": item.id,
-                            "upload_id": item.upload_id,
-                            "kind": item.kind.value,
-                            "clauses": item.clauses,
-                            "due_at": item.due_at.isoformat(),
-                        },
-                        now,
-                    )
+        alert_to = self.alert_tenant_id
+        async with self.engine.begin() as conn:  # the mark and its event commit together
+            overdue = await self.reviews.claim_overdue(conn, now)
+            for item in overdue:
+                if alert_to is None:
+                    break
+                await record_event(
+                    conn,
+                    alert_to,
+                    item.upload_id,
+                    "review.overdue",
+                    {
+                        "item_id": item.id,
+                        "upload_id": item.upload_id,
+                        "kind": item.kind.value,
+                        "clauses": item.clauses,
+                        "due_at": item.due_at.isoformat(),
+                    },
+                    now,
+                )
         for item in overdue:
             logger.warning("review.overdue", extra={"item_id": item.id, "due": str(item.due_at)})
         return len(overdue)

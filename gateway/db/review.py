@@ -354,22 +354,27 @@ class ReviewRepository:
             statement: str | None = (await conn.execute(query)).scalar_one_or_none()
         return statement
 
-    async def newly_overdue(self, now: dt.datetime, limit: int = 100) -> list[ReviewItem]:
-        """Open items past due that have not raised an alert yet; marks them alerted."""
+    async def claim_overdue(
+        self, conn: AsyncConnection, now: dt.datetime, limit: int = 100
+    ) -> list[ReviewItem]:
+        """In the caller's transaction: open items past due not yet announced, each marked by
+        a conditional UPDATE, so of several processes exactly one announces each item."""
         due = and_(
             review_items.c.state == OPEN,
             review_items.c.due_at < now,
             review_items.c.overdue_alerted_at.is_(None),
         )
-        async with self._engine.begin() as conn:
-            rows = [
-                ReviewItem.from_row(r)
-                for r in await conn.execute(select(review_items).where(due).limit(limit))
-            ]
-            if rows:
-                await conn.execute(
-                    update(review_items)
-                    .where(review_items.c.id.in_([r.id for r in rows]), due)
-                    .values(overdue_alerted_at=now)
-                )
-        return rows
+        found = [
+            ReviewItem.from_row(r)
+            for r in await conn.execute(select(review_items).where(due).limit(limit))
+        ]
+        mine = []
+        for item in found:
+            marked = await conn.execute(
+                update(review_items)
+                .where(review_items.c.id == item.id, due)
+                .values(overdue_alerted_at=now)
+            )
+            if marked.rowcount == 1:
+                mine.append(item)
+        return mine

@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from gateway.config import MiB, Settings
+from gateway.db.deliveries import delivery_view
+from gateway.db.schema import jobs
 from gateway.domain.errors import NotApproved
 from gateway.domain.keys import Principal, Role
 from gateway.domain.states import UploadState
@@ -286,10 +289,6 @@ async def test_undeliverable_results_are_destroyed_after_the_deadline(
         s3_server.resume()
     assert await state_of(services, upload_id) == UploadState.FAILED
     assert not (services.settings.results_dir / upload_id).exists()
-    async with services.engine.connect():
-        pass
-    from gateway.db.deliveries import delivery_view
-
     receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
     assert receipt["delivered"] is False
     trail = await services.uploads.events(upload_id)
@@ -346,3 +345,26 @@ def test_presigned_urls_are_sigv4_and_refuse_tampering(
         urllib.request.urlopen(tampered, timeout=10)
     assert refused.value.code == 403
     refused.value.close()
+
+
+async def test_results_are_destroyed_when_the_last_attempt_fails(
+    services: Services, tenant: Tenant, clock: ManualClock, s3_server: S3Server, hd_clip: Path
+) -> None:
+    upload_id = await screened(services, tenant, hd_clip)
+    (worker,) = build_delivery_workers(services, 1)
+    assert await worker.run_once()  # stored
+    # An operator's lower retry limit, so the test need not wait through ten backoffs.
+    async with services.engine.begin() as conn:
+        await conn.execute(update(jobs).values(max_attempts=2))
+    s3_server.pause()
+    try:
+        assert await worker.run_once()  # attempt 1: retried later
+        assert await state_of(services, upload_id) == UploadState.TRANSCODING
+        clock.advance(seconds=60)
+        assert await worker.run_once()  # attempt 2, the last: destroyed anyway, recorded
+    finally:
+        s3_server.resume()
+    assert await state_of(services, upload_id) == UploadState.FAILED
+    assert not (services.settings.results_dir / upload_id).exists()
+    receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
+    assert receipt["delivered"] is False

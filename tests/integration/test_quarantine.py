@@ -153,3 +153,26 @@ async def test_a_reviewer_streams_a_quarantined_video_through_a_presigned_link(
     with urllib.request.urlopen(request, timeout=10) as ranged:
         assert ranged.status == 206
         assert ranged.read() == clip.read_bytes()[:100]
+
+
+async def test_a_delete_after_the_hand_off_leaves_nothing_in_the_quarantine(
+    services: Services,
+    tenant: Tenant,
+    client: TestClient[object, object],
+    s3_server: S3Server,
+    buckets: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    quarantine, _ = buckets
+    clip = colour_clip(tmp_path / "plain.mp4", 4, base=DARK)
+    upload_id = await received(services, tenant.tenant_id, clip)
+    (delivery,) = build_delivery_workers(services, 1)
+    assert await delivery.run_once()  # handed to the quarantine
+    assert len(s3_server.keys(quarantine)) == 1
+    deleted = await client.delete(f"/files/{upload_id}", headers=tenant.auth)  # tus termination
+    assert deleted.status == 204
+    services.screener = build_screener(services.settings)
+    (screening,) = build_screening_workers(services)
+    assert await screening.run_once()  # its job finds the upload terminated and cleans up
+    assert await state_of(services, upload_id) == UploadState.TERMINATED
+    assert s3_server.keys(quarantine) == []
