@@ -5,6 +5,7 @@ elsewhere (default: the local server, user postgres, trust auth)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
@@ -15,10 +16,12 @@ import asyncpg
 import pytest
 
 from gateway.config import Settings
-from gateway.domain.keys import Role
+from gateway.domain.errors import Conflict
+from gateway.domain.keys import Principal, Role
 from gateway.domain.licences import Licence
 from gateway.domain.states import UploadState
 from gateway.wiring import Services, close_services, open_services
+from tests.pipeline_helpers import in_review
 
 ADMIN_DSN = os.environ.get("VODGATE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -131,3 +134,37 @@ async def test_job_claims_are_exclusive_on_postgres(pg_services: Services) -> No
     ids = await make_jobs(services, tenant_id, 20)
     claimed = await race(services.jobs, services.clock.now(), workers=10)
     assert sorted(claimed) == sorted(ids)
+
+
+async def test_review_claims_are_exclusive_on_postgres(pg_services: Services) -> None:
+    """Ten reviewers race for twenty items over PostgreSQL's connection pool: every item
+    gets exactly one holder, and only that holder's decision counts."""
+
+    from gateway.domain.keys import Principal
+
+    services = pg_services
+    now = services.clock.now()
+    tenant_id, _ = await services.tenants.create("pg-uploads", Role.UPLOADER, now)
+    items = [(await in_review(services, tenant_id, ["3.1.10.3(3)"]))[1] for _ in range(20)]
+    reviewers = [Principal("moderators", f"r{i:02d}", Role.REVIEWER) for i in range(10)]
+    holders: dict[int, set[str]] = {}
+
+    async def race(who: Principal, item_id: int) -> None:
+        try:
+            await services.review.claim(who, item_id)
+        except Conflict:
+            return
+        holders.setdefault(item_id, set()).add(who.key_id)
+
+    await asyncio.gather(*(race(r, i) for r in reviewers for i in items if i is not None))
+    assert sorted(holders) == sorted(i for i in items if i is not None)
+    assert all(len(keys) == 1 for keys in holders.values())
+    item_id = items[0]
+    assert item_id is not None
+    (holder,) = holders[item_id]
+    loser = next(r for r in reviewers if r.key_id != holder)
+    with pytest.raises(Conflict):
+        await services.review.decide(loser, item_id, "approve", [], "not mine")
+    winner = next(r for r in reviewers if r.key_id == holder)
+    result = await services.review.decide(winner, item_id, "approve", [], "fine")
+    assert result["outcome"] == "approved"
