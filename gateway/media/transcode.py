@@ -68,9 +68,16 @@ class FfmpegTranscoder:
         self._ffmpeg = ffmpeg
         self._threads = threads
 
-    def argv(self, source: Path, output: Path, rendition: Rendition, cpu_s: int) -> list[str]:
+    def argv(self, source: Path, outputs: list[tuple[Path, Rendition]], cpu_s: int) -> list[str]:
+        """One decode, split and scaled once per rendition, each encoded to its own file."""
         decoders = ",".join((*ALLOWED_VIDEO_DECODERS, *ALLOWED_AUDIO_DECODERS))
-        return [
+        labels = [f"v{i}" for i in range(len(outputs))]
+        split = f"[0:v:0]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))
+        scales = [
+            f"[s{i}]scale=-2:{rendition.height}[{label}]"
+            for i, ((_, rendition), label) in enumerate(zip(outputs, labels, strict=True))
+        ]
+        argv = [
             *prlimit_prefix(self.limits.child_address_space_bytes, cpu_s),
             self._ffmpeg,
             "-nostdin",
@@ -89,50 +96,33 @@ class FfmpegTranscoder:
             str(self._threads),
             "-i",
             f"file:{source.resolve()}",
-            "-map",
-            "0:v:0",
-            "-map",
-            "0:a:0?",
-            "-sn",
-            "-dn",
-            "-vf",
-            f"scale=-2:{rendition.height}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-profile:v",
-            "high",
-            "-pix_fmt",
-            "yuv420p",
-            "-b:v",
-            f"{rendition.video_bitrate_k}k",
-            "-maxrate",
-            f"{rendition.video_bitrate_k * 3 // 2}k",
-            "-bufsize",
-            f"{rendition.video_bitrate_k * 2}k",
-            "-c:a",
-            "aac",
-            "-b:a",
-            f"{rendition.audio_bitrate_k}k",
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-            "-y",
-            f"file:{output.resolve()}",
+            "-filter_complex",
+            ";".join([split, *scales]),
         ]
+        for (output, rendition), label in zip(outputs, labels, strict=True):
+            rate = rendition.video_bitrate_k
+            argv += [
+                "-map", f"[{label}]", "-map", "0:a:0?", "-sn", "-dn",
+                "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
+                "-pix_fmt", "yuv420p", "-b:v", f"{rate}k", "-maxrate", f"{rate * 3 // 2}k",
+                "-bufsize", f"{rate * 2}k",
+                "-c:a", "aac", "-b:a", f"{rendition.audio_bitrate_k}k",
+                "-movflags", "+faststart", "-f", "mp4", "-y", f"file:{output.resolve()}",
+            ]  # fmt: skip
+        return argv
 
     async def render(
-        self, source: Path, output: Path, rendition: Rendition, duration_s: float
+        self, source: Path, outputs: list[tuple[Path, Rendition]], duration_s: float
     ) -> None:
-        """Write `output` whole or not at all (a partial file is renamed only on success)."""
-        partial = output.with_name(f".{output.name}.partial")
-        # x264 veryfast at 720p runs several times faster than real time here; 4 CPU seconds
-        # per media second plus a minute is far beyond honest work.
-        cpu_s = int(60 + 4 * duration_s)
+        """Write every output whole or not at all (partial files are renamed on success)."""
+        if not outputs:
+            return
+        partials = [(out.with_name(f".{out.name}.partial"), r) for out, r in outputs]
+        # x264 veryfast runs several times faster than real time here; 4 CPU seconds per
+        # media second per rendition plus a minute is far beyond honest work.
+        cpu_s = int(60 + 4 * duration_s * len(outputs))
         process = await asyncio.create_subprocess_exec(
-            *self.argv(source, partial, rendition, cpu_s),
+            *self.argv(source, partials, cpu_s),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -146,10 +136,12 @@ class FfmpegTranscoder:
                 process.kill()
                 await process.wait()
         if process.returncode != 0:
-            with contextlib.suppress(FileNotFoundError):
-                partial.unlink()
+            for partial, _ in partials:
+                with contextlib.suppress(FileNotFoundError):
+                    partial.unlink()
             raise TranscodeFailed(
                 f"ffmpeg exited with {process.returncode}: "
                 + stderr.decode(errors="replace")[-300:]
             )
-        partial.replace(output)
+        for (partial, _), (output, _) in zip(partials, outputs, strict=True):
+            partial.replace(output)

@@ -244,11 +244,13 @@ class DeliveryWorker(LeasedWorker):
             partial = source.with_name(".source.partial")
             await self._destination.download(source_key_, partial)
             partial.replace(source)
+        planned = [(work / r.file_name, r) for r in plan_renditions(height, self._renditions)]
+        # One decode for every rendition still missing (all of them, unless a crash came
+        # after some were rendered).
+        missing = [(out, r) for out, r in planned if not out.exists()]
+        await self._transcoder.render(source, missing, duration)
         items: list[dict[str, Any]] = []
-        for rendition in plan_renditions(height, self._renditions):
-            output = work / rendition.file_name
-            if not output.exists():
-                await self._transcoder.render(source, output, rendition, duration)
+        for output, rendition in planned:
             key = rendition_key(upload.tenant_id, upload.id, rendition.file_name)
             digests, etag = await self._deliver(upload.id, key, output, TRANSCODE)
             now = self._clock.now()
