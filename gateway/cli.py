@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser(
-        "worker", help="background work only (expiry sweeps, access-log retention), no HTTP"
+        "worker",
+        help="the background work without HTTP: screening, delivery, webhooks, review SLA, "
+        "expiry sweeps, access-log retention",
     )
     _state_options(worker)
     worker.set_defaults(run=_worker)
