@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     delivery_retry_base_s: float = 5.0  # seconds; backoff doubles per failed attempt, max 5 min
     # Rendition heights (H.264/AAC MP4); taller than the source are skipped (never upscale).
     renditions: tuple[int, ...] = (720, 480)
+    hls: bool = False  # also deliver HLS (segments per rendition and a master playlist)
+    # Seconds per HLS segment; renditions have a keyframe every 2 s, so use a multiple of 2.
+    hls_segment_s: int = Field(default=6, ge=2, le=60, multiple_of=2)
     # Seconds transcode results may wait for delivery; afterwards they are destroyed anyway
     # and recorded as undelivered (clause 4.3).
     transcode_result_deadline_s: float = 24 * 3600.0

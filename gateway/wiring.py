@@ -190,6 +190,7 @@ def build_delivery_workers(services: Services, count: int | None = None) -> list
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.delivery_ready,
             retry_base_s=settings.delivery_retry_base_s,
+            hls_segment_s=settings.hls_segment_s if settings.hls else 0,
             node=settings.node_id,
             on_screenable=services.jobs_ready.set,
         )

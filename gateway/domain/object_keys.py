@@ -44,13 +44,23 @@ def source_key(tenant_id: str, upload_id: str, extension: str) -> str:
     return f"{upload_prefix(tenant_id, upload_id)}source.{extension}"
 
 
-def rendition_key(tenant_id: str, upload_id: str, file_name: str) -> str:
+def rendition_file_key(tenant_id: str, upload_id: str, relative: str) -> str:
+    """A file of a multi-file rendition (HLS: `hls/720p/seg_000.ts`), each part checked."""
+    parts = relative.split("/")
+    if len(parts) > 3 or not all(parts):
+        raise UnsafeKey(f"rendition path {relative!r} cannot be part of an object key")
+    *folders, file_name = parts
+    for folder in folders:
+        _segment(folder, "rendition folder")
+    path = "/".join([*folders, _checked_file(file_name)])
+    return f"{upload_prefix(tenant_id, upload_id)}renditions/{path}"
+
+
+def _checked_file(file_name: str) -> str:
     stem, dot, extension = file_name.rpartition(".")
     if not dot or not _EXTENSION.fullmatch(extension):
         raise UnsafeKey(f"rendition file {file_name!r} cannot be part of an object key")
-    return (
-        f"{upload_prefix(tenant_id, upload_id)}renditions/{_segment(stem, 'rendition')}.{extension}"
-    )
+    return f"{_segment(stem, 'rendition file')}.{extension}"
 
 
 def extension_for(format_name: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def rendition_for_height(height: int) -> Rendition:
 
 
 DEFAULT_RENDITIONS = (rendition_for_height(720), rendition_for_height(480))
+# A keyframe every 2 s: players seek and HLS segments cut there (segments are multiples).
+KEYFRAME_INTERVAL_S = 2
 
 
 def plan_renditions(source_height: int, wanted: tuple[Rendition, ...]) -> list[Rendition]:
@@ -65,7 +68,7 @@ class FfmpegTranscoder:
         self, limits: MediaLimits | None = None, ffmpeg: str = "ffmpeg", threads: int = 2
     ) -> None:
         self.limits = limits or MediaLimits()
-        self._ffmpeg = ffmpeg
+        self.ffmpeg = ffmpeg
         self._threads = threads
 
     def argv(self, source: Path, outputs: list[tuple[Path, Rendition]], cpu_s: int) -> list[str]:
@@ -79,7 +82,7 @@ class FfmpegTranscoder:
         ]
         argv = [
             *prlimit_prefix(self.limits.child_address_space_bytes, cpu_s),
-            self._ffmpeg,
+            self.ffmpeg,
             "-nostdin",
             "-hide_banner",
             "-loglevel",
@@ -105,6 +108,7 @@ class FfmpegTranscoder:
                 "-map", f"[{label}]", "-map", "0:a:0?", "-sn", "-dn",
                 "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
                 "-pix_fmt", "yuv420p", "-b:v", f"{rate}k", "-maxrate", f"{rate * 3 // 2}k",
+                "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
                 "-bufsize", f"{rate * 2}k",
                 "-c:a", "aac", "-b:a", f"{rendition.audio_bitrate_k}k",
                 "-movflags", "+faststart", "-f", "mp4", "-y", f"file:{output.resolve()}",
@@ -145,3 +149,56 @@ class FfmpegTranscoder:
             )
         for (partial, _), (output, _) in zip(partials, outputs, strict=True):
             partial.replace(output)
+
+
+def master_playlist(variants: list[tuple[Rendition, int, int]]) -> str:
+    """The HLS master playlist over (rendition, width, height) variants, tallest first."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+    for rendition, width, height in sorted(variants, key=lambda v: -v[2]):
+        bandwidth = (rendition.video_bitrate_k + rendition.audio_bitrate_k) * 1000
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={width}x{height}")
+        lines.append(f"{rendition.name}/index.m3u8")
+    return "\n".join(lines) + "\n"
+
+
+def scaled_width(source_width: int, source_height: int, height: int) -> int:
+    """The width ffmpeg's `scale=-2:height` gives (even, aspect kept)."""
+    if source_height <= 0:
+        return 0
+    return max(2, round(source_width * height / source_height / 2) * 2)
+
+
+async def package_hls(
+    transcoder: FfmpegTranscoder, mp4: Path, folder: Path, segment_s: int, duration_s: float
+) -> None:
+    """Remux a rendered MP4 into HLS (no re-encode) in `folder`, whole or not at all."""
+    partial = folder.with_name(f".{folder.name}.partial")
+    await asyncio.to_thread(shutil.rmtree, partial, True)
+    await asyncio.to_thread(partial.mkdir, parents=True)
+    cpu_s = int(60 + duration_s)
+    argv = _hls_argv(transcoder, mp4, partial, segment_s, cpu_s)
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=cpu_s * 2)
+    if process.returncode != 0:
+        raise TranscodeFailed(f"HLS packaging failed: {stderr.decode(errors='replace')[-300:]}")
+    await asyncio.to_thread(partial.replace, folder)
+
+
+def _hls_argv(
+    transcoder: FfmpegTranscoder, mp4: Path, folder: Path, segment_s: int, cpu_s: int
+) -> list[str]:
+    return [
+        *prlimit_prefix(transcoder.limits.child_address_space_bytes, cpu_s),
+        transcoder.ffmpeg,
+        "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", ALLOWED_PROTOCOLS, "-format_whitelist", "mov",
+        "-i", f"file:{mp4.resolve()}",
+        "-c", "copy", "-f", "hls", "-hls_time", str(segment_s), "-hls_playlist_type", "vod",
+        "-hls_segment_filename", f"file:{folder.resolve()}/seg_%03d.ts",
+        f"file:{folder.resolve()}/index.m3u8",
+    ]  # fmt: skip

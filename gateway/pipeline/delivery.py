@@ -35,11 +35,18 @@ from gateway.db.jobs import (
 )
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import GatewayError, StorageMismatch
-from gateway.domain.object_keys import extension_for, rendition_key, source_key
+from gateway.domain.object_keys import extension_for, rendition_file_key, source_key
 from gateway.domain.ports import Clock
 from gateway.domain.states import UploadState
 from gateway.failpoints import failpoint
-from gateway.media.transcode import FfmpegTranscoder, Rendition, plan_renditions
+from gateway.media.transcode import (
+    FfmpegTranscoder,
+    Rendition,
+    master_playlist,
+    package_hls,
+    plan_renditions,
+    scaled_width,
+)
 from gateway.metrics import Metrics
 from gateway.pipeline.destination import ApprovedOnlyDestination
 from gateway.pipeline.worker import LeasedWorker, retry_delay
@@ -71,6 +78,7 @@ class DeliveryWorker(LeasedWorker):
         wake: asyncio.Event | None = None,
         poll_interval_s: float = 2.0,
         retry_base_s: float = 5.0,
+        hls_segment_s: int = 0,
         node: str | None = None,
         on_screenable: Callable[[], None] | None = None,
     ) -> None:
@@ -87,6 +95,7 @@ class DeliveryWorker(LeasedWorker):
         self._metrics = metrics
         self._retry_base_s = retry_base_s
         self._store_ready = False
+        self._hls_segment_s = hls_segment_s  # 0: MP4 renditions only
         self.node = node  # quarantine hand-offs of uploads received on this node
         self._on_screenable = on_screenable
 
@@ -249,22 +258,50 @@ class DeliveryWorker(LeasedWorker):
         # after some were rendered).
         missing = [(out, r) for out, r in planned if not out.exists()]
         await self._transcoder.render(source, missing, duration)
-        items: list[dict[str, Any]] = []
-        for output, rendition in planned:
-            key = rendition_key(upload.tenant_id, upload.id, rendition.file_name)
-            digests, etag = await self._deliver(upload.id, key, output, TRANSCODE)
-            now = self._clock.now()
-            async with self._jobs.engine.begin() as conn:
-                await record_stored(
-                    conn, upload.id, rendition.name, key, etag, digests.size, digests.sha256, now
-                )
-            self._metrics.delivery_bytes.labels(kind="rendition").inc(digests.size)
-            items.append(
-                {"name": rendition.name, "key": key, "size": digests.size, "sha256": digests.sha256}
-            )
+        files = [(output, rendition.name, rendition.file_name) for output, rendition in planned]
+        if self._hls_segment_s:
+            files += await self._package_hls(work, planned, media, duration)
+        items = [
+            await self._deliver_result(upload, output, name, relative)
+            for output, name, relative in files
+        ]
         failpoint("transcode.before_delivered")
         await self._move(upload.id, _S.TRANSCODING, _S.DELIVERED)
         await self._release(job, upload, items, delivered=True)
+
+    async def _package_hls(
+        self,
+        work: Path,
+        planned: list[tuple[Path, Rendition]],
+        media: dict[str, Any],
+        duration: float,
+    ) -> list[tuple[Path, str, str]]:
+        """HLS beside the MP4s: each rendition remuxed into segments, and a master playlist."""
+        width, _, height = str(media.get("size", "0x0")).partition("x")
+        hls = work / "hls"
+        await asyncio.to_thread(hls.mkdir, exist_ok=True)
+        variants = []
+        for output, rendition in planned:
+            folder = hls / rendition.name
+            if not folder.exists():
+                await package_hls(self._transcoder, output, folder, self._hls_segment_s, duration)
+            scaled = scaled_width(int(width or 0), int(height or 0), rendition.height)
+            variants.append((rendition, scaled, rendition.height))
+        master = hls / "master.m3u8"
+        await asyncio.to_thread(master.write_text, master_playlist(variants))
+        names = sorted(p.relative_to(work).as_posix() for p in hls.rglob("*") if p.is_file())
+        return [(work / name, name, name) for name in names]
+
+    async def _deliver_result(
+        self, upload: UploadRecord, output: Path, name: str, relative: str
+    ) -> dict[str, Any]:
+        key = rendition_file_key(upload.tenant_id, upload.id, relative)
+        digests, etag = await self._deliver(upload.id, key, output, TRANSCODE)
+        now = self._clock.now()
+        async with self._jobs.engine.begin() as conn:
+            await record_stored(conn, upload.id, name, key, etag, digests.size, digests.sha256, now)
+        self._metrics.delivery_bytes.labels(kind="rendition").inc(digests.size)
+        return {"name": name, "key": key, "size": digests.size, "sha256": digests.sha256}
 
     async def _delivered_receipt(self, upload: UploadRecord) -> list[dict[str, Any]]:
         view = await delivery_view(self._jobs.engine, upload.id)

@@ -368,3 +368,40 @@ async def test_results_are_destroyed_when_the_last_attempt_fails(
     assert not (services.settings.results_dir / upload_id).exists()
     receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
     assert receipt["delivered"] is False
+
+
+async def test_hls_is_delivered_beside_the_mp4_renditions(
+    services: Services,
+    tenant: Tenant,
+    s3_server: S3Server,
+    bucket: str,
+    hd_clip: Path,
+    tmp_path: Path,
+) -> None:
+    services.settings = services.settings.model_copy(update={"hls": True, "hls_segment_s": 2})
+    upload_id = await screened(services, tenant, hd_clip)
+    (worker,) = build_delivery_workers(services, 1)
+    while await worker.run_once():
+        pass
+    assert await state_of(services, upload_id) == UploadState.RELEASED
+    prefix = f"tenants/{tenant.tenant_id}/videos/{upload_id}/renditions/"
+    keys = [k.removeprefix(prefix) for k in s3_server.keys(bucket, prefix)]
+    assert {"720p.mp4", "480p.mp4", "hls/master.m3u8", "hls/480p/index.m3u8"} <= set(keys)
+    s3 = s3_server.client()
+    master = s3.get_object(Bucket=bucket, Key=prefix + "hls/master.m3u8")["Body"].read().decode()
+    assert "RESOLUTION=1280x720\n720p/index.m3u8" in master
+    assert "RESOLUTION=854x480\n480p/index.m3u8" in master
+    local = tmp_path / "480p"
+    local.mkdir()
+    for key in keys:
+        if key.startswith("hls/480p/"):
+            body = s3.get_object(Bucket=bucket, Key=prefix + key)["Body"].read()
+            (local / key.rsplit("/", 1)[1]).write_bytes(body)
+    assert len(list(local.glob("seg_*.ts"))) >= 3  # 6 s in 2 s segments
+    probed = ffprobe(local / "index.m3u8")
+    video = next(s for s in probed["streams"] if s["codec_type"] == "video")
+    assert video["height"] == 480
+    assert abs(float(probed["format"]["duration"]) - 6.0) < 0.5
+    receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
+    assert {r["name"] for r in receipt["results"]} >= {"hls/master.m3u8", "720p", "480p"}
+    assert not (services.settings.results_dir / upload_id).exists()
