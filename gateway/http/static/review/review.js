@@ -74,6 +74,7 @@ async function open(index) {
   }
   try {
     await api("POST", `/v1/review/items/${item.id}/claim`);
+    loadQueue().catch(() => {});  // the counts now include this claim
     const view = await api("GET", `/v1/review/items/${item.id}`);
     state.current = view;
     renderItem(view);
