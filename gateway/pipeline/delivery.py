@@ -147,6 +147,7 @@ class DeliveryWorker(LeasedWorker):
             )
             await enqueue(conn, upload.id, TRANSCODE, now)
             await self._jobs.finish(conn, job, now)
+        failpoint("forward.before_drop")  # recorded, not yet dropped: transcoding drops it
         # Verified and recorded: only now may the customer's staged bytes go.
         await self._staged.drop(upload.id)
         self._metrics.delivery_bytes.labels(kind="source").inc(size)

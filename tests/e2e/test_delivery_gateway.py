@@ -1,7 +1,8 @@
 """The whole path through `vodgate serve` on Ceph RGW: upload with the SDK, screening,
 forwarding, transcoding, release, webhooks. The gateway is killed (failpoints: the process
 dies on the spot, as from SIGKILL) between copy and verify, and between verify and dropping
-the staged copy; after each restart the bucket ends with exactly one correct object."""
+the staged copy, and after recording but before dropping it; after the restarts the bucket
+holds exactly one correct object and the staged copy is gone."""
 
 from __future__ import annotations
 
@@ -140,7 +141,12 @@ def test_killed_between_copy_verify_and_drop_ends_with_one_correct_object(
     assert staged.exists()
     assert len(s3_server.keys(bucket)) == 1
 
-    crashes_at(gateway, "")
+    crashes_at(gateway, "forward.before_drop")  # stored and recorded, not yet dropped
+    assert gateway.process.wait(timeout=90) == FAILPOINT_EXIT
+    assert staged.exists()
+    assert len(s3_server.keys(bucket)) == 1
+
+    crashes_at(gateway, "")  # transcoding finds the staged copy and drops it
     wait_for(gateway, upload_id, "released")
     keys = s3_server.keys(bucket)
     assert keys == [prefix + "renditions/240p.mp4", prefix + "source.mp4"]
