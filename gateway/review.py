@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.db.decisions import load_decision
 from gateway.db.events import record_event
@@ -75,7 +76,7 @@ class ReviewService:
         self._on_approved = on_approved
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> AsyncEngine:
         return self.reviews.engine
 
     async def claim(self, principal: Principal, item_id: int) -> ReviewItem:
@@ -150,7 +151,12 @@ class ReviewService:
         return {"item_id": item_id, "decision": chosen.value, "outcome": outcome.value}
 
     async def _finish_upload(
-        self, conn: Any, item: ReviewItem, outcome: Outcome, reviewer: str, now: dt.datetime
+        self,
+        conn: AsyncConnection,
+        item: ReviewItem,
+        outcome: Outcome,
+        reviewer: str,
+        now: dt.datetime,
     ) -> None:
         to = _S.APPROVED if outcome == Outcome.APPROVED else _S.REJECTED
         code = None if to == _S.APPROVED else "review_rejected"

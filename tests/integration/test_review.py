@@ -365,3 +365,37 @@ async def test_overdue_items_are_counted_and_announced(
     events = await services.events.after(operators.tenant_id, None, 10)
     assert [e["type"] for e in events] == ["review.overdue"]
     assert events[0]["data"]["clauses"] == [POLITICAL]
+
+
+async def test_the_queue_filters_by_clause_tenant_and_overdue(
+    services: Services,
+    client: Client,
+    clock: ManualClock,
+    make_tenant: TenantFactory,
+    reviewers: list[Tenant],
+) -> None:
+    one, two = await make_tenant(), await make_tenant()
+    await in_review(services, one.tenant_id, [PORN])
+    await in_review(services, one.tenant_id, [POLITICAL])
+    await in_review(services, two.tenant_id, [PORN])
+    who = reviewers[0]
+
+    async def listed(query: str) -> list[tuple[str, list[str]]]:
+        status, body = await get(client, f"/v1/review/queue{query}", who)
+        assert status == 200, body
+        return [(i["tenant_id"], i["clauses"]) for i in body["items"]]
+
+    all_items = await listed("")
+    assert all_items[0][1] == [POLITICAL]  # shortest SLA: due first
+    assert len(all_items) == 3
+    assert sorted(await listed(f"?clause={PORN}")) == sorted(
+        [(one.tenant_id, [PORN]), (two.tenant_id, [PORN])]
+    )
+    assert len(await listed(f"?tenant={two.tenant_id}")) == 1
+    assert await listed("?overdue=true") == []
+    clock.advance(minutes=61)
+    assert await listed("?overdue=true") == [(one.tenant_id, [POLITICAL])]
+    assert len(await listed("?limit=1")) == 1
+    status, body = await get(client, "/v1/review/queue?limit=many", who)
+    assert (status, body["error"]["code"]) == (400, "query_invalid")
+    assert await listed("?clause=%22%3B%20DROP%20TABLE%20review_items%3B--") == []
