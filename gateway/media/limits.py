@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 # Demuxers allowed to open an upload. A demuxer allow-list is what stops a playlist (HLS,
 # ffconcat) disguised as .mp4 from reading other local files; -protocol_whitelist file alone
@@ -35,3 +38,56 @@ class MediaLimits:
 def prlimit_prefix(address_space: int, cpu_s: int) -> list[str]:
     """util-linux prlimit applies rlimits before exec (no preexec_fn in a threaded process)."""
     return ["prlimit", f"--as={address_space}", f"--cpu={cpu_s}", "--core=0", "--"]
+
+
+def hardened_ffmpeg(
+    limits: MediaLimits,
+    cpu_s: int,
+    source: Path,
+    *,
+    ffmpeg: str = "ffmpeg",
+    loglevel: str = "error",
+    decoders: Sequence[str] = (),
+    demuxers: Sequence[str] = ALLOWED_DEMUXERS,
+    input_options: Sequence[str] = (),
+) -> list[str]:
+    """An ffmpeg command up to and including its one input: resource limits, the file
+    protocol only, allow-listed demuxers (and decoders, when it decodes), a pixel cap."""
+    decoding = ["-codec_whitelist", ",".join(decoders)] if decoders else []
+    return [
+        *prlimit_prefix(limits.child_address_space_bytes, cpu_s),
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        loglevel,
+        "-protocol_whitelist",
+        ALLOWED_PROTOCOLS,
+        "-format_whitelist",
+        ",".join(demuxers),
+        *decoding,
+        "-max_pixels",
+        str(limits.max_pixels),
+        *input_options,
+        "-i",
+        # "file:" so a name can never be read as another protocol or an option.
+        f"file:{source.resolve()}",
+    ]
+
+
+async def run_to_end(argv: Sequence[str], timeout_s: float) -> tuple[int, str]:
+    """Run a child with no stdin or stdout; its exit code and the tail of its stderr. The
+    child is killed when the time runs out (TimeoutError) or the caller is cancelled."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return process.returncode or 0, stderr.decode(errors="replace")[-300:]

@@ -15,13 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gateway.media.limits import (
-    ALLOWED_DEMUXERS,
-    ALLOWED_PROTOCOLS,
-    ALLOWED_VIDEO_DECODERS,
-    MediaLimits,
-    prlimit_prefix,
-)
+from gateway.media.limits import ALLOWED_VIDEO_DECODERS, MediaLimits, hardened_ffmpeg
 
 logger = logging.getLogger(__name__)
 
@@ -78,27 +72,15 @@ class FfmpegFrameSampler:
         # keeps the interval guarantee; on HEVC it causes reference errors, so H.264 only.
         fast = ["-skip_frame", "bidir", "-skip_loop_filter", "all"] if codec == "h264" else []
         return [
-            *prlimit_prefix(self.limits.child_address_space_bytes, cpu_s),
-            self._ffmpeg,
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "info",  # showinfo reports each output frame's timestamp at this level
-            "-protocol_whitelist",
-            ALLOWED_PROTOCOLS,
-            "-format_whitelist",
-            ",".join(ALLOWED_DEMUXERS),
-            "-codec_whitelist",
-            ",".join(ALLOWED_VIDEO_DECODERS),
-            "-max_pixels",
-            str(self.limits.max_pixels),
-            "-threads",
-            str(DECODE_THREADS),
-            *fast,
-            *seek,
-            *length,
-            "-i",
-            f"file:{path.resolve()}",
+            *hardened_ffmpeg(
+                self.limits,
+                cpu_s,
+                path,
+                ffmpeg=self._ffmpeg,
+                loglevel="info",  # showinfo reports each output frame's timestamp at this level
+                decoders=ALLOWED_VIDEO_DECODERS,
+                input_options=["-threads", str(DECODE_THREADS), *fast, *seek, *length],
+            ),
             "-map",
             "0:v:0",
             "-an",

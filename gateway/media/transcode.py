@@ -5,7 +5,6 @@ decoders, address-space and CPU limits, a wall-clock limit."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -13,11 +12,10 @@ from pathlib import Path
 
 from gateway.media.limits import (
     ALLOWED_AUDIO_DECODERS,
-    ALLOWED_DEMUXERS,
-    ALLOWED_PROTOCOLS,
     ALLOWED_VIDEO_DECODERS,
     MediaLimits,
-    prlimit_prefix,
+    hardened_ffmpeg,
+    run_to_end,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,12 +66,11 @@ class FfmpegTranscoder:
         self, limits: MediaLimits | None = None, ffmpeg: str = "ffmpeg", threads: int = 2
     ) -> None:
         self.limits = limits or MediaLimits()
-        self.ffmpeg = ffmpeg
+        self._ffmpeg = ffmpeg
         self._threads = threads
 
     def argv(self, source: Path, outputs: list[tuple[Path, Rendition]], cpu_s: int) -> list[str]:
         """One decode, split and scaled once per rendition, each encoded to its own file."""
-        decoders = ",".join((*ALLOWED_VIDEO_DECODERS, *ALLOWED_AUDIO_DECODERS))
         labels = [f"v{i}" for i in range(len(outputs))]
         split = f"[0:v:0]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))
         scales = [
@@ -81,24 +78,14 @@ class FfmpegTranscoder:
             for i, ((_, rendition), label) in enumerate(zip(outputs, labels, strict=True))
         ]
         argv = [
-            *prlimit_prefix(self.limits.child_address_space_bytes, cpu_s),
-            self.ffmpeg,
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-protocol_whitelist",
-            ALLOWED_PROTOCOLS,
-            "-format_whitelist",
-            ",".join(ALLOWED_DEMUXERS),
-            "-codec_whitelist",
-            decoders,
-            "-max_pixels",
-            str(self.limits.max_pixels),
-            "-threads",
-            str(self._threads),
-            "-i",
-            f"file:{source.resolve()}",
+            *hardened_ffmpeg(
+                self.limits,
+                cpu_s,
+                source,
+                ffmpeg=self._ffmpeg,
+                decoders=(*ALLOWED_VIDEO_DECODERS, *ALLOWED_AUDIO_DECODERS),
+                input_options=["-threads", str(self._threads)],
+            ),
             "-filter_complex",
             ";".join([split, *scales]),
         ]
@@ -125,30 +112,41 @@ class FfmpegTranscoder:
         # x264 veryfast runs several times faster than real time here; 4 CPU seconds per
         # media second per rendition plus a minute is far beyond honest work.
         cpu_s = int(60 + 4 * duration_s * len(outputs))
-        process = await asyncio.create_subprocess_exec(
-            *self.argv(source, partials, cpu_s),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout=cpu_s * 2)
-        except TimeoutError as exc:
-            raise TranscodeFailed(f"ffmpeg took longer than {cpu_s * 2} s") from exc
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        if process.returncode != 0:
+            await _run(self.argv(source, partials, cpu_s), cpu_s * 2, "transcoding")
+        except TranscodeFailed:
             for partial, _ in partials:
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
-            raise TranscodeFailed(
-                f"ffmpeg exited with {process.returncode}: "
-                + stderr.decode(errors="replace")[-300:]
-            )
+                await asyncio.to_thread(partial.unlink, missing_ok=True)
+            raise
         for (partial, _), (output, _) in zip(partials, outputs, strict=True):
-            partial.replace(output)
+            await asyncio.to_thread(partial.replace, output)
+
+    async def package_hls(self, mp4: Path, folder: Path, segment_s: int, duration_s: float) -> None:
+        """Remux a rendered MP4 into HLS (no re-encode) in `folder`, whole or not at all."""
+        partial = folder.with_name(f".{folder.name}.partial")
+        await asyncio.to_thread(shutil.rmtree, partial, True)
+        await asyncio.to_thread(partial.mkdir, parents=True)
+        cpu_s = int(60 + duration_s)
+        await _run(self.hls_argv(mp4, partial, segment_s, cpu_s), cpu_s * 2, "HLS packaging")
+        await asyncio.to_thread(partial.replace, folder)
+
+    def hls_argv(self, mp4: Path, folder: Path, segment_s: int, cpu_s: int) -> list[str]:
+        # Our own MP4 is the input: only the mov demuxer, and nothing is decoded.
+        return [
+            *hardened_ffmpeg(self.limits, cpu_s, mp4, ffmpeg=self._ffmpeg, demuxers=("mov",)),
+            "-c", "copy", "-f", "hls", "-hls_time", str(segment_s), "-hls_playlist_type", "vod",
+            "-hls_segment_filename", f"file:{folder.resolve()}/seg_%03d.ts",
+            f"file:{folder.resolve()}/index.m3u8",
+        ]  # fmt: skip
+
+
+async def _run(argv: list[str], timeout_s: float, what: str) -> None:
+    try:
+        code, stderr = await run_to_end(argv, timeout_s)
+    except TimeoutError as exc:
+        raise TranscodeFailed(f"{what} took longer than {timeout_s:.0f} s") from exc
+    if code != 0:
+        raise TranscodeFailed(f"{what}: ffmpeg exited with {code}: {stderr}")
 
 
 def master_playlist(variants: list[tuple[Rendition, int, int]]) -> str:
@@ -166,39 +164,3 @@ def scaled_width(source_width: int, source_height: int, height: int) -> int:
     if source_height <= 0:
         return 0
     return max(2, round(source_width * height / source_height / 2) * 2)
-
-
-async def package_hls(
-    transcoder: FfmpegTranscoder, mp4: Path, folder: Path, segment_s: int, duration_s: float
-) -> None:
-    """Remux a rendered MP4 into HLS (no re-encode) in `folder`, whole or not at all."""
-    partial = folder.with_name(f".{folder.name}.partial")
-    await asyncio.to_thread(shutil.rmtree, partial, True)
-    await asyncio.to_thread(partial.mkdir, parents=True)
-    cpu_s = int(60 + duration_s)
-    argv = _hls_argv(transcoder, mp4, partial, segment_s, cpu_s)
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=cpu_s * 2)
-    if process.returncode != 0:
-        raise TranscodeFailed(f"HLS packaging failed: {stderr.decode(errors='replace')[-300:]}")
-    await asyncio.to_thread(partial.replace, folder)
-
-
-def _hls_argv(
-    transcoder: FfmpegTranscoder, mp4: Path, folder: Path, segment_s: int, cpu_s: int
-) -> list[str]:
-    return [
-        *prlimit_prefix(transcoder.limits.child_address_space_bytes, cpu_s),
-        transcoder.ffmpeg,
-        "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", ALLOWED_PROTOCOLS, "-format_whitelist", "mov",
-        "-i", f"file:{mp4.resolve()}",
-        "-c", "copy", "-f", "hls", "-hls_time", str(segment_s), "-hls_playlist_type", "vod",
-        "-hls_segment_filename", f"file:{folder.resolve()}/seg_%03d.ts",
-        f"file:{folder.resolve()}/index.m3u8",
-    ]  # fmt: skip

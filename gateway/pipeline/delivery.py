@@ -43,7 +43,6 @@ from gateway.media.transcode import (
     FfmpegTranscoder,
     Rendition,
     master_playlist,
-    package_hls,
     plan_renditions,
     scaled_width,
 )
@@ -285,7 +284,7 @@ class DeliveryWorker(LeasedWorker):
         for output, rendition in planned:
             folder = hls / rendition.name
             if not folder.exists():
-                await package_hls(self._transcoder, output, folder, self._hls_segment_s, duration)
+                await self._transcoder.package_hls(output, folder, self._hls_segment_s, duration)
             scaled = scaled_width(int(width or 0), int(height or 0), rendition.height)
             variants.append((rendition, scaled, rendition.height))
         master = hls / "master.m3u8"
