@@ -55,7 +55,7 @@ class ReviewService:
         *,
         reviews: ReviewRepository,
         uploads: UploadRepository,
-        policy: Callable[[], Policy],
+        policy: Policy,
         staged: StagedCopies,
         clock: Clock,
         metrics: Metrics,
@@ -96,7 +96,7 @@ class ReviewService:
     async def decide(
         self, principal: Principal, item_id: int, choice: str, clauses: list[str], reason: str
     ) -> dict[str, Any]:
-        policy = self._policy()
+        policy = self._policy
         chosen = check_decision(policy, choice, clauses, reason)
         reviewer = reviewer_id(principal)
         now = self._clock.now()
@@ -193,7 +193,7 @@ class ReviewService:
         clauses = clauses or list(decision.get("clauses", []))
         machine_block = not last_reject and decision.get("verdict") == "block"
         now = self._clock.now()
-        policy = self._policy()
+        policy = self._policy
         try:
             async with self.engine.begin() as conn:
                 moved = await self._uploads.transition_in(

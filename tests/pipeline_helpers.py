@@ -19,8 +19,12 @@ META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
 MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 
 
-async def received(services: Services, tenant_id: str, source: Path) -> str:
-    """A complete upload of `source` (its screening job commits with it)."""
+async def received(services: Services, tenant_id: str, source: Path | None = None) -> str:
+    """A complete upload of `source` (by default 4 KB of zeros); its first job commits with
+    it."""
+    if source is None:
+        source = Path(tempfile.mkdtemp()) / "clip.mp4"
+        source.write_bytes(bytes(4096))
     upload_id = uuid.uuid4().hex
     shutil.copyfile(source, services.staging.path(upload_id))
     size = source.stat().st_size
@@ -64,9 +68,6 @@ async def in_review(
 ) -> tuple[str, int | None]:
     """An upload screening sent to review (or, with verdict="block", rejected): its decision,
     its state and (for review) its queue item, as the screening worker commits them."""
-    if source is None:
-        source = Path(tempfile.mkdtemp()) / "clip.mp4"
-        source.write_bytes(b"\\x00" * 4096)
     upload_id = await received(services, tenant_id, source)
     now = services.clock.now()
     uploads = services.uploads

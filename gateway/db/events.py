@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db.schema import decisions, outbox, tenants, uploads, webhooks
+from gateway.db.schema import decisions, outbox, tenants, webhooks
 from gateway.domain.errors import NotFound
 from gateway.domain.states import UploadState
 
@@ -50,7 +50,9 @@ def transition_event_row(
     code: str | None,
     now: dt.datetime,
 ) -> dict[str, Any] | None:
-    event_type = EVENT_BY_STATE.get(to_state)
+    # A rejection reopened for review is the tenant's appeal, not a decision.
+    appealed = from_state == UploadState.REJECTED and to_state == UploadState.REVIEW
+    event_type = "upload.appealed" if appealed else EVENT_BY_STATE.get(to_state)
     if event_type is None:
         return None
     data: dict[str, Any] = {
@@ -65,6 +67,7 @@ def transition_event_row(
 
 async def record_transition_event(
     conn: AsyncConnection,
+    tenant_id: str,
     upload_id: str,
     from_state: UploadState | None,
     to_state: UploadState,
@@ -72,15 +75,10 @@ async def record_transition_event(
     now: dt.datetime,
 ) -> None:
     """In the transition's transaction. A decision carries its verdict and clauses."""
-    tenant_id = (
-        await conn.execute(select(uploads.c.tenant_id).where(uploads.c.id == upload_id))
-    ).scalar_one()
     row = transition_event_row(tenant_id, upload_id, from_state, to_state, code, now)
     if row is None:
         return
-    if from_state == UploadState.REJECTED:  # the tenant's appeal reopened it
-        row["type"] = "upload.appealed"
-    elif row["type"] == "upload.decided":
+    if row["type"] == "upload.decided":
         body = (
             await conn.execute(select(decisions.c.body).where(decisions.c.upload_id == upload_id))
         ).scalar_one_or_none() or {}

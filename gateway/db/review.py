@@ -303,7 +303,9 @@ class ReviewRepository:
             )
         )
         if decided.rowcount != 1:
-            raise Conflict("your lease on this item lapsed", code="review_lease_not_held")
+            raise Conflict(
+                "claim this item first (or your lease lapsed)", code="review_lease_not_held"
+            )
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Decisions, newest first: who decided what, when."""

@@ -255,7 +255,14 @@ class UploadRepository:
                 raise Conflict("the upload changed while this request ran", code="offset_mismatch")
             if complete:
                 await _add_event(
-                    conn, upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
+                    conn,
+                    upload.tenant_id,
+                    upload.id,
+                    now,
+                    UploadState.RECEIVING,
+                    UploadState.RECEIVED,
+                    None,
+                    actor,
                 )
                 first = self._first_job  # with the state change
                 await enqueue(conn, upload.id, first.stage, now, first.node)
@@ -356,14 +363,17 @@ async def _transition(
     actor: str,
     code: str | None,
 ) -> bool:
-    result = await conn.execute(
-        update(uploads)
-        .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
-        .values(state=to_state.value, updated_at=now, error_code=code)
-    )
-    if result.rowcount != 1:
+    moved = (
+        await conn.execute(
+            update(uploads)
+            .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
+            .values(state=to_state.value, updated_at=now, error_code=code)
+            .returning(uploads.c.tenant_id)
+        )
+    ).first()
+    if moved is None:
         return False
-    await _add_event(conn, upload_id, now, from_state, to_state, code, actor)
+    await _add_event(conn, moved.tenant_id, upload_id, now, from_state, to_state, code, actor)
     return True
 
 
@@ -387,6 +397,7 @@ def _event(
 
 async def _add_event(
     conn: AsyncConnection,
+    tenant_id: str,
     upload_id: str,
     now: dt.datetime,
     from_state: UploadState | None,
@@ -397,4 +408,4 @@ async def _add_event(
     await conn.execute(
         insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
     )
-    await record_transition_event(conn, upload_id, from_state, to_state, code, now)
+    await record_transition_event(conn, tenant_id, upload_id, from_state, to_state, code, now)

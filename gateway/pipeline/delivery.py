@@ -18,7 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from gateway.db.jobs import (
 from gateway.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import GatewayError, StorageMismatch
 from gateway.domain.object_keys import extension_for, rendition_file_key, source_key
-from gateway.domain.ports import Clock
+from gateway.domain.ports import Clock, ObjectStore
 from gateway.domain.states import UploadState
 from gateway.failpoints import failpoint
 from gateway.media.transcode import (
@@ -131,7 +131,7 @@ class DeliveryWorker(LeasedWorker):
         extension = extension_for(str((decision.get("media") or {}).get("format", "")))
         key = source_key(upload.tenant_id, upload.id, extension)
         if isinstance(self._staged, QuarantineCopies):
-            size, sha256, etag = await self._copy_from_quarantine(upload.id, key)
+            size, sha256, etag = await self._copy_from_quarantine(self._staged, upload.id, key)
         else:
             digests, etag = await self._deliver(
                 upload.id, key, self._staged.path(upload.id), FORWARD
@@ -156,27 +156,14 @@ class DeliveryWorker(LeasedWorker):
     async def _deliver(
         self, upload_id: str, key: str, path: Path, stage: str
     ) -> tuple[FileDigests, str]:
-        """Put `path` under `key` unless an identical object is there; verify it with HEAD."""
-        store = self._destination.store
-        found = await self._destination.head(key)
-        hashing = asyncio.to_thread(file_digests, path, store.part_size)
-        if found is None:  # the common case: hash while the bytes travel
-            digests, _ = await asyncio.gather(hashing, self._destination.put(upload_id, key, path))
-            failpoint(f"{stage}.after_copy")
-            found = await self._destination.head(key)
-        else:  # a re-run after a crash: keep the object if it is the right one
-            digests = await hashing
-        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
-        if found is not None and (found.size, found.etag) != (digests.size, expected):
-            await self._destination.put(upload_id, key, path)
-            failpoint(f"{stage}.after_copy")
-            found = await self._destination.head(key)
-        if found is None or (found.size, found.etag) != (digests.size, expected):
-            got = None if found is None else f"{found.size} bytes, ETag {found.etag}"
-            raise StorageMismatch(
-                f"{key}: expected {digests.size} bytes, ETag {expected}; the store has {got}"
-            )
-        return digests, expected
+        """Into the destination, through its approval gate."""
+        return await _put_verified(
+            self._destination.store,
+            lambda: self._destination.put(upload_id, key, path),
+            key,
+            path,
+            f"{stage}.after_copy",
+        )
 
     # -- quarantine (staging = s3) ------------------------------------------------------------
 
@@ -188,18 +175,13 @@ class DeliveryWorker(LeasedWorker):
         store = self._staged.store
         key = self._staged.key(upload.id)
         local = self._staged.path(upload.id)
-        digests = await asyncio.to_thread(file_digests, local, store.part_size)
-        expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
-        found = await store.head(key)
-        if found is None or (found.size, found.etag) != (digests.size, expected):
-            await store.put_file(key, local)
-            found = await store.head(key)
-        if found is None or (found.size, found.etag) != (digests.size, expected):
-            raise StorageMismatch(f"{key}: the quarantine copy does not match what was received")
+        digests, etag = await _put_verified(
+            store, lambda: store.put_file(key, local), key, local, "quarantine.after_copy"
+        )
         now = self._clock.now()
         async with self._jobs.engine.begin() as conn:
             await record_stored(
-                conn, upload.id, QUARANTINE, key, expected, digests.size, digests.sha256, now
+                conn, upload.id, QUARANTINE, key, etag, digests.size, digests.sha256, now
             )
             await enqueue(conn, upload.id, SCREENING, now)
             await self._jobs.finish(conn, job, now)
@@ -208,18 +190,16 @@ class DeliveryWorker(LeasedWorker):
             self._on_screenable()
         logger.info("quarantine.stored", extra={"upload_id": upload.id, "key": key})
 
-    async def _copy_from_quarantine(self, upload_id: str, key: str) -> tuple[int, str, str]:
+    async def _copy_from_quarantine(
+        self, quarantine: QuarantineCopies, upload_id: str, key: str
+    ) -> tuple[int, str, str]:
         """Server-side copy to the destination, verified against the quarantine's record."""
-        if not isinstance(self._staged, QuarantineCopies):
-            raise TypeError("no quarantine")
         source = await stored_object(self._jobs.engine, upload_id, QUARANTINE)
         if source is None:
             raise StorageMismatch(f"upload {upload_id} has no quarantine record")
         found = await self._destination.head(key)
         if found is None or (found.size, found.etag) != (source["size"], source["etag"]):
-            await self._destination.copy_in(
-                upload_id, key, self._staged.store.bucket, source["key"]
-            )
+            await self._destination.copy_in(upload_id, key, quarantine.store.bucket, source["key"])
             failpoint("forward.after_copy")
             found = await self._destination.head(key)
         if found is None or (found.size, found.etag) != (source["size"], source["etag"]):
@@ -397,6 +377,36 @@ class DeliveryWorker(LeasedWorker):
                     conn, upload.id, from_state, _S.FAILED, now, self.actor, code
                 )
             await self._jobs.fail(conn, job, now, error)
+
+
+async def _put_verified(
+    store: ObjectStore,
+    put: Callable[[], Awaitable[None]],
+    key: str,
+    path: Path,
+    crash_point: str,
+) -> tuple[FileDigests, str]:
+    """Put `path` under `key` unless an identical object is there; verify size and ETag with
+    HEAD. Hashing overlaps the upload in the common case (nothing there yet)."""
+    found = await store.head(key)
+    hashing = asyncio.to_thread(file_digests, path, store.part_size)
+    if found is None:
+        digests, _ = await asyncio.gather(hashing, put())
+        failpoint(crash_point)
+        found = await store.head(key)
+    else:  # a re-run after a crash: keep the object if it is the right one
+        digests = await hashing
+    expected = store.expected_etag(digests.size, digests.part_md5s, digests.md5)
+    if found is not None and (found.size, found.etag) != (digests.size, expected):
+        await put()
+        failpoint(crash_point)
+        found = await store.head(key)
+    if found is None or (found.size, found.etag) != (digests.size, expected):
+        got = None if found is None else f"{found.size} bytes, ETag {found.etag}"
+        raise StorageMismatch(
+            f"{key}: expected {digests.size} bytes, ETag {expected}; the store has {got}"
+        )
+    return digests, expected
 
 
 def _destroy(work: Path) -> list[str]:

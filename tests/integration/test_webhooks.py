@@ -9,7 +9,6 @@ import hmac
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from gateway.config import Settings
 from gateway.pipeline.webhooks import SIGNATURE_HEADER, WebhookDispatcher
 from gateway.wiring import Services, close_services, open_services
 from tests.conftest import ManualClock, Tenant, TenantFactory
+from tests.pipeline_helpers import received
 
 SECRET = "whsec_test_secret"
 
@@ -59,23 +59,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     await server.close()
 
 
-async def complete_upload(services: Services, tenant: Tenant) -> str:
-    upload_id = uuid.uuid4().hex
-    now = services.clock.now()
-    await services.uploads.create(
-        upload_id=upload_id,
-        tenant_id=tenant.tenant_id,
-        length=1,
-        offset=1,
-        metadata={},
-        licence_id=None,
-        now=now,
-        expires_at=now,
-        actor="test",
-    )
-    return upload_id
-
-
 def dispatcher(services: Services) -> WebhookDispatcher:
     return WebhookDispatcher(
         events=services.events,
@@ -91,7 +74,7 @@ async def test_a_failing_receiver_gets_the_event_once_it_recovers(
     services: Services, tenant: Tenant, clock: ManualClock, receiver: Receiver
 ) -> None:
     await services.webhooks.set(tenant.tenant_id, receiver.url, SECRET, clock.now())
-    upload_id = await complete_upload(services, tenant)
+    upload_id = await received(services, tenant.tenant_id)
     sender = dispatcher(services)
     async with aiohttp.ClientSession() as session:
         for attempt in range(4):
@@ -117,7 +100,7 @@ async def test_events_survive_a_restart_and_are_sent_after_it(
     try:
         tenant = await _tenant_in(first)
         await first.webhooks.set(tenant.tenant_id, receiver.url, SECRET, clock.now())
-        ids = [await complete_upload(first, tenant) for _ in range(3)]
+        ids = [await received(first, tenant.tenant_id) for _ in range(3)]
     finally:
         await close_services(first)  # "stopped" before any event was sent
     second = await open_services(settings, clock=clock)
@@ -142,8 +125,8 @@ async def test_the_pull_api_lists_and_acknowledges_events(
     make_tenant: TenantFactory,
 ) -> None:
     tenant, other = await make_tenant(), await make_tenant()
-    ids = [await complete_upload(services, tenant) for _ in range(3)]
-    await complete_upload(services, other)
+    ids = [await received(services, tenant.tenant_id) for _ in range(3)]
+    await received(services, other.tenant_id)
 
     listed = await (await client.get("/v1/events", headers=tenant.auth)).json()
     assert [e["data"]["upload_id"] for e in listed["events"]] == ids
