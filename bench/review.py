@@ -30,11 +30,11 @@ import asyncpg  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from gateway.config import Settings  # noqa: E402
-from gateway.db.schema import review_items, uploads  # noqa: E402
-from gateway.domain.keys import Role  # noqa: E402
+from gateway.adapters.db.schema import review_items, uploads  # noqa: E402
+from gateway.domain.principals import Role  # noqa: E402
 from gateway.http.app import create_app  # noqa: E402
-from gateway.wiring import close_services, open_services  # noqa: E402
+from gateway.runtime.settings import Settings  # noqa: E402
+from gateway.runtime.wiring import close_services, open_services  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 5000

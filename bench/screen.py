@@ -25,9 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.config import Settings  # noqa: E402
-from gateway.media.sampler import SamplingPlan, split_segments  # noqa: E402
-from gateway.wiring import build_screener  # noqa: E402
+from gateway.adapters.media.sampler import SamplingPlan, split_segments  # noqa: E402
+from gateway.runtime.settings import Settings  # noqa: E402
+from gateway.runtime.wiring import build_screener  # noqa: E402
 
 ENCODINGS = {
     "x264_defaults": ["-c:v", "libx264", "-preset", "veryfast"],

@@ -12,11 +12,11 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import PROJECT_ROOT, Settings
-from gateway.domain.keys import Role
 from gateway.domain.licences import Licence
+from gateway.domain.principals import Role
 from gateway.http.app import MAX_HEADER_BYTES, create_app
-from gateway.wiring import Services, close_services, open_services
+from gateway.runtime.settings import PROJECT_ROOT, Settings
+from gateway.runtime.wiring import Services, close_services, open_services
 from tests.models import TEST_POLICY, build_colour_model
 from tests.s3 import S3Server, start_s3_server
 

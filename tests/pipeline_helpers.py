@@ -7,12 +7,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from gateway.db.decisions import save_decision
-from gateway.db.jobs import FORWARD, enqueue
-from gateway.db.review import open_item
-from gateway.domain.review import ItemKind, priority_for
+from gateway.adapters.db.decisions import save_decision
+from gateway.adapters.db.jobs import FORWARD, enqueue
+from gateway.adapters.db.review_items import open_item
+from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
-from gateway.wiring import Services
+from gateway.runtime.wiring import Services
 from tests.conftest import LICENCE_NUMBER
 
 META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from gateway.config import PROJECT_ROOT
+from gateway.runtime.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

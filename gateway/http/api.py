@@ -8,13 +8,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from gateway.db.decisions import load_decision
-from gateway.db.deliveries import delivery_view
-from gateway.db.uploads import UploadEvent, UploadRecord
+from gateway.adapters.db.decisions import load_decision
+from gateway.adapters.db.stored_objects import delivery_view
+from gateway.adapters.db.uploads import UploadEvent, UploadRecord
 from gateway.domain.errors import NotFound
-from gateway.domain.keys import Role
+from gateway.domain.principals import Role
+from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
-from gateway.http.keys import SERVICES
 
 
 def add_routes(app: web.Application) -> None:

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.http import api, events, review, tus
-from gateway.http.keys import SERVICES
+from gateway.http import api, event_routes, review_routes, tus
+from gateway.http.app_keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
-from gateway.wiring import Services, build_workers
+from gateway.runtime.wiring import Services, build_workers
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def create_app(services: Services) -> web.Application:
     app[SERVICES] = services
     tus.add_routes(app)
     api.add_routes(app)
-    events.add_routes(app)
-    review.add_routes(app)
+    event_routes.add_routes(app)
+    review_routes.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_accesslog_writer)
     app.cleanup_ctx.append(_expiry_sweeper)

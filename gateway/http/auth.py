@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.domain.errors import Forbidden, Unauthorized
-from gateway.domain.keys import Principal, Role, secret_matches, split_key
-from gateway.http.accesslog import TENANT_KEY
-from gateway.http.keys import SERVICES
+from gateway.domain.principals import Principal, Role, secret_matches, split_key
+from gateway.http.access_records import TENANT_KEY
+from gateway.http.app_keys import SERVICES
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vodgate"'}
 

@@ -12,9 +12,9 @@ from aiohttp.typedefs import Handler
 
 from gateway.domain.errors import GatewayError, PreconditionFailed
 from gateway.domain.tus_headers import TUS_VERSION
-from gateway.http.accesslog import LOGGED_PREFIXES, build_record
-from gateway.http.keys import SERVICES
-from gateway.logs import request_id_var
+from gateway.http.access_records import LOGGED_PREFIXES, build_record
+from gateway.http.app_keys import SERVICES
+from gateway.runtime.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 

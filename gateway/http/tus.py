@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
 
-from gateway.db.uploads import UploadRecord
+from gateway.adapters.db.uploads import UploadRecord
 from gateway.domain.errors import BodyInterrupted, UnsupportedMediaType
-from gateway.domain.keys import Role
+from gateway.domain.principals import Role
 from gateway.domain.tus_headers import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -22,10 +22,10 @@ from gateway.domain.tus_headers import (
     parse_length,
     parse_metadata,
 )
-from gateway.http.accesslog import UPLOAD_KEY
+from gateway.http.access_records import UPLOAD_KEY
+from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
-from gateway.http.keys import SERVICES
-from gateway.ingest import Body, Checksum
+from gateway.services.ingest import Body, Checksum
 
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gateway.client import UploadClient
-from gateway.failpoints import FAILPOINT_EXIT
+from gateway.services.failpoints import FAILPOINT_EXIT
 from tests.conftest import LICENCE_NUMBER
 from tests.e2e.conftest import Gateway, free_port, provision_tenant, vodgate
 from tests.media import colour_clip

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from gateway.client import UploadClient
-from gateway.config import PROJECT_ROOT
+from gateway.runtime.settings import PROJECT_ROOT
 from tests.e2e.conftest import Gateway, free_port, provision_tenant, vodgate
 from tests.media import colour_clip
 from tests.models import DARK, PINK

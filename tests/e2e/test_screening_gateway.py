@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from gateway.client import UploadClient
-from gateway.config import PROJECT_ROOT
+from gateway.runtime.settings import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
 from tests.e2e.conftest import Gateway, free_port, provision_tenant
 from tests.media import colour_clip

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.cli import main
-from gateway.config import Settings
-from gateway.db.accesslog import AccessRecord
-from gateway.wiring import Services
+from gateway.adapters.db.access_log import AccessRecord
+from gateway.cli.main import main
+from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import Services
 from tests.conftest import TUS, ManualClock, Tenant
 from tests.helpers import PATCH_TYPE, creation_headers, upload_id_of
 
@@ -75,7 +75,7 @@ async def test_forwarded_for_is_believed_from_a_trusted_proxy(
     from aiohttp.test_utils import TestServer
 
     from gateway.http.app import create_app
-    from gateway.wiring import close_services, open_services
+    from gateway.runtime.wiring import close_services, open_services
 
     services = await open_services(
         Settings(data_dir=tmp_path / "v", trusted_proxies=("127.0.0.1",)), clock=clock

@@ -8,7 +8,7 @@ import base64
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.wiring import Services
+from gateway.runtime.wiring import Services
 from tests.conftest import TUS, Tenant, TenantFactory
 from tests.helpers import PATCH_TYPE, creation_headers, metadata_header, upload_id_of
 

@@ -17,20 +17,20 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from gateway.config import MiB, Settings
-from gateway.db.deliveries import delivery_view
-from gateway.db.schema import jobs
+from gateway.adapters.db.schema import jobs
+from gateway.adapters.db.stored_objects import delivery_view
+from gateway.adapters.storage.s3_objects import S3ObjectStore
 from gateway.domain.errors import NotApproved
-from gateway.domain.keys import Principal, Role
+from gateway.domain.principals import Principal, Role
 from gateway.domain.states import UploadState
-from gateway.pipeline.destination import ApprovedOnlyDestination
-from gateway.storage.s3_objects import S3ObjectStore
-from gateway.wiring import (
+from gateway.runtime.settings import MiB, Settings
+from gateway.runtime.wiring import (
     Services,
     build_delivery_workers,
     build_screener,
     build_screening_workers,
 )
+from gateway.services.destination import ApprovedOnlyDestination
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip, run
 from tests.models import DARK, PINK, RED

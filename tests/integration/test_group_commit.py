@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from gateway.wiring import Services
+from gateway.runtime.wiring import Services
 from tests.conftest import Tenant
 
 

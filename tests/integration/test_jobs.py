@@ -7,8 +7,8 @@ import asyncio
 import datetime as dt
 import uuid
 
-from gateway.db.jobs import SCREENING, JobRepository
-from gateway.wiring import Services
+from gateway.adapters.db.jobs import SCREENING, JobRepository
+from gateway.runtime.wiring import Services
 from tests.conftest import ManualClock, Tenant
 
 

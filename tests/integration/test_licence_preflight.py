@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.domain.tus_headers import encode_metadata
-from gateway.wiring import Services
+from gateway.runtime.wiring import Services
 from tests.conftest import LICENCE_NUMBER, Tenant, TenantFactory
 from tests.helpers import PATCH_TYPE
 

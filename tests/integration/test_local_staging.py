@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.local_staging import LocalStagingStore, _skip
+from gateway.adapters.storage.local_staging import LocalStagingStore, _skip
 
 UPLOAD = "a" * 32
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import yaml
 
-from gateway.config import PROJECT_ROOT
-from gateway.detectors.manifest import load_manifest
-from gateway.detectors.onnx_classifier import OnnxClassifier
+from gateway.adapters.detectors.manifest import load_manifest
+from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
 from gateway.domain.errors import ConfigError
+from gateway.runtime.settings import PROJECT_ROOT
 from tests.models import build_colour_model, redness_score
 
 

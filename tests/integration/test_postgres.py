@@ -15,12 +15,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.config import Settings
 from gateway.domain.errors import Conflict
-from gateway.domain.keys import Principal, Role
 from gateway.domain.licences import Licence
+from gateway.domain.principals import Principal, Role
 from gateway.domain.states import UploadState
-from gateway.wiring import Services, close_services, open_services
+from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import Services, close_services, open_services
 from tests.pipeline_helpers import in_review
 
 ADMIN_DSN = os.environ.get("VODGATE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -140,7 +140,7 @@ async def test_review_claims_are_exclusive_on_postgres(pg_services: Services) ->
     """Ten reviewers race for twenty items over PostgreSQL's connection pool: every item
     gets exactly one holder, and only that holder's decision counts."""
 
-    from gateway.domain.keys import Principal
+    from gateway.domain.principals import Principal
 
     services = pg_services
     now = services.clock.now()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.media.limits import MediaLimits
-from gateway.media.probe import FfprobeProber, MediaRefused
+from gateway.adapters.media.limits import MediaLimits
+from gateway.adapters.media.probe import FfprobeProber, MediaRefused
 from tests.media import audio_only, colour_clip
 
 PROBER = FfprobeProber()

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.config import MiB, Settings
-from gateway.db.jobs import QUARANTINE
-from gateway.domain.keys import Role
+from gateway.adapters.db.jobs import QUARANTINE
+from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
-from gateway.wiring import (
+from gateway.runtime.settings import MiB, Settings
+from gateway.runtime.wiring import (
     Services,
     build_delivery_workers,
     build_screener,

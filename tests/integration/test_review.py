@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.domain.keys import Role
+from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
-from gateway.wiring import Services, build_screener, build_screening_workers
+from gateway.runtime.wiring import Services, build_screener, build_screening_workers
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip
 from tests.models import DARK, PINK

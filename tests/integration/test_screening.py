@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config import Settings
+from gateway.adapters.media.sampler import SamplingPlan, split_segments
 from gateway.domain.policy import Verdict
-from gateway.media.sampler import SamplingPlan, split_segments
-from gateway.pipeline.screening import Screener, decision_json
-from gateway.wiring import Services, build_screener
+from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import Services, build_screener
+from gateway.services.screener import Screener, decision_json
 from tests.conftest import LICENCE_NUMBER, Tenant
 from tests.e2e.conftest import provision_tenant, vodgate
 from tests.media import colour_clip

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.wiring import Services
+from gateway.runtime.wiring import Services
 from tests.conftest import ManualClock, Tenant
 from tests.helpers import PATCH_TYPE, checksum_header, creation_headers, upload_id_of
 
@@ -255,8 +255,8 @@ async def test_browser_preflight_and_exposed_headers(client: Client, tenant: Ten
 async def test_a_failed_insert_leaves_no_staged_orphan(
     services: Services, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.domain.keys import Principal, Role
-    from gateway.ingest import Body
+    from gateway.domain.principals import Principal, Role
+    from gateway.services.ingest import Body
     from tests.helpers import LICENCE_META
 
     async def database_down(**_: object) -> None:

@@ -19,9 +19,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import Settings
-from gateway.pipeline.webhooks import SIGNATURE_HEADER, WebhookDispatcher
-from gateway.wiring import Services, close_services, open_services
+from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import Services, close_services, open_services
+from gateway.services.webhook_dispatch import SIGNATURE_HEADER, WebhookDispatcher
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.pipeline_helpers import received
 
@@ -113,7 +113,7 @@ async def test_events_survive_a_restart_and_are_sent_after_it(
 
 
 async def _tenant_in(services: Services) -> Tenant:
-    from gateway.domain.keys import Role
+    from gateway.domain.principals import Role
 
     tenant_id, key = await services.tenants.create("restart", Role.UPLOADER, services.clock.now())
     return Tenant(tenant_id, key.plaintext)

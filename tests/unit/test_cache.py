@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.db.cache import TtlCache
+from gateway.adapters.db.cache import TtlCache
 
 
 async def test_cache_reads_once_within_ttl_and_again_after() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from gateway.domain.keys import hash_secret, issue_key, secret_matches, split_key
+from gateway.domain.principals import hash_secret, issue_key, secret_matches, split_key
 from gateway.domain.states import ALLOWED_TRANSITIONS, UploadState, can_transition
 
 DOMAIN = Path(__file__).resolve().parents[2] / "gateway" / "domain"

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from gateway.config import PROJECT_ROOT
+from gateway.adapters.policy_files import load_licence_rules
 from gateway.domain.errors import ClientError, LicenceRejected
 from gateway.domain.licences import Licence, check_upload_licence
-from gateway.policies import load_licence_rules
+from gateway.runtime.settings import PROJECT_ROOT
 
 RULES = load_licence_rules(PROJECT_ROOT / "policies")
 TODAY = dt.date(2026, 11, 27)

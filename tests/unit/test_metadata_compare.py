@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gateway.pipeline.runner import compare_metadata
+from gateway.services.screening_worker import compare_metadata
 
 
 def test_declared_and_file_tags_compared_where_both_exist() -> None:

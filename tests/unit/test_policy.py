@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config import PROJECT_ROOT
+from gateway.adapters.policy_files import load_content_policy
 from gateway.domain.policy import DetectorFailure, Policy, Signal, Verdict, decide
-from gateway.policies import load_content_policy
+from gateway.runtime.settings import PROJECT_ROOT
 
 POLICY = load_content_policy(PROJECT_ROOT / "policies" / "prohibited-content.yaml")
 NSFW = "open_nsfw:nsfw"

@@ -1,0 +1,411 @@
+"""Uploads and their audit trail. Every state change writes its event in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.adapters.db.jobs import FirstJob, enqueue, job_row
+from gateway.adapters.db.outbox import record_transition_event, transition_event_row
+from gateway.adapters.db.schema import jobs, outbox, upload_events, uploads
+from gateway.domain.errors import Conflict
+from gateway.domain.states import UploadState, can_transition
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    tenant_id: str
+    state: UploadState
+    length: int
+    offset: int
+    metadata: dict[str, str]
+    licence_id: int | None
+    error_code: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> UploadRecord:
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            state=UploadState(row.state),
+            length=row.length,
+            offset=row.offset,
+            metadata=dict(row.metadata),
+            licence_id=row.licence_id,
+            error_code=row.error_code,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            expires_at=row.expires_at,
+            completed_at=row.completed_at,
+        )
+
+
+_COLUMNS = tuple(c.name for c in uploads.c)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadEvent:
+    at: dt.datetime
+    from_state: str | None
+    to_state: str
+    code: str | None
+    actor: str
+
+
+class _GroupCommit:
+    """New uploads created at the same moment share one transaction (group commit).
+
+    Each caller still returns only after the commit that holds its rows, so nothing is
+    acknowledged before it is durable; under load, one commit serves many creations.
+    """
+
+    BATCH_LIMIT = 256
+
+    def __init__(self, engine: AsyncEngine, first_job: FirstJob) -> None:
+        self._engine = engine
+        self._first_job = first_job
+        self._pending: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, upload_row: dict[str, Any], event_rows: list[dict[str, Any]]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((upload_row, event_rows, done))
+        if self._writer is None or self._writer.done():
+            # One writer at a time, living only while rows wait; callers' cancellation
+            # cannot strand the rows of others.
+            self._writer = asyncio.create_task(self._drain(), name="uploads-group-commit")
+        await done
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[: self.BATCH_LIMIT]
+            del self._pending[: self.BATCH_LIMIT]
+            try:
+                await self._write(batch)
+            except Exception:
+                # One bad row must not fail its neighbours: retry each on its own.
+                for entry in batch:
+                    try:
+                        await self._write([entry])
+                    except Exception as exc:
+                        _settle(entry[2], exc)
+                    else:
+                        _settle(entry[2], None)
+            else:
+                for _, _, done in batch:
+                    _settle(done, None)
+
+    async def _write(
+        self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
+    ) -> None:
+        screen = [
+            job_row(row["id"], self._first_job.stage, row["created_at"], self._first_job.node)
+            for row, _, _ in batch
+            if row["state"] == UploadState.RECEIVED.value
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(uploads), [row for row, _, _ in batch])
+            await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
+            if screen:  # complete at creation: its screening job and event commit with it
+                await conn.execute(insert(jobs), screen)
+                received = [
+                    event
+                    for row, _, _ in batch
+                    if row["state"] == UploadState.RECEIVED.value
+                    and (
+                        event := transition_event_row(
+                            row["tenant_id"],
+                            row["id"],
+                            UploadState.RECEIVING,
+                            UploadState.RECEIVED,
+                            None,
+                            row["created_at"],
+                        )
+                    )
+                    is not None
+                ]
+                await conn.execute(insert(outbox), received)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():  # the caller was cancelled; its row is written all the same
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+class UploadRepository:
+    def __init__(self, engine: AsyncEngine, first_job: FirstJob | None = None) -> None:
+        self._engine = engine
+        self._first_job = first_job or FirstJob()
+        self._creations = _GroupCommit(engine, self._first_job)
+
+    async def create(
+        self,
+        *,
+        upload_id: str,
+        tenant_id: str,
+        length: int,
+        offset: int = 0,
+        metadata: dict[str, str],
+        licence_id: int | None,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        actor: str,
+    ) -> UploadRecord:
+        """Record a new upload, with the bytes a creation-with-upload body already made durable."""
+        complete = offset == length
+        record = UploadRecord(
+            id=upload_id,
+            tenant_id=tenant_id,
+            state=UploadState.RECEIVED if complete else UploadState.RECEIVING,
+            length=length,
+            offset=offset,
+            metadata=metadata,
+            licence_id=licence_id,
+            error_code=None,
+            created_at=now,
+            updated_at=now,
+            expires_at=None if complete else expires_at,
+            completed_at=now if complete else None,
+        )
+        values = {f: getattr(record, f) for f in _COLUMNS}
+        values["state"] = record.state.value
+        events = [_event(upload_id, now, None, UploadState.RECEIVING, None, actor)]
+        if complete:
+            events.append(
+                _event(upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor)
+            )
+        await self._creations.add(values, events)
+        return record
+
+    async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
+        """The upload, only when it belongs to `tenant_id` (invariant 4)."""
+        query = select(uploads).where(uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else UploadRecord.from_row(row)
+
+    async def get_internal(self, upload_id: str) -> UploadRecord | None:
+        """For the pipeline only: the upload whatever its tenant."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(uploads).where(uploads.c.id == upload_id))).first()
+        return None if row is None else UploadRecord.from_row(row)
+
+    async def transition_in(
+        self,
+        conn: AsyncConnection,
+        upload_id: str,
+        from_state: UploadState,
+        to_state: UploadState,
+        now: dt.datetime,
+        actor: str,
+        code: str | None = None,
+    ) -> bool:
+        """`transition` inside the caller's transaction (with the job and decision rows)."""
+        if not can_transition(from_state, to_state):
+            raise ValueError(f"no transition {from_state} -> {to_state}")
+        return await _transition(conn, upload_id, from_state, to_state, now, actor, code)
+
+    async def record_offset(
+        self,
+        upload: UploadRecord,
+        new_offset: int,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        actor: str,
+    ) -> UploadRecord:
+        """Persist an offset whose bytes are already durable; complete the upload at its length.
+
+        The update is conditional on the offset and state we started from, so a concurrent
+        writer elsewhere can never move the offset twice.
+        """
+        complete = new_offset == upload.length
+        values: dict[str, Any] = {"offset": new_offset, "updated_at": now, "expires_at": expires_at}
+        if complete:
+            values |= {
+                "state": UploadState.RECEIVED.value,
+                "completed_at": now,
+                "expires_at": None,
+            }
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(uploads)
+                .where(
+                    uploads.c.id == upload.id,
+                    uploads.c.offset == upload.offset,
+                    uploads.c.state == UploadState.RECEIVING.value,
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                raise Conflict("the upload changed while this request ran", code="offset_mismatch")
+            if complete:
+                await _add_event(
+                    conn,
+                    upload.tenant_id,
+                    upload.id,
+                    now,
+                    UploadState.RECEIVING,
+                    UploadState.RECEIVED,
+                    None,
+                    actor,
+                )
+                first = self._first_job  # with the state change
+                await enqueue(conn, upload.id, first.stage, now, first.node)
+        state = UploadState(values.get("state", upload.state))
+        return dataclasses.replace(
+            upload,
+            offset=new_offset,
+            state=state,
+            updated_at=now,
+            expires_at=values["expires_at"],
+            completed_at=values.get("completed_at", upload.completed_at),
+        )
+
+    async def transition(
+        self,
+        upload_id: str,
+        from_state: UploadState,
+        to_state: UploadState,
+        now: dt.datetime,
+        actor: str,
+        code: str | None = None,
+    ) -> bool:
+        """Move an upload from one state to another; False when it was no longer in from_state."""
+        async with self._engine.begin() as conn:
+            return await self.transition_in(conn, upload_id, from_state, to_state, now, actor, code)
+
+    async def note(self, upload_id: str, now: dt.datetime, actor: str, code: str) -> None:
+        """A trail entry that is not a move (a failed attempt that will be retried)."""
+        async with self._engine.begin() as conn:
+            state = (
+                await conn.execute(select(uploads.c.state).where(uploads.c.id == upload_id))
+            ).scalar_one()
+            current = UploadState(state)
+            await conn.execute(
+                insert(upload_events), _event(upload_id, now, current, current, code, actor)
+            )
+
+    async def in_state_before(
+        self, state: UploadState, before: dt.datetime, limit: int = 500
+    ) -> list[str]:
+        """Ids of uploads that entered `state` (their last change) before `before`."""
+        query = (
+            select(uploads.c.id)
+            .where(uploads.c.state == state.value, uploads.c.updated_at < before)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [r.id for r in await conn.execute(query)]
+
+    async def was_approved(self, upload_id: str) -> bool:
+        """Whether the trail holds a move to `approved` (by the screener or a reviewer)."""
+        query = select(upload_events.c.id).where(
+            upload_events.c.upload_id == upload_id,
+            upload_events.c.to_state == UploadState.APPROVED.value,
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
+    async def events(self, upload_id: str) -> list[UploadEvent]:
+        query = (
+            select(upload_events)
+            .where(upload_events.c.upload_id == upload_id)
+            .order_by(upload_events.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(query)
+            return [UploadEvent(r.at, r.from_state, r.to_state, r.code, r.actor) for r in rows]
+
+    async def expire_due(self, now: dt.datetime, limit: int = 500) -> list[str]:
+        """Mark incomplete uploads past their deadline as expired; return their ids."""
+        query = (
+            select(uploads.c.id)
+            .where(uploads.c.state == UploadState.RECEIVING.value, uploads.c.expires_at < now)
+            .limit(limit)
+        )
+        expired: list[str] = []
+        async with self._engine.begin() as conn:
+            for (upload_id,) in (await conn.execute(query)).all():
+                if await _transition(
+                    conn,
+                    upload_id,
+                    UploadState.RECEIVING,
+                    UploadState.EXPIRED,
+                    now,
+                    "expiry-sweeper",
+                    "upload_expired",
+                ):
+                    expired.append(upload_id)
+        return expired
+
+
+async def _transition(
+    conn: AsyncConnection,
+    upload_id: str,
+    from_state: UploadState,
+    to_state: UploadState,
+    now: dt.datetime,
+    actor: str,
+    code: str | None,
+) -> bool:
+    moved = (
+        await conn.execute(
+            update(uploads)
+            .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
+            .values(state=to_state.value, updated_at=now, error_code=code)
+            .returning(uploads.c.tenant_id)
+        )
+    ).first()
+    if moved is None:
+        return False
+    await _add_event(conn, moved.tenant_id, upload_id, now, from_state, to_state, code, actor)
+    return True
+
+
+def _event(
+    upload_id: str,
+    now: dt.datetime,
+    from_state: UploadState | None,
+    to_state: UploadState,
+    code: str | None,
+    actor: str,
+) -> dict[str, Any]:
+    return {
+        "upload_id": upload_id,
+        "at": now,
+        "from_state": None if from_state is None else from_state.value,
+        "to_state": to_state.value,
+        "code": code,
+        "actor": actor,
+    }
+
+
+async def _add_event(
+    conn: AsyncConnection,
+    tenant_id: str,
+    upload_id: str,
+    now: dt.datetime,
+    from_state: UploadState | None,
+    to_state: UploadState,
+    code: str | None,
+    actor: str,
+) -> None:
+    await conn.execute(
+        insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
+    )
+    await record_transition_event(conn, tenant_id, upload_id, from_state, to_state, code, now)

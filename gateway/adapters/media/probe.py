@@ -1,0 +1,180 @@
+"""FfprobeProber: what a staged file is, refused with a code when it is not a video we take."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.adapters.media.limits import (
+    ALLOWED_DEMUXERS,
+    ALLOWED_PROTOCOLS,
+    MediaLimits,
+    prlimit_prefix,
+)
+from gateway.domain.errors import ClientError
+
+logger = logging.getLogger(__name__)
+
+# Signatures of containers that must never reach a demuxer (read from the first bytes).
+_PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"<?xml", b"<smil")
+_IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG", b"\xff\xd8\xff", b"BM")
+
+
+class MediaRefused(ClientError):
+    """The file is not a video the gateway screens; `code` says why."""
+
+    status = 422
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStream:
+    index: int
+    codec: str
+    width: int
+    height: int
+    frame_rate: float
+    duration_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    format_name: str
+    duration_s: float
+    size_bytes: int
+    video: VideoStream
+    stream_count: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class FfprobeProber:
+    def __init__(self, limits: MediaLimits | None = None, ffprobe: str = "ffprobe") -> None:
+        self.limits = limits or MediaLimits()
+        self._ffprobe = ffprobe
+
+    def argv(self, path: Path) -> list[str]:
+        return [
+            *prlimit_prefix(self.limits.child_address_space_bytes, self.limits.probe_cpu_s),
+            self._ffprobe,
+            "-v",
+            "error",
+            "-hide_banner",
+            "-protocol_whitelist",
+            ALLOWED_PROTOCOLS,
+            "-format_whitelist",
+            ",".join(ALLOWED_DEMUXERS),
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+            # "file:" so a name can never be read as another protocol or an option.
+            f"file:{path.resolve()}",
+        ]
+
+    async def probe(self, path: Path) -> ProbeResult:
+        head = await asyncio.to_thread(_read_head, path)
+        if not head:
+            raise MediaRefused("the file is empty", code="media_invalid")
+        if head.lstrip().startswith(_PLAYLIST_MARKERS):
+            raise MediaRefused(
+                "playlists and concat scripts are not accepted", code="media_unsupported"
+            )
+        if head.startswith(_IMAGE_MAGIC):
+            raise MediaRefused("still images are not accepted", code="media_unsupported")
+        out, err, code = await self._run(path)
+        if code != 0:
+            logger.info("probe.refused", extra={"returncode": code, "stderr": err[-300:]})
+            raise MediaRefused(
+                "the file is not a readable video in an accepted container "
+                f"({', '.join(ALLOWED_DEMUXERS)})",
+                code="media_invalid",
+            )
+        return self._interpret(json.loads(out or "{}"))
+
+    async def _run(self, path: Path) -> tuple[str, str, int]:
+        process = await asyncio.create_subprocess_exec(
+            *self.argv(path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), self.limits.probe_timeout_s)
+        except (TimeoutError, asyncio.CancelledError):
+            process.kill()
+            await process.wait()
+            raise
+        return out.decode(errors="replace"), err.decode(errors="replace"), process.returncode or 0
+
+    def _interpret(self, data: dict[str, Any]) -> ProbeResult:
+        fmt = data.get("format") or {}
+        streams = data.get("streams") or []
+        if len(streams) > self.limits.max_streams:
+            raise MediaRefused(
+                f"{len(streams)} streams; at most {self.limits.max_streams}",
+                code="media_unsupported",
+            )
+        video = next(
+            (
+                s
+                for s in streams
+                if s.get("codec_type") == "video"
+                and not (s.get("disposition") or {}).get("attached_pic")
+            ),
+            None,
+        )
+        if video is None:
+            raise MediaRefused("the file has no video stream", code="media_no_video")
+        width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+        if width <= 0 or height <= 0:
+            raise MediaRefused("the video stream has no frame size", code="media_invalid")
+        if width * height > self.limits.max_pixels:
+            raise MediaRefused(
+                f"{width}x{height} is larger than accepted", code="media_unsupported"
+            )
+        duration = _float(fmt.get("duration")) or _float(video.get("duration"))
+        if duration is None or duration <= 0:
+            raise MediaRefused("the file has no duration", code="media_invalid")
+        if duration > self.limits.max_duration_s:
+            raise MediaRefused(
+                f"{duration:.0f} s is longer than {self.limits.max_duration_s:.0f} s",
+                code="media_too_long",
+            )
+        return ProbeResult(
+            format_name=str(fmt.get("format_name", "")),
+            duration_s=duration,
+            size_bytes=int(fmt.get("size") or 0),
+            video=VideoStream(
+                index=int(video.get("index", 0)),
+                codec=str(video.get("codec_name", "")),
+                width=width,
+                height=height,
+                frame_rate=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+                duration_s=_float(video.get("duration")),
+            ),
+            stream_count=len(streams),
+            tags={str(k): str(v)[:500] for k, v in (fmt.get("tags") or {}).items()},
+        )
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(64)
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _rate(value: object) -> float:
+    num, _, den = str(value or "0/1").partition("/")
+    try:
+        return float(num) / float(den or 1) if float(den or 1) else 0.0
+    except ValueError:
+        return 0.0

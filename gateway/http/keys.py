@@ -1,9 +1,0 @@
-"""Typed keys for app and request state."""
-
-from __future__ import annotations
-
-from aiohttp import web
-
-from gateway.wiring import Services
-
-SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,307 @@
+"""Routes for the moderation team (reviewer and admin keys; an uploader key gets 403), the
+tenant's appeal, and the review page at /review.
+
+The page's <video> and <img> elements cannot send an Authorization header, so a claim hands
+the lease holder a random media token; `?token=` lets those two routes in while the lease
+lasts, and nothing else."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.adapters.db.decisions import load_decision
+from gateway.adapters.db.review_items import ReviewItem
+from gateway.domain.errors import ClientError, Conflict, NotFound, Unauthorized
+from gateway.domain.principals import Role
+from gateway.domain.review_rules import ItemKind
+from gateway.http.app_keys import SERVICES
+from gateway.http.auth import authenticate
+from gateway.services.review import reviewer_id
+
+STATIC_DIR = Path(__file__).parent / "static" / "review"
+MAX_BODY_BYTES = 64 * 1024
+MAX_QUEUE_PAGE = 200
+# Counts in a listing stop here ("10000+"): counting a deeper queue exactly costs more than
+# the listing itself. The Prometheus gauges carry the exact depth.
+QUEUE_COUNT_CAP = 10_000
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: str
+    clauses: list[str] = Field(default_factory=list, max_length=20)
+    reason: str = ""
+
+
+class AppealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    statement: str
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/review/queue", queue)
+    app.router.add_get("/v1/review/log", decision_log)
+    app.router.add_get("/v1/review/items/{item_id}", show_item)
+    app.router.add_post("/v1/review/items/{item_id}/claim", claim)
+    app.router.add_post("/v1/review/items/{item_id}/release", release)
+    app.router.add_post("/v1/review/items/{item_id}/decision", decide)
+    app.router.add_get("/v1/review/items/{item_id}/video", video)
+    app.router.add_get("/v1/review/items/{item_id}/evidence/{name}", evidence)
+    app.router.add_post("/v1/uploads/{upload_id}/appeal", appeal)
+    app.router.add_get("/review", page)
+    app.router.add_static("/review/static", STATIC_DIR)
+
+
+async def _reviewer(request: web.Request) -> Any:
+    return await authenticate(request, Role.REVIEWER, Role.ADMIN)
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["item_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no review item {raw!r}", code="review_item_not_found")
+    return int(raw)
+
+
+async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ClientError("the body is too large", code="body_too_large", status=413)
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ClientError("the body is too large", code="body_too_large", status=413)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ClientError(f"{where}: {first['msg']}", code="body_invalid") from exc
+
+
+def item_json(item: ReviewItem, *, reveal_decision: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": item.id,
+        "upload_id": item.upload_id,
+        "tenant_id": item.tenant_id,
+        "kind": item.kind.value,
+        "state": item.state,
+        "clauses": item.clauses,
+        "severity": item.severity,
+        "score": round(item.score, 4),
+        "due_at": item.due_at.isoformat(),
+        "created_at": item.created_at.isoformat(),
+        "claimed_by": item.claimed_by,
+        "lease_expires_at": item.lease_expires_at.isoformat() if item.lease_expires_at else None,
+    }
+    if reveal_decision and item.decided_at is not None:
+        body.update(
+            decided_by=item.decided_by,
+            decision=item.decision,
+            decision_clauses=item.decision_clauses,
+            reason=item.reason,
+            decided_at=item.decided_at.isoformat(),
+        )
+    return body
+
+
+async def queue(request: web.Request) -> web.Response:
+    await _reviewer(request)
+    services = request.app[SERVICES]
+    query = request.query
+    limit_raw = query.get("limit", "50")
+    if not limit_raw.isdigit():
+        raise ClientError("limit must be a positive integer", code="query_invalid")
+    now = services.clock.now()
+    items = await services.review.reviews.queue(
+        now,
+        clause=query.get("clause") or None,
+        tenant_id=query.get("tenant") or None,
+        overdue=query.get("overdue", "").lower() in ("1", "true", "yes"),
+        limit=max(1, min(MAX_QUEUE_PAGE, int(limit_raw))),
+    )
+    counts = await services.review.reviews.counts(now, cap=QUEUE_COUNT_CAP)
+    return web.json_response(
+        {
+            "items": [item_json(i, reveal_decision=False) for i in items],
+            "counts": counts,
+            "now": now.isoformat(),
+        }
+    )
+
+
+async def show_item(request: web.Request) -> web.Response:
+    """The item with its evidence. A second reviewer sees the first decision only after
+    deciding (blind 二审)."""
+    principal = await _reviewer(request)
+    services = request.app[SERVICES]
+    item = await services.review.reviews.get(_item_id(request))
+    now = services.clock.now()
+    holder = item.held_by(reviewer_id(principal), now)
+    upload = await services.uploads.get_internal(item.upload_id)
+    if upload is None:
+        raise NotFound("the upload is gone")
+    decision = await load_decision(services.engine, item.upload_id) or {}
+    token = f"?token={item.media_token}" if holder and item.media_token else ""
+    for entry in decision.get("evidence", []):
+        if "file" in entry:
+            entry["url"] = f"/v1/review/items/{item.id}/evidence/{entry['file']}{token}"
+    earlier = [
+        i
+        for i in await services.review.reviews.for_upload(item.upload_id)
+        if i.id != item.id and i.decided_at is not None
+    ]
+    blind = item.kind == ItemKind.SECOND and item.state == "open"
+    policy = services.policy
+    fired = set(item.clauses) | {hit.get("item") for hit in decision.get("hits", [])}
+    body = {
+        "item": item_json(item, reveal_decision=True),
+        "holder": holder,
+        "video_url": f"/v1/review/items/{item.id}/video{token}" if holder else None,
+        "upload": {
+            "id": upload.id,
+            "state": upload.state.value,
+            "metadata": upload.metadata,
+            "length": upload.length,
+            "licence_id": upload.licence_id,
+        },
+        "decision": decision,
+        "clauses": [
+            {
+                "id": p.id,
+                "clause": p.clause,
+                "text_zh": p.text_zh,
+                "gloss_en": p.gloss_en,
+                "fired": p.id in fired,
+                "second_review": p.second_review,
+            }
+            for p in policy.items
+        ],
+        "earlier_decisions": [] if blind else [item_json(i, reveal_decision=True) for i in earlier],
+        "blind": blind,
+        "appeal": await _appeal_statement(request, item),
+    }
+    return web.json_response(body)
+
+
+async def _appeal_statement(request: web.Request, item: ReviewItem) -> str | None:
+    if item.kind != ItemKind.APPEAL:
+        return None
+    return await request.app[SERVICES].review.reviews.appeal_statement(item.upload_id)
+
+
+async def claim(request: web.Request) -> web.Response:
+    principal = await _reviewer(request)
+    item = await request.app[SERVICES].review.claim(principal, _item_id(request))
+    return web.json_response(
+        {
+            **item_json(item, reveal_decision=False),
+            "media_token": item.media_token,
+            "video_url": f"/v1/review/items/{item.id}/video?token={item.media_token}",
+        }
+    )
+
+
+async def release(request: web.Request) -> web.Response:
+    principal = await _reviewer(request)
+    await request.app[SERVICES].review.release(principal, _item_id(request))
+    return web.json_response({"released": True})
+
+
+async def decide(request: web.Request) -> web.Response:
+    principal = await _reviewer(request)
+    item_id = _item_id(request)
+    body: DecisionRequest = await _json_body(request, DecisionRequest)
+    services = request.app[SERVICES]
+    # Only the holder of a live lease gets through (409 otherwise): the service checks.
+    result = await services.review.decide(
+        principal, item_id, body.decision, body.clauses, body.reason
+    )
+    return web.json_response(result)
+
+
+async def _media_access(request: web.Request) -> ReviewItem:
+    """The lease holder, by Bearer key or by the claim's media token."""
+    services = request.app[SERVICES]
+    item = await services.review.reviews.get(_item_id(request))
+    now = services.clock.now()
+    token = request.query.get("token")
+    if token is not None:
+        live = item.lease_expires_at is not None and item.lease_expires_at >= now
+        if item.media_token and live and hmac.compare_digest(token, item.media_token):
+            return item
+        raise Unauthorized("the media token is not valid (claim the item again)")
+    principal = await _reviewer(request)
+    if not item.held_by(reviewer_id(principal), now):
+        raise Conflict("claim this item first", code="review_lease_not_held")
+    return item
+
+
+async def video(request: web.Request) -> web.StreamResponse:
+    item = await _media_access(request)
+    staged = request.app[SERVICES].staged
+    presigned = staged.presign(item.upload_id)
+    if presigned is not None:  # quarantined in S3: the player fetches (and seeks) there
+        return web.Response(
+            status=302, headers={"Location": presigned, "Cache-Control": "private, no-store"}
+        )
+    path = staged.path(item.upload_id)
+    if not path.is_file():
+        raise NotFound("the staged video is no longer kept", code="review_video_gone")
+    # FileResponse answers Range requests (206), so the player can seek to a flagged frame.
+    return web.FileResponse(
+        path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, no-store"}
+    )
+
+
+async def evidence(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    if "token" in request.query:
+        item = await _media_access(request)
+    else:
+        await _reviewer(request)
+        item = await services.review.reviews.get(_item_id(request))
+    decision = await load_decision(services.engine, item.upload_id) or {}
+    name = request.match_info["name"]
+    if name not in {entry.get("file") for entry in decision.get("evidence", [])}:
+        raise NotFound("no such evidence frame")
+    path = services.settings.evidence_dir / item.upload_id / name
+    if not path.is_file():
+        raise NotFound("the evidence frame is no longer kept")
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
+
+
+async def decision_log(request: web.Request) -> web.StreamResponse:
+    await _reviewer(request)
+    rows = await request.app[SERVICES].review.reviews.log()
+    if request.query.get("format") != "csv":
+        return web.json_response({"decisions": rows})
+    buffer = io.StringIO()
+    fields = ["decided_at", "item_id", "upload_id", "tenant_id", "kind", "decided_by",
+              "decision", "clauses", "reason"]  # fmt: skip
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return web.Response(
+        text=buffer.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="review-decisions.csv"'},
+    )
+
+
+async def appeal(request: web.Request) -> web.Response:
+    principal = await authenticate(request, Role.UPLOADER)
+    body: AppealRequest = await _json_body(request, AppealRequest)
+    item_id = await request.app[SERVICES].review.appeal(
+        principal, request.match_info["upload_id"], body.statement
+    )
+    return web.json_response({"appeal_item_id": item_id}, status=201)
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

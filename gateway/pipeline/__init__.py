@@ -1,1 +1,0 @@
-"""Services that run stages against ports: screening now, the job runner next."""

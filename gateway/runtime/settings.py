@@ -1,0 +1,151 @@
+"""One typed settings object. Precedence: constructor > VODGATE_* environment > TOML > defaults.
+
+Only this module reads the environment. Tests build `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.domain.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MiB = 1024**2
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VODGATE_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("./var")  # everything the embedded default keeps; created on start
+    database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/vodgate.db
+    # Where complete uploads wait for screening: this node's disk, or (scale-out) a quarantine
+    # bucket that the receiving node hands each complete upload to, read by any worker.
+    staging: Literal["local", "s3"] = "local"
+    node_id: str = Field(default_factory=socket.gethostname)  # this node, for pinned jobs
+    destination: Literal["local", "s3"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    models_dir: Path = PROJECT_ROOT / "models"  # one folder per model, each with manifest.yaml
+    sample_interval_s: float = 2.0  # seconds; the guaranteed maximum gap between sampled frames
+    screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
+    job_lease_s: float = 900.0  # seconds a claimed job is held before another worker may take it
+
+    tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
+    upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
+    expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
+    metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted
+    # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
+    write_batch_bytes: int = 256 * 1024
+    fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
+    accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
+    accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
+    trusted_proxies: tuple[str, ...] = ()
+    # Browser origins allowed to call /files/ (tus-js-client, Uppy); "*" allows any. Keys are
+    # sent in the Authorization header, never cookies, so no credentialed CORS is needed.
+    cors_allow_origins: tuple[str, ...] = ("*",)
+    # Seconds API keys and licence registries are cached per process; a change made by the
+    # CLI or another process is seen after at most this long. 0 reads the database each time.
+    registry_cache_ttl_s: float = 5.0  # peers whose X-Forwarded-For is believed
+
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_staging_bucket: str | None = None
+    s3_destination_bucket: str | None = None
+    s3_part_size: int = Field(default=16 * MiB, ge=5 * MiB)  # bytes; larger files go multipart
+
+    delivery_workers: int = Field(default=1, ge=0)  # in-process forwarding/transcode workers
+    delivery_retry_base_s: float = 5.0  # seconds; backoff doubles per failed attempt, max 5 min
+    # Rendition heights (H.264/AAC MP4); taller than the source are skipped (never upscale).
+    renditions: tuple[int, ...] = (720, 480)
+    hls: bool = False  # also deliver HLS (segments per rendition and a master playlist)
+    # Seconds per HLS segment; renditions have a keyframe every 2 s, so use a multiple of 2.
+    hls_segment_s: int = Field(default=6, ge=2, le=60, multiple_of=2)
+    # Seconds transcode results may wait for delivery; afterwards they are destroyed anyway
+    # and recorded as undelivered (clause 4.3).
+    transcode_result_deadline_s: float = 24 * 3600.0
+    review_lease_s: float = 600.0  # seconds a reviewer holds a claimed item (renewable)
+    # Seconds the staged file of a rejected upload is kept as evidence, then destroyed.
+    review_evidence_retention_s: float = 30 * 24 * 3600.0
+    review_sla_check_s: float = 30.0  # seconds between SLA checks (gauges, overdue alerts)
+    # The tenant (the operators' own) whose webhook and event feed get review.overdue.
+    review_alert_tenant_id: str | None = None
+    webhook_timeout_s: float = 10.0  # seconds for one delivery attempt
+    webhook_retry_base_s: float = 5.0  # seconds; doubles per attempt, capped at 1 h
+    webhook_retry_window_s: float = 48 * 3600.0  # seconds an event is retried before giving up
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = init_settings.init_kwargs.pop("_config_file", None)  # type: ignore[attr-defined]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vodgate.db').resolve()}"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @model_validator(mode="after")
+    def _s3_destination_named(self) -> Settings:
+        if self.destination == "s3" and not self.s3_destination_bucket:
+            raise ValueError("destination = s3 needs s3_destination_bucket")
+        if self.staging == "s3" and not (self.s3_staging_bucket and self.destination == "s3"):
+            raise ValueError("staging = s3 needs s3_staging_bucket and destination = s3")
+        return self
+
+    @property
+    def objects_dir(self) -> Path:
+        """The destination store of the embedded default (`destination = "local"`)."""
+        return self.data_dir / "objects"
+
+    @property
+    def results_dir(self) -> Path:
+        """Transcode results, destroyed once delivered (clause 4.3)."""
+        return self.data_dir / "results"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Evidence thumbnails, one folder per upload."""
+        return self.data_dir / "evidence"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a TOML file (optional), the environment and explicit overrides."""
+    if config_file is not None:
+        try:
+            tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        overrides["_config_file"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

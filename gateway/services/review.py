@@ -1,0 +1,272 @@
+"""Human review: claim, decide, 二审, escalation, appeals, evidence retention.
+
+Every decision is one transaction: the item is marked decided (only by the holder of a live
+lease), the audit trail records it, and its outcome happens with it: the upload moves on
+(approved: a forwarding job is committed too; rejected), or a second review or an
+escalation item is opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.adapters.db.decisions import load_decision
+from gateway.adapters.db.jobs import FORWARD, enqueue
+from gateway.adapters.db.outbox import record_event
+from gateway.adapters.db.review_items import ReviewItem, ReviewRepository, audit, open_item
+from gateway.adapters.db.schema import appeals
+from gateway.adapters.db.uploads import UploadRepository
+from gateway.adapters.storage.staged_copies import StagedCopies
+from gateway.domain.errors import ClientError, Conflict, Forbidden, NotFound
+from gateway.domain.policy import Policy
+from gateway.domain.ports import Clock
+from gateway.domain.principals import Principal, Role
+from gateway.domain.review_rules import (
+    MAX_REASON_CHARS,
+    Choice,
+    ItemKind,
+    Outcome,
+    check_decision,
+    outcome_of,
+    priority_for,
+)
+from gateway.domain.states import UploadState
+from gateway.services.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+_S = UploadState
+
+
+def reviewer_id(principal: Principal) -> str:
+    """A reviewer is a key: one person, one key (a second review needs another key)."""
+    return principal.actor
+
+
+class ReviewService:
+    def __init__(
+        self,
+        *,
+        reviews: ReviewRepository,
+        uploads: UploadRepository,
+        policy: Policy,
+        staged: StagedCopies,
+        clock: Clock,
+        metrics: Metrics,
+        lease: dt.timedelta,
+        evidence_retention: dt.timedelta,
+        alert_tenant_id: str | None,
+        on_approved: Callable[[], None] | None = None,
+    ) -> None:
+        self.reviews = reviews
+        self._uploads = uploads
+        self._policy = policy
+        self.staged = staged
+        self._clock = clock
+        self._metrics = metrics
+        self._lease = lease
+        self._retention = evidence_retention
+        self.alert_tenant_id = alert_tenant_id
+        self._on_approved = on_approved
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.reviews.engine
+
+    async def claim(self, principal: Principal, item_id: int) -> ReviewItem:
+        item = await self.reviews.get(item_id)
+        if item.kind == ItemKind.ESCALATION and principal.role != Role.ADMIN:
+            raise Forbidden("an escalated item is decided by an admin", code="review_admin_only")
+        claimed = await self.reviews.claim(
+            item_id, reviewer_id(principal), self._clock.now(), self._lease
+        )
+        self._metrics.review_actions.labels(action="claim").inc()
+        return claimed
+
+    async def release(self, principal: Principal, item_id: int) -> None:
+        await self.reviews.release(item_id, reviewer_id(principal), self._clock.now())
+        self._metrics.review_actions.labels(action="release").inc()
+
+    async def decide(
+        self, principal: Principal, item_id: int, choice: str, clauses: list[str], reason: str
+    ) -> dict[str, Any]:
+        policy = self._policy
+        chosen = check_decision(policy, choice, clauses, reason)
+        reviewer = reviewer_id(principal)
+        now = self._clock.now()
+        async with self.engine.begin() as conn:
+            item = await self.reviews.get_in(conn, item_id)
+            if item.state != "open":
+                raise Conflict("this item has been decided", code="review_item_decided")
+            first_choice = None
+            if item.kind == ItemKind.SECOND and item.parent_id is not None:
+                parent = await self.reviews.get_in(conn, item.parent_id)
+                first_choice = Choice(parent.decision or "")
+            await self.reviews.mark_decided(conn, item, reviewer, chosen, clauses, reason, now)
+            fired = [*item.clauses, *clauses]
+            outcome = outcome_of(
+                item.kind,
+                chosen,
+                needs_second_review=priority_for(policy, fired, 0).second_review,
+                overturns_machine_block=item.overturns_block,
+                first_choice=first_choice,
+            )
+            detail = {"decision": chosen.value, "clauses": clauses, "outcome": outcome.value}
+            await audit(conn, item.id, item.upload_id, now, reviewer, "decide", detail)
+            if outcome in (Outcome.APPROVED, Outcome.REJECTED):
+                await self._finish_upload(conn, item, outcome, reviewer, now)
+            else:
+                kind = ItemKind.SECOND if outcome == Outcome.SECOND_REVIEW else ItemKind.ESCALATION
+                excluded = [*item.excluded, reviewer]
+                if kind == ItemKind.ESCALATION and item.parent_id is not None:
+                    parent = await self.reviews.get_in(conn, item.parent_id)
+                    excluded.append(parent.decided_by or "")
+                priority = priority_for(policy, fired, item.score)
+                await open_item(
+                    conn,
+                    upload_id=item.upload_id,
+                    tenant_id=item.tenant_id,
+                    kind=kind,
+                    clauses=fired,
+                    priority=priority,
+                    now=now,
+                    actor=reviewer,
+                    parent_id=item.id,
+                    excluded=excluded,
+                    overturns_block=item.overturns_block,
+                )
+        self._metrics.review_actions.labels(action=f"decide_{outcome.value}").inc()
+        if outcome == Outcome.APPROVED and self._on_approved is not None:
+            self._on_approved()
+        logger.info(
+            "review.decided",
+            extra={"item_id": item_id, "upload_id": item.upload_id, "outcome": outcome.value},
+        )
+        return {"item_id": item_id, "decision": chosen.value, "outcome": outcome.value}
+
+    async def _finish_upload(
+        self,
+        conn: AsyncConnection,
+        item: ReviewItem,
+        outcome: Outcome,
+        reviewer: str,
+        now: dt.datetime,
+    ) -> None:
+        to = _S.APPROVED if outcome == Outcome.APPROVED else _S.REJECTED
+        code = None if to == _S.APPROVED else "review_rejected"
+        moved = await self._uploads.transition_in(
+            conn, item.upload_id, _S.REVIEW, to, now, reviewer, code
+        )
+        if not moved:
+            raise Conflict("the upload is no longer in review", code="review_upload_moved")
+        if to == _S.APPROVED:
+            await enqueue(conn, item.upload_id, FORWARD, now)
+
+    async def appeal(self, principal: Principal, upload_id: str, statement: str) -> int:
+        """The tenant's one appeal against a rejection, for a reviewer new to the upload."""
+        if not statement.strip():
+            raise ClientError("an appeal needs a statement", code="appeal_statement_required")
+        if len(statement) > MAX_REASON_CHARS:
+            raise ClientError(
+                f"the statement is longer than {MAX_REASON_CHARS} characters",
+                code="appeal_statement_too_long",
+            )
+        upload = await self._uploads.get(upload_id, principal.tenant_id)
+        if upload is None:
+            raise NotFound("no such upload")
+        if upload.state != _S.REJECTED:
+            raise Conflict(
+                f"only a rejected upload can be appealed; this one is {upload.state.value}",
+                code="appeal_not_rejected",
+            )
+        decision = await load_decision(self.engine, upload_id) or {}
+        earlier = await self.reviews.for_upload(upload_id)
+        deciders = sorted({i.decided_by for i in earlier if i.decided_by})
+        last_reject = [i for i in earlier if i.decision == Choice.REJECT]
+        clauses = list(last_reject[-1].decision_clauses or []) if last_reject else []
+        clauses = clauses or list(decision.get("clauses", []))
+        machine_block = not last_reject and decision.get("verdict") == "block"
+        now = self._clock.now()
+        policy = self._policy
+        try:
+            async with self.engine.begin() as conn:
+                moved = await self._uploads.transition_in(
+                    conn, upload_id, _S.REJECTED, _S.REVIEW, now, principal.actor, "appealed"
+                )
+                if not moved:
+                    raise Conflict("the upload changed meanwhile", code="appeal_not_rejected")
+                item_id = await open_item(
+                    conn,
+                    upload_id=upload_id,
+                    tenant_id=upload.tenant_id,
+                    kind=ItemKind.APPEAL,
+                    clauses=clauses,
+                    priority=priority_for(policy, clauses, 0.0),
+                    now=now,
+                    actor=principal.actor,
+                    excluded=deciders,
+                    overturns_block=machine_block,
+                )
+                await conn.execute(
+                    insert(appeals),
+                    {
+                        "upload_id": upload_id,
+                        "statement": statement,
+                        "item_id": item_id,
+                        "created_at": now,
+                    },
+                )
+                await audit(conn, item_id, upload_id, now, principal.actor, "appeal", {})
+        except IntegrityError as exc:
+            raise Conflict("this upload was appealed once already", code="appeal_exists") from exc
+        self._metrics.review_actions.labels(action="appeal").inc()
+        return item_id
+
+    async def sweep_rejected(self) -> int:
+        """Destroy the staged copies of rejections older than the evidence retention."""
+        now = self._clock.now()
+        destroyed = 0
+        for upload_id in await self._uploads.in_state_before(_S.REJECTED, now - self._retention):
+            if await self.staged.exists(upload_id):
+                await self.staged.drop(upload_id)
+                await self._uploads.note(upload_id, now, "retention", "evidence_destroyed")
+                destroyed += 1
+        return destroyed
+
+    async def watch_sla(self) -> int:
+        """Refresh the queue gauges; raise one event for each item that just went overdue."""
+        now = self._clock.now()
+        counts = await self.reviews.counts(now)
+        oldest = await self.reviews.oldest_open()
+        self._metrics.review_queue_depth.set(counts["open"])
+        self._metrics.review_overdue.set(counts["overdue"])
+        self._metrics.review_age.set(0 if oldest is None else (now - oldest).total_seconds())
+        alert_to = self.alert_tenant_id
+        async with self.engine.begin() as conn:  # the mark and its event commit together
+            overdue = await self.reviews.claim_overdue(conn, now)
+            for item in overdue:
+                if alert_to is None:
+                    break
+                await record_event(
+                    conn,
+                    alert_to,
+                    item.upload_id,
+                    "review.overdue",
+                    {
+                        "item_id": item.id,
+                        "upload_id": item.upload_id,
+                        "kind": item.kind.value,
+                        "clauses": item.clauses,
+                        "due_at": item.due_at.isoformat(),
+                    },
+                    now,
+                )
+        for item in overdue:
+            logger.warning("review.overdue", extra={"item_id": item.id, "due": str(item.due_at)})
+        return len(overdue)

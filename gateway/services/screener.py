@@ -1,0 +1,234 @@
+"""Screening: probe -> licence re-check -> sample frames -> classify -> decide, with evidence.
+
+Frames flow from one ffmpeg decode through the classifiers in batches; a frame that scores
+above the policy's review threshold on any label asks for a dense look around it (frames
+several times a second), which catches short segments the fixed interval steps over.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
+from gateway.adapters.media.probe import FfprobeProber, ProbeResult
+from gateway.adapters.media.sampler import FfmpegFrameSampler, SampledFrame, SamplingPlan
+from gateway.domain.policy import Decision, DetectorFailure, Policy, Signal, Verdict, decide
+
+logger = logging.getLogger(__name__)
+
+# Evidence thumbnails kept per screening: enough to show each fired clause, bounded memory.
+MAX_EVIDENCE_FRAMES = 12
+# Dense windows opened per screening: a clip that is suspicious everywhere needs a human,
+# not a thousand windows.
+MAX_DENSE_WINDOWS = 20
+THUMBNAIL_QUALITY = 80
+
+
+@dataclass
+class Evidence:
+    timestamp_s: float
+    reason: str
+    jpeg: bytes
+
+
+@dataclass
+class ScreeningResult:
+    decision: Decision
+    probe: ProbeResult
+    plan: dict[str, Any]
+    frames_sampled: int
+    stage_seconds: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """The state of one screening (a Screener is shared by several workers)."""
+
+    signals: list[Signal] = field(default_factory=list)
+    kept: dict[float, SampledFrame] = field(default_factory=dict)
+    suspicious: list[float] = field(default_factory=list)
+    failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+
+
+class Screener:
+    def __init__(
+        self,
+        prober: FfprobeProber,
+        sampler: FfmpegFrameSampler,
+        classifiers: Sequence[OnnxClassifier],
+        policy: Policy,
+        plan: SamplingPlan | None = None,
+    ) -> None:
+        self.prober = prober
+        self.sampler = sampler
+        self.classifiers = list(classifiers)
+        self.policy = policy
+        self.plan = plan or SamplingPlan()
+
+    async def screen(
+        self, path: Path, overrides: Mapping[str, Mapping[str, float]] | None = None
+    ) -> ScreeningResult:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        probe = await self.prober.probe(path)
+        timings["probe"] = time.perf_counter() - started
+        policy = self.policy.with_overrides(overrides) if overrides else self.policy
+        run = _Run()
+
+        started = time.perf_counter()
+        frames = self.sampler.sample(
+            path, self.plan, codec=probe.video.codec, duration_s=probe.duration_s
+        )
+        count = await self._classify_stream(frames, run, dense=False)
+        windows = (
+            _merge_windows(run.suspicious, self.plan.dense_window_s)[:MAX_DENSE_WINDOWS]
+            if self.plan.dense
+            else []
+        )
+        for centre in windows:
+            dense = self.sampler.sample_dense(path, self.plan, centre, codec=probe.video.codec)
+            count += await self._classify_stream(dense, run, dense=True)
+        timings["sample_and_classify"] = time.perf_counter() - started
+
+        failures = [
+            DetectorFailure(label, f"{detector}: {reason}")
+            for detector, (labels, reason) in run.failed.items()
+            for label in labels
+        ]
+        decision = decide(policy, run.signals, failures)
+        evidence = _evidence(decision, run.kept)
+        plan = {
+            "interval_s": self.plan.interval_s,
+            "scene_threshold": self.plan.scene_threshold,
+            "review_threshold": policy.review_threshold,
+            "dense": {
+                "fps": self.plan.dense_fps,
+                "window_s": self.plan.dense_window_s,
+                "around_s": windows,
+                "why": "a frame scored above review_threshold",
+            },
+            "frames": count,
+        }
+        if overrides:
+            plan["tenant_thresholds"] = {k: dict(v) for k, v in overrides.items()}
+        return ScreeningResult(
+            decision, probe, plan, count, timings, evidence, [c.detector for c in self.classifiers]
+        )
+
+    async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
+        batch: list[SampledFrame] = []
+        count = 0
+        async for frame in frames:
+            batch.append(frame)
+            if len(batch) >= 16:
+                count += await self._classify_batch(batch, run, dense)
+                batch = []
+        if batch:
+            count += await self._classify_batch(batch, run, dense)
+        return count
+
+    async def _classify_batch(self, batch: list[SampledFrame], run: _Run, dense: bool) -> int:
+        pixels = np.stack([f.pixels for f in batch])
+        times = [f.timestamp_s for f in batch]
+        new: list[Signal] = []
+        for classifier in self.classifiers:
+            if classifier.detector in run.failed:
+                continue
+            try:
+                new.extend(await classifier.classify(pixels, times))
+            except Exception as exc:  # onnxruntime raises untyped errors
+                # Its labels fall back to each item's on_error; the other models go on.
+                logger.warning(
+                    "detector.failed",
+                    extra={"detector": classifier.detector, "error": str(exc)[:300]},
+                )
+                run.failed[classifier.detector] = (classifier.labels, str(exc)[:300])
+        run.signals.extend(new)
+        threshold = self.policy.review_threshold
+        policy_labels = self.policy.labels()
+        hot = {s.timestamp_s for s in new if s.label in policy_labels and s.score >= threshold}
+        for frame in batch:
+            if frame.timestamp_s in hot:
+                if len(run.kept) < 4 * MAX_EVIDENCE_FRAMES:
+                    run.kept[frame.timestamp_s] = frame
+                if not dense:  # dense frames never open further windows
+                    run.suspicious.append(frame.timestamp_s)
+        return len(batch)
+
+
+def _merge_windows(times: list[float], half_width: float) -> list[float]:
+    """Centres of dense windows: suspicious times closer than one window share it."""
+    centres: list[float] = []
+    for t in sorted(times):
+        if not centres or t - centres[-1] > half_width:
+            centres.append(t)
+    return centres
+
+
+def _evidence(decision: Decision, kept: dict[float, SampledFrame]) -> list[Evidence]:
+    wanted: list[float] = []
+    for hit in decision.hits:
+        for signal in hit.frames:
+            if signal.timestamp_s in kept and signal.timestamp_s not in wanted:
+                wanted.append(signal.timestamp_s)
+    evidence = []
+    for timestamp in wanted[:MAX_EVIDENCE_FRAMES]:
+        frame = kept[timestamp]
+        buffer = io.BytesIO()
+        Image.fromarray(frame.pixels).save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
+        evidence.append(Evidence(timestamp, frame.reason, buffer.getvalue()))
+    return evidence
+
+
+def decision_json(result: ScreeningResult) -> dict[str, Any]:
+    """The decision as the API and `vodgate scan` show it."""
+    decision = result.decision
+    return {
+        "verdict": Verdict(decision.verdict).name.lower(),
+        "policy": {"id": decision.policy_id, "version": decision.policy_version},
+        "models": result.models,
+        "clauses": sorted({h.item_id for h in decision.hits}),
+        "hits": [
+            {
+                "item": h.item_id,
+                "clause": h.clause,
+                "text_zh": h.text_zh,
+                "verdict": Verdict(h.verdict).name.lower(),
+                "label": h.label,
+                "threshold": h.threshold,
+                "reason": h.reason,
+                "frames": [
+                    {
+                        "timestamp_s": s.timestamp_s,
+                        "score": round(s.score, 4),
+                        "detector": s.detector,
+                    }
+                    for s in h.frames
+                ],
+            }
+            for h in decision.hits
+        ],
+        "sampling": result.plan,
+        "media": {
+            "format": result.probe.format_name,
+            "duration_s": result.probe.duration_s,
+            "codec": result.probe.video.codec,
+            "size": f"{result.probe.video.width}x{result.probe.video.height}",
+        },
+        "evidence": [
+            {"timestamp_s": e.timestamp_s, "reason": e.reason, "bytes": len(e.jpeg)}
+            for e in result.evidence
+        ],
+        "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()},
+    }

@@ -1,0 +1,108 @@
+"""Webhook delivery from the outbox: signed POSTs with retries and backoff.
+
+Signature (as Stripe-style receivers expect): `Vodgate-Signature: t=<unix time>,v1=<hex>`
+where v1 = HMAC-SHA256(secret, "<t>.<body>"). A receiver recomputes it over the raw body and
+rejects a stale t. Delivery is at least once: receivers dedupe on the event id."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+
+import aiohttp
+
+from gateway.adapters.db.outbox import EventRepository, PendingDelivery, event_json
+from gateway.domain.ports import Clock
+from gateway.services.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Vodgate-Signature"
+BATCH = 20  # events claimed per round; each is sent concurrently
+MAX_BACKOFF_S = 3600.0
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        *,
+        events: EventRepository,
+        clock: Clock,
+        metrics: Metrics,
+        timeout_s: float,
+        retry_base_s: float,
+        retry_window: dt.timedelta,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._events = events
+        self._clock = clock
+        self._metrics = metrics
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._retry_base_s = retry_base_s
+        self._window = retry_window
+        self._poll_s = poll_interval_s
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession(timeout=self._timeout) as session:
+            while True:
+                try:
+                    sent = await self.run_once(session)
+                except Exception:
+                    logger.exception("webhooks.round_failed")
+                    sent = 0
+                if not sent:
+                    await asyncio.sleep(self._poll_s)
+
+    async def run_once(self, session: aiohttp.ClientSession) -> int:
+        lease = dt.timedelta(seconds=self._timeout.total or 10) * 3
+        due = await self._events.claim_deliveries(self._clock.now(), lease, BATCH)
+        await asyncio.gather(*(self._send(session, item) for item in due))
+        return len(due)
+
+    async def _send(self, session: aiohttp.ClientSession, item: PendingDelivery) -> None:
+        body = json.dumps(
+            event_json(item.id, item.type, item.body, item.created_at), ensure_ascii=False
+        ).encode()
+        now = self._clock.now()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(item.secret, int(now.timestamp()), body),
+            "Vodgate-Event-Id": str(item.id),
+            "Vodgate-Event-Type": item.type,
+        }
+        try:
+            async with session.post(item.url, data=body, headers=headers) as response:
+                ok = 200 <= response.status < 300
+                error = f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            ok, error = False, f"{type(exc).__name__}: {exc}"
+        now = self._clock.now()
+        if ok:
+            await self._events.delivered(item.id, now)
+            self._metrics.webhook_deliveries.labels(outcome="delivered").inc()
+            return
+        if now - item.created_at > self._window:
+            await self._events.give_up(item.id, now, error)
+            self._metrics.webhook_deliveries.labels(outcome="given_up").inc()
+            logger.error("webhook.given_up", extra={"event_id": item.id, "error": error})
+            return
+        delay = min(MAX_BACKOFF_S, self._retry_base_s * 2 ** (item.attempts - 1))
+        await self._events.retry_at(item.id, now + dt.timedelta(seconds=delay), error)
+        self._metrics.webhook_deliveries.labels(outcome="retry").inc()
+        logger.warning(
+            "webhook.failed", extra={"event_id": item.id, "attempt": item.attempts, "error": error}
+        )
