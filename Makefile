@@ -1,5 +1,6 @@
 # vodgate: `make run` starts the gateway; `make test` runs the whole suite.
 # Both install what they need on a fresh Debian machine (Debian packages, venv, pip, npm).
+# `make test` runs ruff, lint-imports (the layers), mypy --strict and pytest.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -21,6 +22,7 @@ test: deps services lint typecheck pytest
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: deps
 	$(BIN)/mypy

@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from boto3.s3.transfer import TransferConfig  # noqa: E402
 
-from gateway.adapters.media.transcode import DEFAULT_RENDITIONS, FfmpegTranscoder  # noqa: E402
+from gateway.adapters.media.transcode import FfmpegTranscoder  # noqa: E402
 from gateway.domain.principals import Role  # noqa: E402
+from gateway.domain.renditions import DEFAULT_RENDITIONS  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
 from gateway.runtime.wiring import build_delivery_workers, close_services, open_services  # noqa: E402
 from tests.pipeline_helpers import approved_by_hand, received  # noqa: E402

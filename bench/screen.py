@@ -25,7 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.adapters.media.sampler import SamplingPlan, split_segments  # noqa: E402
+from gateway.adapters.media.sampler import PARALLEL_SEGMENTS, split_segments  # noqa: E402
+from gateway.domain.media import SamplingPlan  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
 from gateway.runtime.wiring import build_screener  # noqa: E402
 
@@ -82,7 +83,7 @@ def bare_sampling_s(
         f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
         f"+gt(scene\\,{plan.scene_threshold})',scale={plan.frame_size}:{plan.frame_size}"
     )
-    segments = split_segments(duration, plan.parallel_segments)
+    segments = split_segments(duration, plan.parallel_segments or PARALLEL_SEGMENTS)
     started = time.perf_counter()
     children = []
     for start, length in segments:
@@ -117,7 +118,7 @@ def main() -> None:
     screener = build_screener(Settings())
     results: dict[str, Any] = {
         "minutes": args.minutes,
-        "models": [c.detector for c in screener.classifiers],
+        "models": [d.name for d in screener.detectors],
     }
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         for name, encoding in ENCODINGS.items():
@@ -137,7 +138,10 @@ def main() -> None:
                 "x_real_time": round(args.minutes * 60 / wall, 1),
                 "frames_sampled": result.frames_sampled,
                 "decode_segments": len(
-                    split_segments(result.probe.duration_s, screener.plan.parallel_segments)
+                    split_segments(
+                        result.probe.duration_s,
+                        screener.plan.parallel_segments or PARALLEL_SEGMENTS,
+                    )
                 ),
                 "stage_s": {k: round(v, 2) for k, v in result.stage_seconds.items()},
                 "bare_sampling_s": round(bare, 2),

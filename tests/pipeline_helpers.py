@@ -6,13 +6,14 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Literal
 
-from gateway.adapters.db.decisions import save_decision
-from gateway.adapters.db.jobs import FORWARD, enqueue
-from gateway.adapters.db.review_items import open_item
+from gateway.domain.decisions import DecisionRecord, MediaSummary
+from gateway.domain.jobs import FORWARD
 from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.runtime.wiring import Services
+from gateway.services.transitions import move
 from tests.conftest import LICENCE_NUMBER
 
 META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
@@ -43,18 +44,25 @@ async def received(services: Services, tenant_id: str, source: Path | None = Non
     return upload_id
 
 
+def _media(size: str) -> MediaSummary:
+    width, _, height = size.partition("x")
+    return MediaSummary(
+        format=MP4, duration_s=1, codec="h264", size=size, width=int(width), height=int(height)
+    )
+
+
 async def approved_by_hand(services: Services, upload_id: str) -> None:
     """The human path (review -> approved), as the review queue will take it."""
     now = services.clock.now()
-    uploads = services.uploads
-    await uploads.transition(upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
-    async with services.engine.begin() as conn:
-        body = {"verdict": "review", "media": {"format": MP4, "size": "0x0", "duration_s": 1}}
-        await save_decision(conn, upload_id, "review", body, now)
+    async with services.unit_of_work.begin() as tx:
+        assert await move(tx, upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
+    async with services.unit_of_work.begin() as tx:
+        record = DecisionRecord(verdict="review", media=_media("0x0"))
+        await tx.decisions.save(upload_id, record, now)
         for to in (UploadState.REVIEW, UploadState.APPROVED):
             frm = UploadState.SCREENING if to == UploadState.REVIEW else UploadState.REVIEW
-            assert await uploads.transition_in(conn, upload_id, frm, to, now, "reviewer")
-        await enqueue(conn, upload_id, FORWARD, now)
+            assert await move(tx, upload_id, frm, to, now, "reviewer", decision=record)
+        await tx.jobs.enqueue(upload_id, FORWARD, now)
 
 
 async def in_review(
@@ -64,28 +72,24 @@ async def in_review(
     *,
     score: float = 0.7,
     source: Path | None = None,
-    verdict: str = "review",
+    verdict: Literal["review", "block"] = "review",
 ) -> tuple[str, int | None]:
     """An upload screening sent to review (or, with verdict="block", rejected): its decision,
     its state and (for review) its queue item, as the screening worker commits them."""
     upload_id = await received(services, tenant_id, source)
     now = services.clock.now()
-    uploads = services.uploads
-    await uploads.transition(upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
+    async with services.unit_of_work.begin() as tx:
+        assert await move(tx, upload_id, UploadState.RECEIVED, UploadState.SCREENING, now, "t")
     to = UploadState.REVIEW if verdict == "review" else UploadState.REJECTED
-    body = {
-        "verdict": verdict,
-        "clauses": clauses,
-        "hits": [],
-        "media": {"format": MP4, "size": "160x120", "duration_s": 1},
-    }
+    record = DecisionRecord(
+        verdict=verdict, clauses=tuple(clauses), hits=(), media=_media("160x120")
+    )
     item_id = None
-    async with services.engine.begin() as conn:
-        await save_decision(conn, upload_id, verdict, body, now)
-        assert await uploads.transition_in(conn, upload_id, UploadState.SCREENING, to, now, "t")
+    async with services.unit_of_work.begin() as tx:
+        await tx.decisions.save(upload_id, record, now)
+        assert await move(tx, upload_id, UploadState.SCREENING, to, now, "t", decision=record)
         if to == UploadState.REVIEW:
-            item_id = await open_item(
-                conn,
+            item_id = await tx.review.open_item(
                 upload_id=upload_id,
                 tenant_id=tenant_id,
                 kind=ItemKind.FIRST,

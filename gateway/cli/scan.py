@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.adapters.media.probe import MediaRefused
 from gateway.adapters.policy_files import load_licence_rules
-from gateway.domain.errors import ClientError, ConfigError, NotFound
+from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFound
 from gateway.domain.licences import check_declared_licence, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.runtime.settings import Settings, load_settings
@@ -94,9 +93,9 @@ def run_scan(args: argparse.Namespace) -> int:
         result = asyncio.run(screener.screen(args.file, thresholds or None))
     except MediaRefused as exc:
         return _print({"verdict": "error", **exc.as_body()}, EXIT_ERROR)
-    from gateway.services.screener import decision_json
+    from gateway.services.screener import decision_record
 
-    body = decision_json(result)
+    body = decision_record(result).to_json()
     body["metadata"] = metadata
     body["licence"] = licence
     return _print(body, EXIT_BY_VERDICT[result.decision.verdict])

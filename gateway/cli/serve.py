@@ -1,29 +1,38 @@
-"""Process entry points: the gateway (HTTP and in-process workers) and a worker-only process."""
+"""Process entry points: the gateway (HTTP and in-process workers) and a worker-only process
+(the same supervisor, no listener)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from gateway.http.app import MAX_HEADER_BYTES, create_app
 from gateway.http.app_keys import SERVICES
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import build_screener, close_services, open_services
+from gateway.runtime.wiring import (
+    Services,
+    build_background,
+    build_screener,
+    close_services,
+    open_services,
+)
 
 logger = logging.getLogger(__name__)
 
 
-async def build_app(settings: Settings) -> web.Application:
+async def _open(settings: Settings) -> Services:
     services = await open_services(settings)
     if settings.screening_workers > 0:
         # Models load and are checked here, before the gateway listens (ConfigError: exit 2).
         services.screener = await asyncio.to_thread(build_screener, settings)
-    app = create_app(services)
+    return services
+
+
+async def build_app(settings: Settings) -> web.Application:
+    app = create_app(await _open(settings))
 
     async def close(app: web.Application) -> None:
         await close_services(app[SERVICES])
@@ -57,27 +66,20 @@ def serve(settings: Settings) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Background work with no listener: runs the app's cleanup contexts until SIGTERM/SIGINT."""
+    """The background loops with no listener, until SIGTERM or SIGINT."""
 
     async def run() -> None:
-        app = await build_app(settings)
+        services = await _open(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with _started(app):
-            logger.info("worker.ready")
-            await stop.wait()
+        supervisor = build_background(services)
+        try:
+            async with supervisor.running():
+                logger.info("worker.ready", extra={"loops": supervisor.names})
+                await stop.wait()
+        finally:
+            await close_services(services)
 
     asyncio.run(run())
-
-
-@contextlib.asynccontextmanager
-async def _started(app: web.Application) -> AsyncIterator[None]:
-    app.freeze()
-    await app.startup()
-    try:
-        yield
-    finally:
-        await app.shutdown()
-        await app.cleanup()

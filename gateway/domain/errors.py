@@ -124,6 +124,13 @@ class LicenceRejected(ClientError):
     status = 403
 
 
+class MediaRefused(ClientError):
+    """The file is not a video the gateway screens; `code` says why (media_invalid,
+    media_unsupported, media_no_video, media_too_long)."""
+
+    code, status = "media_invalid", 422
+
+
 class BodyInterrupted(ClientError):
     """The request body stopped before its end (client killed, connection lost)."""
 

@@ -65,3 +65,8 @@ def _checked_file(file_name: str) -> str:
 
 def extension_for(format_name: str) -> str:
     return EXTENSION_BY_FORMAT.get(format_name, "bin")
+
+
+def quarantine_key(upload_id: str) -> str:
+    """Where a complete upload waits in the quarantine bucket (staging = s3)."""
+    return f"quarantine/{upload_id}"

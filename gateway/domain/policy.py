@@ -108,6 +108,12 @@ class Signal:
     label: str  # "detector:label"
     timestamp_s: float
     score: float
+    # What a text or hash detector adds: the text it read and where (x, y, width, height),
+    # or the reference it matched and the bank that holds it.
+    text: str | None = None
+    box: tuple[int, int, int, int] | None = None
+    reference: str | None = None
+    bank: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

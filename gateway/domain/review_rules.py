@@ -11,6 +11,7 @@ escalation  two reviewers disagreed; an admin decides, and that is final
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +40,41 @@ class Outcome(StrEnum):
 
 
 MAX_REASON_CHARS = 4000
+OPEN, DECIDED = "open", "decided"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: int
+    upload_id: str
+    tenant_id: str
+    kind: ItemKind
+    state: str
+    clauses: list[str]
+    severity: int
+    score: float
+    due_at: dt.datetime
+    created_at: dt.datetime
+    parent_id: int | None
+    excluded: list[str]
+    overturns_block: bool
+    claimed_by: str | None
+    lease_expires_at: dt.datetime | None
+    media_token: str | None
+    decided_by: str | None
+    decision: str | None
+    decision_clauses: list[str] | None
+    reason: str | None
+    decided_at: dt.datetime | None
+
+    def held_by(self, reviewer: str, now: dt.datetime) -> bool:
+        """Whether `reviewer` holds a live lease on this open item."""
+        return (
+            self.state == OPEN
+            and self.claimed_by == reviewer
+            and self.lease_expires_at is not None
+            and self.lease_expires_at >= now
+        )
 
 
 class ReviewInputInvalid(ClientError):

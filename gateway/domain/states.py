@@ -50,5 +50,14 @@ WRITABLE_STATES = frozenset({_S.RECEIVING})
 TERMINABLE_STATES = frozenset({_S.RECEIVING, _S.RECEIVED})
 
 
+class InvalidTransition(ValueError):
+    """A move the state machine does not have: a bug in the caller, never a client's error."""
+
+
 def can_transition(current: UploadState, target: UploadState) -> bool:
     return target in ALLOWED_TRANSITIONS[current]
+
+
+def check_transition(current: UploadState, target: UploadState) -> None:
+    if not can_transition(current, target):
+        raise InvalidTransition(f"no transition {current.value} -> {target.value}")

@@ -7,8 +7,8 @@ import time
 
 from aiohttp import web
 
-from gateway.adapters.db.access_log import AccessRecord
-from gateway.domain.ports import Clock
+from gateway.domain.access_records import AccessRecord
+from gateway.domain.ports.clock import Clock
 
 LOGGED_PREFIXES = ("/files", "/v1/")
 

@@ -7,6 +7,7 @@ lasts, and nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hmac
 import io
@@ -16,14 +17,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.adapters.db.decisions import load_decision
-from gateway.adapters.db.review_items import ReviewItem
 from gateway.domain.errors import ClientError, Conflict, NotFound, Unauthorized
 from gateway.domain.principals import Role
-from gateway.domain.review_rules import ItemKind
+from gateway.domain.review_rules import ItemKind, ReviewItem
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.services.review import reviewer_id
+from gateway.services.views import decision_json
 
 STATIC_DIR = Path(__file__).parent / "static" / "review"
 MAX_BODY_BYTES = 64 * 1024
@@ -146,11 +146,9 @@ async def show_item(request: web.Request) -> web.Response:
     upload = await services.uploads.get_internal(item.upload_id)
     if upload is None:
         raise NotFound("the upload is gone")
-    decision = await load_decision(services.engine, item.upload_id) or {}
     token = f"?token={item.media_token}" if holder and item.media_token else ""
-    for entry in decision.get("evidence", []):
-        if "file" in entry:
-            entry["url"] = f"/v1/review/items/{item.id}/evidence/{entry['file']}{token}"
+    record = await services.views.decision(item.upload_id)
+    decision = decision_json(record, f"/v1/review/items/{item.id}/evidence/", token) or {}
     earlier = [
         i
         for i in await services.review.reviews.for_upload(item.upload_id)
@@ -158,7 +156,8 @@ async def show_item(request: web.Request) -> web.Response:
     ]
     blind = item.kind == ItemKind.SECOND and item.state == "open"
     policy = services.policy
-    fired = set(item.clauses) | {hit.get("item") for hit in decision.get("hits", [])}
+    hits = (record.hits or ()) if record is not None else ()
+    fired = set(item.clauses) | {hit.item for hit in hits}
     body = {
         "item": item_json(item, reveal_decision=True),
         "holder": holder,
@@ -251,7 +250,7 @@ async def video(request: web.Request) -> web.StreamResponse:
             status=302, headers={"Location": presigned, "Cache-Control": "private, no-store"}
         )
     path = staged.path(item.upload_id)
-    if not path.is_file():
+    if not await asyncio.to_thread(path.is_file):
         raise NotFound("the staged video is no longer kept", code="review_video_gone")
     # FileResponse answers Range requests (206), so the player can seek to a flagged frame.
     return web.FileResponse(
@@ -266,13 +265,7 @@ async def evidence(request: web.Request) -> web.StreamResponse:
     else:
         await _reviewer(request)
         item = await services.review.reviews.get(_item_id(request))
-    decision = await load_decision(services.engine, item.upload_id) or {}
-    name = request.match_info["name"]
-    if name not in {entry.get("file") for entry in decision.get("evidence", [])}:
-        raise NotFound("no such evidence frame")
-    path = services.settings.evidence_dir / item.upload_id / name
-    if not path.is_file():
-        raise NotFound("the evidence frame is no longer kept")
+    path = await services.views.evidence_file(item.upload_id, request.match_info["name"])
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
 
 

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
 
-from gateway.adapters.db.uploads import UploadRecord
 from gateway.domain.errors import BodyInterrupted, UnsupportedMediaType
 from gateway.domain.principals import Role
 from gateway.domain.tus_headers import (
@@ -22,6 +21,7 @@ from gateway.domain.tus_headers import (
     parse_length,
     parse_metadata,
 )
+from gateway.domain.uploads import UploadRecord
 from gateway.http.access_records import UPLOAD_KEY
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate

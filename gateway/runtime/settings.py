@@ -52,13 +52,13 @@ class Settings(BaseSettings):
     fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
     # Browser origins allowed to call /files/ (tus-js-client, Uppy); "*" allows any. Keys are
     # sent in the Authorization header, never cookies, so no credentialed CORS is needed.
     cors_allow_origins: tuple[str, ...] = ("*",)
     # Seconds API keys and licence registries are cached per process; a change made by the
     # CLI or another process is seen after at most this long. 0 reads the database each time.
-    registry_cache_ttl_s: float = 5.0  # peers whose X-Forwarded-For is believed
+    registry_cache_ttl_s: float = 5.0
 
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = 10.0  # seconds for one delivery attempt
     webhook_retry_base_s: float = 5.0  # seconds; doubles per attempt, capped at 1 h
     webhook_retry_window_s: float = 48 * 3600.0  # seconds an event is retried before giving up
+    # Comma-separated crash points for the crash-recovery tests (services/failpoints.py);
+    # empty in production.
+    failpoints: str = ""
 
     @classmethod
     def settings_customise_sources(

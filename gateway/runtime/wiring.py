@@ -1,23 +1,31 @@
-"""The composition root: the one place that picks concrete adapters and builds the graph."""
+"""The composition root: the one place that picks concrete adapters and builds the graph.
+
+open_services       adapters, repositories and the request-path services
+build_screener      probe, sampler, every enabled model (checked) and the policy
+build_background    the supervisor with every loop a serve or worker process runs
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters.db.access_log import AccessLogRepository, AccessLogWriter
+from gateway.adapters.db.access_log import AccessLogRepository
+from gateway.adapters.db.decisions import DecisionRepository
 from gateway.adapters.db.engine import create_engine
-from gateway.adapters.db.jobs import QUARANTINE, FirstJob, JobRepository
+from gateway.adapters.db.jobs import JobRepository
 from gateway.adapters.db.migrate import upgrade_to_head
 from gateway.adapters.db.outbox import EventRepository, WebhookRepository
 from gateway.adapters.db.review_items import ReviewRepository
+from gateway.adapters.db.stored_objects import StoredObjectRepository
 from gateway.adapters.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
+from gateway.adapters.db.transaction import SqlUnitOfWork
 from gateway.adapters.db.uploads import UploadRepository
+from gateway.adapters.in_process_locker import InProcessLocker
 from gateway.adapters.policy_files import (
     PROHIBITED_CONTENT_FILE,
     load_content_policy,
@@ -25,21 +33,35 @@ from gateway.adapters.policy_files import (
 )
 from gateway.adapters.storage.local_objects import LocalObjectStore
 from gateway.adapters.storage.local_staging import LocalStagingStore
-from gateway.adapters.storage.staged_copies import LocalStagedCopies, QuarantineCopies, StagedCopies
+from gateway.adapters.storage.staged_copies import LocalStagedCopies, QuarantineCopies
+from gateway.adapters.system_clock import SystemClock
+from gateway.domain.jobs import QUARANTINE, FirstJob
 from gateway.domain.licences import LicenceRules
 from gateway.domain.policy import Policy
-from gateway.domain.ports import Clock, ObjectStore, SystemClock
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.storage import ObjectStore, StagedCopies
+from gateway.domain.renditions import rendition_for_height
 from gateway.runtime.settings import Settings
-from gateway.services.destination import ApprovedOnlyDestination
+from gateway.runtime.supervisor import Supervisor
+from gateway.services import failpoints
+from gateway.services.access_log_writer import AccessLogWriter
+from gateway.services.delivery.context import DeliveryContext
+from gateway.services.delivery.destination import ApprovedOnlyDestination
 from gateway.services.ingest import IngestService
 from gateway.services.metrics import Metrics
 from gateway.services.review import ReviewService
+from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.adapters.storage.s3_objects import S3ObjectStore
-    from gateway.services.delivery import DeliveryWorker
+    from gateway.services.delivery.worker import DeliveryWorker
     from gateway.services.screener import Screener
     from gateway.services.screening_worker import ScreeningWorker
+
+# How often retention of the access log is enforced (seconds).
+ACCESSLOG_PRUNE_INTERVAL_S = 3600.0
+# How often rejected uploads past their evidence retention are swept (seconds).
+REJECTED_SWEEP_INTERVAL_S = 3600.0
 
 
 @dataclass
@@ -48,9 +70,12 @@ class Services:
     clock: Clock
     metrics: Metrics
     engine: AsyncEngine
+    unit_of_work: SqlUnitOfWork
     tenants: TenantRepository
     licences: LicenceRepository
     uploads: UploadRepository
+    decisions: DecisionRepository
+    stored: StoredObjectRepository
     accesslog_repository: AccessLogRepository
     staging: LocalStagingStore
     ingest: IngestService
@@ -69,18 +94,23 @@ class Services:
     policy: Policy
     review: ReviewService
     staged: StagedCopies
+    views: UploadViews
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
+    # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
+    quarantine: ObjectStore | None = None
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Build every adapter, check the policy files and bring the schema to head."""
+    failpoints.arm(settings.failpoints.split(","))
     clock = clock or SystemClock()
     rules = load_licence_rules(settings.policies_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     await upgrade_to_head(engine)
     metrics = Metrics()
+    unit_of_work = SqlUnitOfWork(engine)
     staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
     await staging.prepare()
     quarantined = settings.staging == "s3"
@@ -90,10 +120,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
     jobs_ready = asyncio.Event()
+    delivery_ready = asyncio.Event()
     ingest = IngestService(
         uploads=uploads,
         licences=licences,
         staging=staging,
+        locker=InProcessLocker(),
+        unit_of_work=unit_of_work,
         rules=rules,
         clock=clock,
         metrics=metrics,
@@ -101,15 +134,24 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         expiry=dt.timedelta(seconds=settings.upload_expiry_s),
         write_batch_bytes=settings.write_batch_bytes,
     )
-    delivery_ready = asyncio.Event()
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
     objects = build_object_store(settings)
-    staged = build_staged_copies(settings, staging)
+    quarantine = _s3_store(settings, settings.s3_staging_bucket or "") if quarantined else None
+    staged: StagedCopies = (
+        QuarantineCopies(quarantine, staging, settings.data_dir / "work")
+        if quarantine is not None
+        else LocalStagedCopies(staging)
+    )
     policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    decisions = DecisionRepository(engine)
+    stored = StoredObjectRepository(engine)
+    reviews = ReviewRepository(engine)
     review = ReviewService(
-        reviews=ReviewRepository(engine),
+        reviews=reviews,
+        unit_of_work=unit_of_work,
         uploads=uploads,
+        decisions=decisions,
         policy=policy,
         staged=staged,
         clock=clock,
@@ -119,30 +161,42 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         alert_tenant_id=settings.review_alert_tenant_id,
         on_approved=delivery_ready.set,
     )
+    views = UploadViews(
+        uploads=uploads,
+        decisions=decisions,
+        stored=stored,
+        reviews=reviews,
+        evidence_dir=settings.evidence_dir,
+    )
     return Services(
-        staged=staged,
-        policy=policy,
-        review=review,
-        objects=objects,
-        destination=ApprovedOnlyDestination(objects, uploads),
-        events=EventRepository(engine),
-        webhooks=WebhookRepository(engine),
         settings=settings,
         clock=clock,
         metrics=metrics,
         engine=engine,
+        unit_of_work=unit_of_work,
         tenants=TenantRepository(engine, settings.registry_cache_ttl_s),
         licences=licences,
         uploads=uploads,
+        decisions=decisions,
+        stored=stored,
         accesslog_repository=accesslog,
+        staging=staging,
+        ingest=ingest,
         accesslog=AccessLogWriter(accesslog, metrics),
         jobs=JobRepository(engine),
+        licence_rules=rules,
         thresholds=ThresholdRepository(engine),
         jobs_ready=jobs_ready,
         delivery_ready=delivery_ready,
-        licence_rules=rules,
-        staging=staging,
-        ingest=ingest,
+        objects=objects,
+        destination=ApprovedOnlyDestination(objects, uploads),
+        events=EventRepository(engine),
+        webhooks=WebhookRepository(engine),
+        policy=policy,
+        review=review,
+        staged=staged,
+        views=views,
+        quarantine=quarantine,
     )
 
 
@@ -166,61 +220,75 @@ def build_object_store(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.objects_dir)
 
 
-def build_staged_copies(settings: Settings, staging: LocalStagingStore) -> StagedCopies:
-    if settings.staging == "s3":
-        store = _s3_store(settings, settings.s3_staging_bucket or "")
-        return QuarantineCopies(store, staging, settings.data_dir / "work")
-    return LocalStagedCopies(staging)
-
-
 def build_delivery_workers(services: Services, count: int | None = None) -> list[DeliveryWorker]:
-    from gateway.adapters.media.transcode import FfmpegTranscoder, rendition_for_height
-    from gateway.services.delivery import DeliveryWorker
+    """Forward and transcode everywhere; the quarantine hand-off where staging is s3."""
+    from gateway.adapters.media.transcode import FfmpegTranscoder
+    from gateway.services.delivery.forward import ForwardStage
+    from gateway.services.delivery.quarantine import QuarantineStage
+    from gateway.services.delivery.sources import (
+        ForwardSource,
+        QuarantineSource,
+        StagedFileSource,
+    )
+    from gateway.services.delivery.transcode import TranscodeStage
+    from gateway.services.delivery.worker import DeliveryStage, DeliveryWorker
 
     settings = services.settings
+    context = DeliveryContext(
+        unit_of_work=services.unit_of_work,
+        uploads=services.uploads,
+        decisions=services.decisions,
+        stored=services.stored,
+        clock=services.clock,
+        metrics=services.metrics,
+    )
     renditions = tuple(rendition_for_height(h) for h in sorted(settings.renditions, reverse=True))
+    quarantine = services.quarantine
+    source: ForwardSource = (
+        StagedFileSource(services.staged)
+        if quarantine is None
+        else QuarantineSource(services.stored, settings.s3_staging_bucket or "")
+    )
+    stages: list[DeliveryStage] = [
+        ForwardStage(
+            context, source, services.destination, services.staged, services.delivery_ready.set
+        ),
+        TranscodeStage(
+            context,
+            services.destination,
+            services.staged,
+            FfmpegTranscoder(),
+            renditions,
+            settings.results_dir,
+            dt.timedelta(seconds=settings.transcode_result_deadline_s),
+            settings.hls_segment_s if settings.hls else 0,
+        ),
+    ]
+    if quarantine is not None:
+        stages.insert(
+            0,
+            QuarantineStage(
+                context, services.staged, quarantine, services.staging, services.jobs_ready.set
+            ),
+        )
+
+    async def prepare_stores() -> None:
+        await services.destination.store.prepare()
+        await services.staged.prepare()
+
     return [
         DeliveryWorker(
             jobs=services.jobs,
-            uploads=services.uploads,
-            destination=services.destination,
-            staged=services.staged,
-            results_dir=settings.results_dir,
-            transcoder=FfmpegTranscoder(),
-            renditions=renditions,
-            result_deadline=dt.timedelta(seconds=settings.transcode_result_deadline_s),
-            clock=services.clock,
-            metrics=services.metrics,
+            context=context,
+            stages=stages,
+            prepare_stores=prepare_stores,
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.delivery_ready,
             retry_base_s=settings.delivery_retry_base_s,
-            hls_segment_s=settings.hls_segment_s if settings.hls else 0,
             node=settings.node_id,
-            on_screenable=services.jobs_ready.set,
         )
         for _ in range(settings.delivery_workers if count is None else count)
     ]
-
-
-def build_workers(services: Services) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
-    """Every background loop a serve or worker process runs, named."""
-    from gateway.services.webhook_dispatch import WebhookDispatcher
-
-    settings = services.settings
-    loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-        (f"screening-{i}", w.run) for i, w in enumerate(build_screening_workers(services))
-    ]
-    loops += [(f"delivery-{i}", w.run) for i, w in enumerate(build_delivery_workers(services))]
-    dispatcher = WebhookDispatcher(
-        events=services.events,
-        clock=services.clock,
-        metrics=services.metrics,
-        timeout_s=settings.webhook_timeout_s,
-        retry_base_s=settings.webhook_retry_base_s,
-        retry_window=dt.timedelta(seconds=settings.webhook_retry_window_s),
-    )
-    loops.append(("webhooks", dispatcher.run))
-    return loops
 
 
 def build_screening_workers(services: Services) -> list[ScreeningWorker]:
@@ -232,6 +300,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
     return [
         ScreeningWorker(
             jobs=services.jobs,
+            unit_of_work=services.unit_of_work,
             uploads=services.uploads,
             licences=services.licences,
             thresholds=services.thresholds,
@@ -249,6 +318,42 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
     ]
 
 
+def build_background(services: Services) -> Supervisor:
+    """Every loop a serve or worker process runs, each sized by settings."""
+    from gateway.services.webhook_dispatch import WebhookDispatcher
+
+    settings = services.settings
+    supervisor = Supervisor()
+    writer = services.accesslog
+    # Requests have finished by the time it stops: it writes what they logged first.
+    supervisor.add("accesslog-writer", writer.run, before_stop=writer.drain)
+    supervisor.every(
+        "expiry-sweeper", settings.expiry_sweep_interval_s, services.ingest.sweep_expired
+    )
+
+    async def prune_access_log() -> int:
+        keep = dt.timedelta(days=settings.accesslog_retention_days)
+        return await services.accesslog_repository.prune(services.clock.now() - keep)
+
+    supervisor.every("accesslog-pruner", ACCESSLOG_PRUNE_INTERVAL_S, prune_access_log)
+    for i, screening in enumerate(build_screening_workers(services)):
+        supervisor.add(f"screening-{i}", screening.run)
+    for i, delivery in enumerate(build_delivery_workers(services)):
+        supervisor.add(f"delivery-{i}", delivery.run)
+    dispatcher = WebhookDispatcher(
+        events=services.events,
+        clock=services.clock,
+        metrics=services.metrics,
+        timeout_s=settings.webhook_timeout_s,
+        retry_base_s=settings.webhook_retry_base_s,
+        retry_window=dt.timedelta(seconds=settings.webhook_retry_window_s),
+    )
+    supervisor.add("webhooks", dispatcher.run)
+    supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)
+    supervisor.every("rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
+    return supervisor
+
+
 async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
@@ -260,10 +365,11 @@ def build_screener(settings: Settings) -> Screener:
     """
     from gateway.adapters.detectors.registry import load_classifiers
     from gateway.adapters.media.probe import FfprobeProber
-    from gateway.adapters.media.sampler import FfmpegFrameSampler, SamplingPlan
+    from gateway.adapters.media.sampler import FfmpegFrameSampler
+    from gateway.domain.media import SamplingPlan
     from gateway.services.screener import Screener
 
     policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s)
-    classifiers = load_classifiers(settings.models_dir, policy, plan.frame_size)
-    return Screener(FfprobeProber(), FfmpegFrameSampler(), classifiers, policy, plan)
+    detectors = load_classifiers(settings.models_dir, policy, plan.frame_size)
+    return Screener(FfprobeProber(), FfmpegFrameSampler(), detectors, policy, plan)

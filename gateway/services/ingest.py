@@ -11,12 +11,9 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from gateway.adapters.db.tenants import LicenceRepository
-from gateway.adapters.db.uploads import UploadRecord, UploadRepository
 from gateway.domain.errors import (
     BodyInterrupted,
     ChecksumMismatch,
@@ -24,15 +21,19 @@ from gateway.domain.errors import (
     GatewayError,
     Gone,
     LicenceRejected,
-    Locked,
     NotFound,
     PayloadTooLarge,
 )
 from gateway.domain.licences import LicenceRules, check_upload_licence
-from gateway.domain.ports import Clock, StagedWriter, StagingStore
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.locking import Locker
+from gateway.domain.ports.persistence import LicenceRegistry, UnitOfWork, Uploads
+from gateway.domain.ports.storage import StagedWriter, StagingStore
 from gateway.domain.principals import Principal
 from gateway.domain.states import TERMINABLE_STATES, UploadState
+from gateway.domain.uploads import UploadRecord
 from gateway.services.metrics import Metrics
+from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
 
@@ -62,36 +63,15 @@ class Received:
     error: BaseException | None
 
 
-class UploadLocks:
-    """One writer per upload in this process; a second one is told 423 at once, never queued.
-
-    The scale-out deployment (several processes) needs a database lock instead; until then
-    the conditional offset update in the repository still refuses a second writer's commit.
-    """
-
-    def __init__(self) -> None:
-        self._held: set[tuple[str, str]] = set()
-
-    @contextmanager
-    def hold(self, principal: Principal, upload_id: str) -> Iterator[None]:
-        # Keyed by tenant too: another tenant's request never learns that this id is busy.
-        key = (principal.tenant_id, upload_id)
-        if key in self._held:
-            raise Locked("another request is writing to this upload", code="upload_locked")
-        self._held.add(key)
-        try:
-            yield
-        finally:
-            self._held.discard(key)
-
-
 class IngestService:
     def __init__(
         self,
         *,
-        uploads: UploadRepository,
-        licences: LicenceRepository,
+        uploads: Uploads,
+        licences: LicenceRegistry,
         staging: StagingStore,
+        locker: Locker,
+        unit_of_work: UnitOfWork,
         rules: LicenceRules,
         clock: Clock,
         metrics: Metrics,
@@ -108,7 +88,8 @@ class IngestService:
         self.max_size = max_size
         self._expiry = expiry
         self._batch = write_batch_bytes
-        self._locks = UploadLocks()
+        self._locker = locker
+        self._uow = unit_of_work
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
         self.on_received: Callable[[], None] = lambda: None
 
@@ -175,7 +156,7 @@ class IngestService:
         if upload is None:
             raise NotFound("no such upload", code="upload_not_found")
         if upload.state == UploadState.RECEIVING and self._is_past_deadline(upload):
-            await self._expire(upload)
+            await self._expire(upload.id, "expiry-check")
             return await self.get_any_state(principal, upload_id)
         return upload
 
@@ -190,7 +171,7 @@ class IngestService:
         self, principal: Principal, upload_id: str, offset: int, body: Body
     ) -> UploadRecord:
         """Append one PATCH body at `offset`; returns the upload with its new offset."""
-        with self._locks.hold(principal, upload_id):
+        async with self._locker.hold(principal.tenant_id, upload_id):
             upload = await self.get(principal, upload_id)
             if upload.state != UploadState.RECEIVING:
                 raise Conflict("the upload is already complete", code="upload_complete")
@@ -296,21 +277,23 @@ class IngestService:
             self.on_received()
 
     async def terminate(self, principal: Principal, upload_id: str) -> None:
-        with self._locks.hold(principal, upload_id):
+        async with self._locker.hold(principal.tenant_id, upload_id):
             upload = await self.get(principal, upload_id)
             if upload.state not in TERMINABLE_STATES:
                 raise Conflict(
                     f"the upload is {upload.state.value}; only the pipeline may release it now",
                     code="upload_not_terminable",
                 )
-            moved = await self._uploads.transition(
-                upload_id,
-                upload.state,
-                UploadState.TERMINATED,
-                self._clock.now(),
-                principal.actor,
-                "terminated_by_client",
-            )
+            async with self._uow.begin() as tx:
+                moved = await move(
+                    tx,
+                    upload_id,
+                    upload.state,
+                    UploadState.TERMINATED,
+                    self._clock.now(),
+                    principal.actor,
+                    "terminated_by_client",
+                )
             if not moved:
                 raise Conflict("the upload changed while this request ran", code="conflict")
             await self._staging.delete(upload_id)
@@ -318,24 +301,29 @@ class IngestService:
 
     async def sweep_expired(self) -> int:
         """Expire incomplete uploads past their deadline and destroy their staged bytes."""
-        expired = await self._uploads.expire_due(self._clock.now())
-        for upload_id in expired:
-            await self._staging.delete(upload_id)
-            logger.info("upload.expired", extra={"upload_id": upload_id})
-        self._metrics.uploads_expired.inc(len(expired))
-        return len(expired)
+        expired = 0
+        for upload_id in await self._uploads.due_to_expire(self._clock.now()):
+            if await self._expire(upload_id, "expiry-sweeper"):
+                expired += 1
+        return expired
 
     def _is_past_deadline(self, upload: UploadRecord) -> bool:
         return upload.expires_at is not None and upload.expires_at <= self._clock.now()
 
-    async def _expire(self, upload: UploadRecord) -> None:
-        if await self._uploads.transition(
-            upload.id,
-            UploadState.RECEIVING,
-            UploadState.EXPIRED,
-            self._clock.now(),
-            "expiry-check",
-            "upload_expired",
-        ):
-            await self._staging.delete(upload.id)
+    async def _expire(self, upload_id: str, actor: str) -> bool:
+        """Expire an incomplete upload past its deadline and destroy its staged bytes."""
+        async with self._uow.begin() as tx:
+            moved = await move(
+                tx,
+                upload_id,
+                UploadState.RECEIVING,
+                UploadState.EXPIRED,
+                self._clock.now(),
+                actor,
+                "upload_expired",
+            )
+        if moved:
+            await self._staging.delete(upload_id)
             self._metrics.uploads_expired.inc()
+            logger.info("upload.expired", extra={"upload_id": upload_id})
+        return moved

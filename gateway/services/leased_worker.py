@@ -12,15 +12,11 @@ import os
 import socket
 from collections.abc import AsyncIterator
 
-from gateway.adapters.db.jobs import Job, JobRepository
-from gateway.domain.ports import Clock
+from gateway.domain.jobs import Job
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.persistence import JobQueue
 
 logger = logging.getLogger(__name__)
-
-
-def retry_delay(attempts: int, base_s: float = 5.0, cap_s: float = 300.0) -> dt.timedelta:
-    """Exponential backoff after the n-th failed attempt."""
-    return dt.timedelta(seconds=min(cap_s, base_s * 2 ** max(0, attempts - 1)))
 
 
 class LeasedWorker:
@@ -31,7 +27,7 @@ class LeasedWorker:
     def __init__(
         self,
         *,
-        jobs: JobRepository,
+        jobs: JobQueue,
         clock: Clock,
         lease: dt.timedelta,
         wake: asyncio.Event | None = None,
@@ -66,6 +62,7 @@ class LeasedWorker:
         return True
 
     async def handle(self, job: Job) -> None:
+        """Run one claimed job to an outcome: finished, failed, or retried later."""
         raise NotImplementedError
 
     @contextlib.asynccontextmanager

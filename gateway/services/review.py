@@ -13,32 +13,34 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from gateway.adapters.db.decisions import load_decision
-from gateway.adapters.db.jobs import FORWARD, enqueue
-from gateway.adapters.db.outbox import record_event
-from gateway.adapters.db.review_items import ReviewItem, ReviewRepository, audit, open_item
-from gateway.adapters.db.schema import appeals
-from gateway.adapters.db.uploads import UploadRepository
-from gateway.adapters.storage.staged_copies import StagedCopies
+from gateway.domain.decisions import DecisionRecord
 from gateway.domain.errors import ClientError, Conflict, Forbidden, NotFound
+from gateway.domain.events import REVIEW_OVERDUE, OutboxEvent
+from gateway.domain.jobs import FORWARD
 from gateway.domain.policy import Policy
-from gateway.domain.ports import Clock
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.persistence import (
+    Decisions,
+    ReviewQueue,
+    Transaction,
+    UnitOfWork,
+    Uploads,
+)
+from gateway.domain.ports.storage import StagedCopies
 from gateway.domain.principals import Principal, Role
 from gateway.domain.review_rules import (
     MAX_REASON_CHARS,
     Choice,
     ItemKind,
     Outcome,
+    ReviewItem,
     check_decision,
     outcome_of,
     priority_for,
 )
 from gateway.domain.states import UploadState
 from gateway.services.metrics import Metrics
+from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
 _S = UploadState
@@ -53,8 +55,10 @@ class ReviewService:
     def __init__(
         self,
         *,
-        reviews: ReviewRepository,
-        uploads: UploadRepository,
+        reviews: ReviewQueue,
+        unit_of_work: UnitOfWork,
+        uploads: Uploads,
+        decisions: Decisions,
         policy: Policy,
         staged: StagedCopies,
         clock: Clock,
@@ -65,7 +69,9 @@ class ReviewService:
         on_approved: Callable[[], None] | None = None,
     ) -> None:
         self.reviews = reviews
+        self._uow = unit_of_work
         self._uploads = uploads
+        self._decisions = decisions
         self._policy = policy
         self.staged = staged
         self._clock = clock
@@ -74,10 +80,6 @@ class ReviewService:
         self._retention = evidence_retention
         self.alert_tenant_id = alert_tenant_id
         self._on_approved = on_approved
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.reviews.engine
 
     async def claim(self, principal: Principal, item_id: int) -> ReviewItem:
         item = await self.reviews.get(item_id)
@@ -100,15 +102,17 @@ class ReviewService:
         chosen = check_decision(policy, choice, clauses, reason)
         reviewer = reviewer_id(principal)
         now = self._clock.now()
-        async with self.engine.begin() as conn:
-            item = await self.reviews.get_in(conn, item_id)
+        # Read before the transaction: SQLite has one connection, which it holds.
+        screening = await self._decisions.load((await self.reviews.get(item_id)).upload_id)
+        async with self._uow.begin() as tx:
+            item = await tx.review.get(item_id)
             if item.state != "open":
                 raise Conflict("this item has been decided", code="review_item_decided")
             first_choice = None
             if item.kind == ItemKind.SECOND and item.parent_id is not None:
-                parent = await self.reviews.get_in(conn, item.parent_id)
+                parent = await tx.review.get(item.parent_id)
                 first_choice = Choice(parent.decision or "")
-            await self.reviews.mark_decided(conn, item, reviewer, chosen, clauses, reason, now)
+            await tx.review.mark_decided(item, reviewer, chosen, clauses, reason, now)
             fired = [*item.clauses, *clauses]
             outcome = outcome_of(
                 item.kind,
@@ -118,18 +122,17 @@ class ReviewService:
                 first_choice=first_choice,
             )
             detail = {"decision": chosen.value, "clauses": clauses, "outcome": outcome.value}
-            await audit(conn, item.id, item.upload_id, now, reviewer, "decide", detail)
+            await tx.review.audit(item.id, item.upload_id, now, reviewer, "decide", detail)
             if outcome in (Outcome.APPROVED, Outcome.REJECTED):
-                await self._finish_upload(conn, item, outcome, reviewer, now)
+                await self._finish_upload(tx, item, outcome, reviewer, now, screening)
             else:
                 kind = ItemKind.SECOND if outcome == Outcome.SECOND_REVIEW else ItemKind.ESCALATION
                 excluded = [*item.excluded, reviewer]
                 if kind == ItemKind.ESCALATION and item.parent_id is not None:
-                    parent = await self.reviews.get_in(conn, item.parent_id)
+                    parent = await tx.review.get(item.parent_id)
                     excluded.append(parent.decided_by or "")
                 priority = priority_for(policy, fired, item.score)
-                await open_item(
-                    conn,
+                await tx.review.open_item(
                     upload_id=item.upload_id,
                     tenant_id=item.tenant_id,
                     kind=kind,
@@ -152,21 +155,23 @@ class ReviewService:
 
     async def _finish_upload(
         self,
-        conn: AsyncConnection,
+        tx: Transaction,
         item: ReviewItem,
         outcome: Outcome,
         reviewer: str,
         now: dt.datetime,
+        screening: DecisionRecord | None,
     ) -> None:
+        """The upload moves on; the decision event cites the screening's clauses."""
         to = _S.APPROVED if outcome == Outcome.APPROVED else _S.REJECTED
         code = None if to == _S.APPROVED else "review_rejected"
-        moved = await self._uploads.transition_in(
-            conn, item.upload_id, _S.REVIEW, to, now, reviewer, code
+        moved = await move(
+            tx, item.upload_id, _S.REVIEW, to, now, reviewer, code, decision=screening
         )
         if not moved:
             raise Conflict("the upload is no longer in review", code="review_upload_moved")
         if to == _S.APPROVED:
-            await enqueue(conn, item.upload_id, FORWARD, now)
+            await tx.jobs.enqueue(item.upload_id, FORWARD, now)
 
     async def appeal(self, principal: Principal, upload_id: str, statement: str) -> int:
         """The tenant's one appeal against a rejection, for a reviewer new to the upload."""
@@ -185,46 +190,34 @@ class ReviewService:
                 f"only a rejected upload can be appealed; this one is {upload.state.value}",
                 code="appeal_not_rejected",
             )
-        decision = await load_decision(self.engine, upload_id) or {}
+        decision = await self._decisions.load(upload_id)
         earlier = await self.reviews.for_upload(upload_id)
         deciders = sorted({i.decided_by for i in earlier if i.decided_by})
         last_reject = [i for i in earlier if i.decision == Choice.REJECT]
         clauses = list(last_reject[-1].decision_clauses or []) if last_reject else []
-        clauses = clauses or list(decision.get("clauses", []))
-        machine_block = not last_reject and decision.get("verdict") == "block"
+        clauses = clauses or ([] if decision is None else list(decision.clauses))
+        machine_block = not last_reject and decision is not None and decision.verdict == "block"
         now = self._clock.now()
         policy = self._policy
-        try:
-            async with self.engine.begin() as conn:
-                moved = await self._uploads.transition_in(
-                    conn, upload_id, _S.REJECTED, _S.REVIEW, now, principal.actor, "appealed"
-                )
-                if not moved:
-                    raise Conflict("the upload changed meanwhile", code="appeal_not_rejected")
-                item_id = await open_item(
-                    conn,
-                    upload_id=upload_id,
-                    tenant_id=upload.tenant_id,
-                    kind=ItemKind.APPEAL,
-                    clauses=clauses,
-                    priority=priority_for(policy, clauses, 0.0),
-                    now=now,
-                    actor=principal.actor,
-                    excluded=deciders,
-                    overturns_block=machine_block,
-                )
-                await conn.execute(
-                    insert(appeals),
-                    {
-                        "upload_id": upload_id,
-                        "statement": statement,
-                        "item_id": item_id,
-                        "created_at": now,
-                    },
-                )
-                await audit(conn, item_id, upload_id, now, principal.actor, "appeal", {})
-        except IntegrityError as exc:
-            raise Conflict("this upload was appealed once already", code="appeal_exists") from exc
+        async with self._uow.begin() as tx:
+            moved = await move(
+                tx, upload_id, _S.REJECTED, _S.REVIEW, now, principal.actor, "appealed"
+            )
+            if not moved:
+                raise Conflict("the upload changed meanwhile", code="appeal_not_rejected")
+            item_id = await tx.review.open_item(
+                upload_id=upload_id,
+                tenant_id=upload.tenant_id,
+                kind=ItemKind.APPEAL,
+                clauses=clauses,
+                priority=priority_for(policy, clauses, 0.0),
+                now=now,
+                actor=principal.actor,
+                excluded=deciders,
+                overturns_block=machine_block,
+            )
+            await tx.review.add_appeal(upload_id, statement, item_id, now)
+            await tx.review.audit(item_id, upload_id, now, principal.actor, "appeal", {})
         self._metrics.review_actions.labels(action="appeal").inc()
         return item_id
 
@@ -235,7 +228,8 @@ class ReviewService:
         for upload_id in await self._uploads.in_state_before(_S.REJECTED, now - self._retention):
             if await self.staged.exists(upload_id):
                 await self.staged.drop(upload_id)
-                await self._uploads.note(upload_id, now, "retention", "evidence_destroyed")
+                async with self._uow.begin() as tx:
+                    await tx.uploads.note(upload_id, now, "retention", "evidence_destroyed")
                 destroyed += 1
         return destroyed
 
@@ -248,25 +242,21 @@ class ReviewService:
         self._metrics.review_overdue.set(counts["overdue"])
         self._metrics.review_age.set(0 if oldest is None else (now - oldest).total_seconds())
         alert_to = self.alert_tenant_id
-        async with self.engine.begin() as conn:  # the mark and its event commit together
-            overdue = await self.reviews.claim_overdue(conn, now)
-            for item in overdue:
-                if alert_to is None:
-                    break
-                await record_event(
-                    conn,
-                    alert_to,
-                    item.upload_id,
-                    "review.overdue",
-                    {
-                        "item_id": item.id,
-                        "upload_id": item.upload_id,
-                        "kind": item.kind.value,
-                        "clauses": item.clauses,
-                        "due_at": item.due_at.isoformat(),
-                    },
-                    now,
-                )
+        async with self._uow.begin() as tx:  # the mark and its event commit together
+            overdue = await tx.review.claim_overdue(now)
+            if alert_to is not None:
+                await tx.outbox.add((_overdue_event(alert_to, item) for item in overdue), now)
         for item in overdue:
             logger.warning("review.overdue", extra={"item_id": item.id, "due": str(item.due_at)})
         return len(overdue)
+
+
+def _overdue_event(tenant_id: str, item: ReviewItem) -> OutboxEvent:
+    data = {
+        "item_id": item.id,
+        "upload_id": item.upload_id,
+        "kind": item.kind.value,
+        "clauses": item.clauses,
+        "due_at": item.due_at.isoformat(),
+    }
+    return OutboxEvent(tenant_id, item.upload_id, REVIEW_OVERDUE, data)

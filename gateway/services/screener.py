@@ -13,15 +13,24 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import numpy as np
 from PIL import Image
 
-from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
-from gateway.adapters.media.probe import FfprobeProber, ProbeResult
-from gateway.adapters.media.sampler import FfmpegFrameSampler, SampledFrame, SamplingPlan
+from gateway.domain.decisions import (
+    DecisionRecord,
+    DenseSampling,
+    EvidenceFrame,
+    FrameScore,
+    HitRecord,
+    MediaSummary,
+    PolicyRef,
+    SamplingRecord,
+)
+from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan
 from gateway.domain.policy import Decision, DetectorFailure, Policy, Signal, Verdict, decide
+from gateway.domain.ports.detection import Detector
+from gateway.domain.ports.media import FrameSampler, Prober
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +52,8 @@ class Evidence:
 @dataclass
 class ScreeningResult:
     decision: Decision
-    probe: ProbeResult
-    plan: dict[str, Any]
+    probe: MediaFacts
+    sampling: SamplingRecord
     frames_sampled: int
     stage_seconds: dict[str, float]
     evidence: list[Evidence] = field(default_factory=list)
@@ -64,15 +73,15 @@ class _Run:
 class Screener:
     def __init__(
         self,
-        prober: FfprobeProber,
-        sampler: FfmpegFrameSampler,
-        classifiers: Sequence[OnnxClassifier],
+        prober: Prober,
+        sampler: FrameSampler,
+        detectors: Sequence[Detector],
         policy: Policy,
         plan: SamplingPlan | None = None,
     ) -> None:
         self.prober = prober
         self.sampler = sampler
-        self.classifiers = list(classifiers)
+        self.detectors = list(detectors)
         self.policy = policy
         self.plan = plan or SamplingPlan()
 
@@ -108,22 +117,21 @@ class Screener:
         ]
         decision = decide(policy, run.signals, failures)
         evidence = _evidence(decision, run.kept)
-        plan = {
-            "interval_s": self.plan.interval_s,
-            "scene_threshold": self.plan.scene_threshold,
-            "review_threshold": policy.review_threshold,
-            "dense": {
-                "fps": self.plan.dense_fps,
-                "window_s": self.plan.dense_window_s,
-                "around_s": windows,
-                "why": "a frame scored above review_threshold",
-            },
-            "frames": count,
-        }
-        if overrides:
-            plan["tenant_thresholds"] = {k: dict(v) for k, v in overrides.items()}
+        sampling = SamplingRecord(
+            interval_s=self.plan.interval_s,
+            scene_threshold=self.plan.scene_threshold,
+            review_threshold=policy.review_threshold,
+            dense=DenseSampling(
+                fps=self.plan.dense_fps,
+                window_s=self.plan.dense_window_s,
+                around_s=tuple(windows),
+                why="a frame scored above review_threshold",
+            ),
+            frames=count,
+            tenant_thresholds={k: dict(v) for k, v in overrides.items()} if overrides else None,
+        )
         return ScreeningResult(
-            decision, probe, plan, count, timings, evidence, [c.detector for c in self.classifiers]
+            decision, probe, sampling, count, timings, evidence, [d.name for d in self.detectors]
         )
 
     async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
@@ -139,21 +147,20 @@ class Screener:
         return count
 
     async def _classify_batch(self, batch: list[SampledFrame], run: _Run, dense: bool) -> int:
-        pixels = np.stack([f.pixels for f in batch])
-        times = [f.timestamp_s for f in batch]
         new: list[Signal] = []
-        for classifier in self.classifiers:
-            if classifier.detector in run.failed:
+        for detector in self.detectors:
+            if detector.name in run.failed:
                 continue
             try:
-                new.extend(await classifier.classify(pixels, times))
-            except Exception as exc:  # onnxruntime raises untyped errors
-                # Its labels fall back to each item's on_error; the other models go on.
+                new.extend(await detector.detect(batch))
+            except Exception as exc:  # a detector's own errors are untyped (onnxruntime)
+                # Its labels fall back to each item's on_error; the other detectors go on.
+                # The reason names the detector only: exception text stays in the log.
                 logger.warning(
                     "detector.failed",
-                    extra={"detector": classifier.detector, "error": str(exc)[:300]},
+                    extra={"detector": detector.name, "error": str(exc)[:300]},
                 )
-                run.failed[classifier.detector] = (classifier.labels, str(exc)[:300])
+                run.failed[detector.name] = (list(detector.labels), "detector_error")
         run.signals.extend(new)
         threshold = self.policy.review_threshold
         policy_labels = self.policy.labels()
@@ -191,44 +198,63 @@ def _evidence(decision: Decision, kept: dict[float, SampledFrame]) -> list[Evide
     return evidence
 
 
-def decision_json(result: ScreeningResult) -> dict[str, Any]:
-    """The decision as the API and `vodgate scan` show it."""
+def decision_record(
+    result: ScreeningResult,
+    evidence: Sequence[EvidenceFrame] | None = None,
+    declared_vs_file: Mapping[str, Any] | None = None,
+) -> DecisionRecord:
+    """The screening as one DecisionRecord (stored, shown by the API and `vodgate scan`).
+    `evidence` names the saved thumbnails; without it, each is described unsaved."""
     decision = result.decision
-    return {
-        "verdict": Verdict(decision.verdict).name.lower(),
-        "policy": {"id": decision.policy_id, "version": decision.policy_version},
-        "models": result.models,
-        "clauses": sorted({h.item_id for h in decision.hits}),
-        "hits": [
-            {
-                "item": h.item_id,
-                "clause": h.clause,
-                "text_zh": h.text_zh,
-                "verdict": Verdict(h.verdict).name.lower(),
-                "label": h.label,
-                "threshold": h.threshold,
-                "reason": h.reason,
-                "frames": [
-                    {
-                        "timestamp_s": s.timestamp_s,
-                        "score": round(s.score, 4),
-                        "detector": s.detector,
-                    }
-                    for s in h.frames
-                ],
-            }
+    return DecisionRecord(
+        verdict=_verdict_name(decision.verdict),
+        policy=PolicyRef(id=decision.policy_id, version=decision.policy_version),
+        models=tuple(result.models),
+        clauses=tuple(sorted({h.item_id for h in decision.hits})),
+        hits=tuple(
+            HitRecord(
+                item=h.item_id,
+                clause=h.clause,
+                text_zh=h.text_zh,
+                verdict=_verdict_name(h.verdict),
+                label=h.label,
+                threshold=h.threshold,
+                reason=h.reason,
+                frames=tuple(_frame_score(s) for s in h.frames),
+            )
             for h in decision.hits
-        ],
-        "sampling": result.plan,
-        "media": {
-            "format": result.probe.format_name,
-            "duration_s": result.probe.duration_s,
-            "codec": result.probe.video.codec,
-            "size": f"{result.probe.video.width}x{result.probe.video.height}",
-        },
-        "evidence": [
-            {"timestamp_s": e.timestamp_s, "reason": e.reason, "bytes": len(e.jpeg)}
-            for e in result.evidence
-        ],
-        "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()},
+        ),
+        sampling=result.sampling,
+        media=MediaSummary.of(result.probe),
+        evidence=tuple(evidence if evidence is not None else _unsaved(result.evidence)),
+        stage_seconds={k: round(v, 3) for k, v in result.stage_seconds.items()},
+        declared_vs_file=declared_vs_file,
+    )
+
+
+def _unsaved(evidence: list[Evidence]) -> list[EvidenceFrame]:
+    return [
+        EvidenceFrame(timestamp_s=e.timestamp_s, reason=e.reason, bytes=len(e.jpeg))
+        for e in evidence
+    ]
+
+
+def _verdict_name(verdict: Verdict) -> Literal["pass", "review", "block"]:
+    names: dict[Verdict, Literal["pass", "review", "block"]] = {
+        Verdict.PASS: "pass",
+        Verdict.REVIEW: "review",
+        Verdict.BLOCK: "block",
     }
+    return names[Verdict(verdict)]
+
+
+def _frame_score(signal: Signal) -> FrameScore:
+    return FrameScore(
+        timestamp_s=signal.timestamp_s,
+        score=round(signal.score, 4),
+        detector=signal.detector,
+        text=signal.text,
+        box=signal.box,
+        reference=signal.reference,
+        bank=signal.bank,
+    )

@@ -4,6 +4,7 @@
 A killed worker's job is claimed again once its lease lapses and is re-run from the start
 (screening is deterministic, so the verdict is the same). Failures retry with backoff; after
 the last attempt the policy's on_error decides (review or block): a failure never passes.
+What a tenant sees of a failure is a code; the exception text goes to the log only.
 """
 
 from __future__ import annotations
@@ -13,26 +14,29 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from gateway.adapters.db.decisions import save_decision
-from gateway.adapters.db.jobs import FORWARD, SCREENING, Job, JobRepository, enqueue
-from gateway.adapters.db.review_items import open_item
-from gateway.adapters.db.tenants import LicenceRepository, ThresholdRepository
-from gateway.adapters.db.uploads import UploadRecord, UploadRepository
-from gateway.adapters.media.probe import MediaRefused
-from gateway.adapters.storage.staged_copies import StagedCopies
-from gateway.domain.errors import ClientError, LicenceRejected
+from gateway.domain.decisions import DecisionRecord, ErrorRecord, EvidenceFrame, MetadataCheck
+from gateway.domain.errors import ClientError, LicenceRejected, MediaRefused
+from gateway.domain.jobs import FORWARD, SCREENING, Job, retry_delay
 from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.policy import Verdict
-from gateway.domain.ports import Clock
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.persistence import (
+    JobQueue,
+    LicenceRegistry,
+    TenantThresholds,
+    Transaction,
+    UnitOfWork,
+    Uploads,
+)
+from gateway.domain.ports.storage import StagedCopies
 from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
-from gateway.services.leased_worker import LeasedWorker, retry_delay
+from gateway.domain.uploads import UploadRecord
+from gateway.services.leased_worker import LeasedWorker
 from gateway.services.metrics import Metrics
-from gateway.services.screener import Screener, ScreeningResult, decision_json
+from gateway.services.screener import Screener, ScreeningResult, decision_record
+from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,10 @@ STATE_BY_VERDICT = {
 }
 # A screening must finish within this, or it counts as a failed attempt (seconds).
 SCREENING_TIMEOUT_S = 3600.0
+SCREENING_FAILED = ErrorRecord(
+    code="screening_failed",
+    message="screening could not finish; the policy's on_error decided instead",
+)
 
 
 class ScreeningWorker(LeasedWorker):
@@ -52,10 +60,11 @@ class ScreeningWorker(LeasedWorker):
     def __init__(
         self,
         *,
-        jobs: JobRepository,
-        uploads: UploadRepository,
-        licences: LicenceRepository,
-        thresholds: ThresholdRepository,
+        jobs: JobQueue,
+        unit_of_work: UnitOfWork,
+        uploads: Uploads,
+        licences: LicenceRegistry,
+        thresholds: TenantThresholds,
         rules: LicenceRules,
         screener: Screener,
         staged: StagedCopies,
@@ -70,6 +79,7 @@ class ScreeningWorker(LeasedWorker):
         super().__init__(
             jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
         )
+        self._uow = unit_of_work
         self._uploads = uploads
         self._licences = licences
         self._thresholds = thresholds
@@ -85,16 +95,18 @@ class ScreeningWorker(LeasedWorker):
         if upload is None or upload.state not in (UploadState.RECEIVED, UploadState.SCREENING):
             if upload is not None and upload.state == UploadState.TERMINATED:
                 await self._staged.drop(upload.id)  # a quarantine copy made before the DELETE
-            await self._finish(job, upload, None, None, None)
+            await self._finish(job, None, None, None, None)
             return
         if upload.state == UploadState.RECEIVED:
-            await self._uploads.transition(
-                upload.id,
-                UploadState.RECEIVED,
-                UploadState.SCREENING,
-                self._clock.now(),
-                self.actor,
-            )
+            async with self._uow.begin() as tx:
+                await move(
+                    tx,
+                    upload.id,
+                    UploadState.RECEIVED,
+                    UploadState.SCREENING,
+                    self._clock.now(),
+                    self.actor,
+                )
         logger.info("screening.started", extra={"upload_id": upload.id, "attempt": job.attempts})
         try:
             await self._recheck_licence(upload)
@@ -110,13 +122,11 @@ class ScreeningWorker(LeasedWorker):
                     self._screener.screen(path, overrides or None), SCREENING_TIMEOUT_S
                 )
         except LicenceRejected as exc:
-            await self._finish(
-                job, upload, UploadState.REJECTED, exc.code, _refusal_body(exc, "block")
-            )
+            refusal = DecisionRecord.refusal("block", _error_record(exc))
+            await self._finish(job, upload, UploadState.REJECTED, exc.code, refusal)
         except MediaRefused as exc:
-            await self._finish(
-                job, upload, UploadState.FAILED, exc.code, _refusal_body(exc, "error")
-            )
+            refusal = DecisionRecord.refusal("error", _error_record(exc))
+            await self._finish(job, upload, UploadState.FAILED, exc.code, refusal)
         except Exception as exc:
             await self._failed_attempt(job, upload, exc)
         else:
@@ -133,23 +143,20 @@ class ScreeningWorker(LeasedWorker):
             raise LicenceRejected(exc.message, code=exc.code, clause=exc.clause) from exc
 
     async def _decided(self, job: Job, upload: UploadRecord, result: ScreeningResult) -> None:
-        body = decision_json(result)
-        body["evidence"] = await asyncio.to_thread(self._save_evidence, upload.id, result)
-        body["declared_vs_file"] = compare_metadata(upload.metadata, result.probe.tags)
+        evidence = await asyncio.to_thread(self._save_evidence, upload.id, result)
+        record = decision_record(
+            result, evidence, compare_metadata(upload.metadata, result.probe.tags)
+        )
         verdict = Verdict(result.decision.verdict)
         self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
-        await self._finish(
-            job,
-            upload,
-            STATE_BY_VERDICT[verdict],
-            None if verdict == Verdict.PASS else "content_" + verdict.name.lower(),
-            body,
-        )
+        code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
+        await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, record)
         logger.info(
             "screening.decided", extra={"upload_id": upload.id, "verdict": verdict.name.lower()}
         )
 
-    def _save_evidence(self, upload_id: str, result: ScreeningResult) -> list[dict[str, Any]]:
+    def _save_evidence(self, upload_id: str, result: ScreeningResult) -> list[EvidenceFrame]:
+        """Blocking (a thread): each evidence thumbnail as a JPEG file."""
         folder = self._evidence_dir / upload_id
         folder.mkdir(parents=True, exist_ok=True)
         saved = []
@@ -157,22 +164,23 @@ class ScreeningWorker(LeasedWorker):
             name = f"{index:02d}-{item.timestamp_s:09.3f}.jpg"
             (folder / name).write_bytes(item.jpeg)
             saved.append(
-                {
-                    "timestamp_s": item.timestamp_s,
-                    "reason": item.reason,
-                    "file": name,
-                    "bytes": len(item.jpeg),
-                }
+                EvidenceFrame(
+                    timestamp_s=item.timestamp_s,
+                    reason=item.reason,
+                    bytes=len(item.jpeg),
+                    file=name,
+                )
             )
         return saved
 
     async def _failed_attempt(self, job: Job, upload: UploadRecord, exc: Exception) -> None:
+        # The detail is for operators (log, job row); the tenant sees screening_failed.
         error = f"{type(exc).__name__}: {exc}"[:500]
         logger.warning(
             "screening.attempt_failed",
             extra={"upload_id": upload.id, "attempt": job.attempts, "error": error},
         )
-        if job.attempts < job.max_attempts:
+        if not job.last_attempt:
             await self._jobs.retry_later(job, self._clock.now(), retry_delay(job.attempts), error)
             return
         on_error = max(
@@ -180,12 +188,11 @@ class ScreeningWorker(LeasedWorker):
             default=Verdict.REVIEW,
         )
         state = STATE_BY_VERDICT[on_error]  # review or rejected: never approved
-        body = {
-            "verdict": on_error.name.lower(),
-            "error": {"code": "screening_failed", "message": error},
-        }
+        record = DecisionRecord.refusal(
+            "block" if on_error == Verdict.BLOCK else "review", SCREENING_FAILED
+        )
         self._metrics.screening_failures.inc()
-        await self._finish(job, upload, state, "screening_failed", body)
+        await self._finish(job, upload, state, "screening_failed", record)
 
     async def _finish(
         self,
@@ -193,43 +200,45 @@ class ScreeningWorker(LeasedWorker):
         upload: UploadRecord | None,
         state: UploadState | None,
         code: str | None,
-        body: dict[str, Any] | None,
+        record: DecisionRecord | None,
     ) -> None:
         now = self._clock.now()
         approved = False
-        async with self._jobs.engine.begin() as conn:
-            if upload is not None and state is not None and body is not None:
-                await save_decision(conn, upload.id, str(body.get("verdict", "")), body, now)
-                moved = await self._uploads.transition_in(
-                    conn, upload.id, UploadState.SCREENING, state, now, self.actor, code
+        async with self._uow.begin() as tx:
+            if upload is not None and state is not None and record is not None:
+                await tx.decisions.save(upload.id, record, now)
+                moved = await move(
+                    tx,
+                    upload.id,
+                    UploadState.SCREENING,
+                    state,
+                    now,
+                    self.actor,
+                    code,
+                    decision=record,
                 )
                 approved = moved and state == UploadState.APPROVED
                 if approved:  # forwarding commits with the approval
-                    await enqueue(conn, upload.id, FORWARD, now)
+                    await tx.jobs.enqueue(upload.id, FORWARD, now)
                 if moved and state == UploadState.REVIEW:  # so does the review item
-                    await self._queue_for_review(conn, upload, body, now)
+                    await self._queue_for_review(tx, upload, record, now)
             if state == UploadState.FAILED:
-                await self._jobs.fail(conn, job, now, code or "failed")
+                await tx.jobs.fail(job, now, code or "failed")
             else:
-                await self._jobs.finish(conn, job, now)
+                await tx.jobs.finish(job, now)
         if approved and self._on_approved is not None:
             self._on_approved()
 
     async def _queue_for_review(
-        self, conn: AsyncConnection, upload: UploadRecord, body: dict[str, Any], now: dt.datetime
+        self, tx: Transaction, upload: UploadRecord, record: DecisionRecord, now: dt.datetime
     ) -> None:
-        clauses = [str(c) for c in body.get("clauses", [])]
-        score = max(
-            (f["score"] for hit in body.get("hits", []) for f in hit.get("frames", [])),
-            default=0.0,
-        )
-        await open_item(
-            conn,
+        clauses = list(record.clauses)
+        await tx.review.open_item(
             upload_id=upload.id,
             tenant_id=upload.tenant_id,
             kind=ItemKind.FIRST,
             clauses=clauses,
-            priority=priority_for(self._screener.policy, clauses, float(score)),
+            priority=priority_for(self._screener.policy, clauses, record.top_score),
             now=now,
             actor=self.actor,
         )
@@ -239,18 +248,18 @@ class ScreeningWorker(LeasedWorker):
 COMPARED_TAGS = {"title": "title", "rights_holder": "copyright"}
 
 
-def compare_metadata(declared: dict[str, str], tags: dict[str, str]) -> dict[str, Any]:
+def compare_metadata(declared: dict[str, str], tags: dict[str, str]) -> dict[str, MetadataCheck]:
     """Where the customer's declaration and the file's own tags both speak, do they agree?
 
     Recorded as evidence for the reviewer; a mismatch alone decides nothing."""
     lowered = {k.lower(): v for k, v in tags.items()}
-    out: dict[str, Any] = {}
+    out: dict[str, MetadataCheck] = {}
     for key, tag in COMPARED_TAGS.items():
         if key in declared and tag in lowered:
             same = declared[key].strip().casefold() == lowered[tag].strip().casefold()
-            out[key] = {"declared": declared[key], "file": lowered[tag], "match": same}
+            out[key] = MetadataCheck(declared=declared[key], file=lowered[tag], match=same)
     return out
 
 
-def _refusal_body(exc: ClientError, verdict: str) -> dict[str, Any]:
-    return {"verdict": verdict, **exc.as_body()}
+def _error_record(exc: ClientError) -> ErrorRecord:
+    return ErrorRecord(code=exc.code, message=exc.message, clause=exc.clause)

@@ -16,8 +16,9 @@ import secrets
 
 import aiohttp
 
-from gateway.adapters.db.outbox import EventRepository, PendingDelivery, event_json
-from gateway.domain.ports import Clock
+from gateway.domain.events import PendingDelivery, event_json
+from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.persistence import WebhookOutbox
 from gateway.services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class WebhookDispatcher:
     def __init__(
         self,
         *,
-        events: EventRepository,
+        events: WebhookOutbox,
         clock: Clock,
         metrics: Metrics,
         timeout_s: float,

@@ -18,7 +18,6 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
 from gateway.adapters.db.schema import jobs
-from gateway.adapters.db.stored_objects import delivery_view
 from gateway.adapters.storage.s3_objects import S3ObjectStore
 from gateway.domain.errors import NotApproved
 from gateway.domain.principals import Principal, Role
@@ -30,7 +29,7 @@ from gateway.runtime.wiring import (
     build_screener,
     build_screening_workers,
 )
-from gateway.services.destination import ApprovedOnlyDestination
+from gateway.services.delivery.destination import ApprovedOnlyDestination
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip, run
 from tests.models import DARK, PINK, RED
@@ -233,7 +232,7 @@ async def test_an_s3_outage_mid_forward_is_retried_and_loses_nothing(
         # (approved when the bucket check itself failed, forwarding when the copy did)
         assert await state_of(services, upload_id) in {UploadState.APPROVED, UploadState.FORWARDING}
         assert services.staging.path(upload_id).exists()
-        trail = await services.uploads.events(upload_id)
+        trail = await services.uploads.trail(upload_id)
         assert trail[-1].code == "storage_unavailable"
     finally:
         s3_server.resume()
@@ -262,7 +261,7 @@ async def test_wrong_credentials_are_a_clear_error_in_the_trail(
     (worker,) = build_delivery_workers(services, 1)
     assert await worker.run_once()
     assert await state_of(services, upload_id) in {UploadState.APPROVED, UploadState.FORWARDING}
-    trail = await services.uploads.events(upload_id)
+    trail = await services.uploads.trail(upload_id)
     assert trail[-1].code == "storage_unavailable"
     assert services.staging.path(upload_id).exists()
     assert s3_server.keys(bucket) == []
@@ -289,9 +288,9 @@ async def test_undeliverable_results_are_destroyed_after_the_deadline(
         s3_server.resume()
     assert await state_of(services, upload_id) == UploadState.FAILED
     assert not (services.settings.results_dir / upload_id).exists()
-    receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
+    receipt = (await services.stored.view(upload_id))["release_receipt"]
     assert receipt["delivered"] is False
-    trail = await services.uploads.events(upload_id)
+    trail = await services.uploads.trail(upload_id)
     assert trail[-1].code == "transcode_undelivered"
 
 
@@ -366,7 +365,7 @@ async def test_results_are_destroyed_when_the_last_attempt_fails(
         s3_server.resume()
     assert await state_of(services, upload_id) == UploadState.FAILED
     assert not (services.settings.results_dir / upload_id).exists()
-    receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
+    receipt = (await services.stored.view(upload_id))["release_receipt"]
     assert receipt["delivered"] is False
 
 
@@ -402,6 +401,6 @@ async def test_hls_is_delivered_beside_the_mp4_renditions(
     video = next(s for s in probed["streams"] if s["codec_type"] == "video")
     assert video["height"] == 480
     assert abs(float(probed["format"]["duration"]) - 6.0) < 0.5
-    receipt = (await delivery_view(services.engine, upload_id))["release_receipt"]
+    receipt = (await services.stored.view(upload_id))["release_receipt"]
     assert {r["name"] for r in receipt["results"]} >= {"hls/master.m3u8", "720p", "480p"}
     assert not (services.settings.results_dir / upload_id).exists()

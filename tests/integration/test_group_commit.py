@@ -37,7 +37,7 @@ async def test_concurrent_creations_are_all_durable_with_their_trails(
         record = await services.uploads.get(upload_id, tenant.tenant_id)
         assert record is not None
         assert record.state == "received"
-        trail = await services.uploads.events(upload_id)
+        trail = await services.uploads.trail(upload_id)
         assert [e.to_state for e in trail] == ["receiving", "received"]
 
 

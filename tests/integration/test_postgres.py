@@ -72,7 +72,7 @@ async def test_repositories_on_postgres(pg_services: Services) -> None:
     assert done.state == UploadState.RECEIVED
     assert done.expires_at is None
     assert await services.uploads.get(upload.id, "someone-else") is None
-    events = await services.uploads.events(upload.id)
+    events = await services.uploads.trail(upload.id)
     assert [(e.from_state, e.to_state) for e in events] == [
         (None, "receiving"),
         ("receiving", "received"),
@@ -89,7 +89,7 @@ async def test_repositories_on_postgres(pg_services: Services) -> None:
         expires_at=now - dt.timedelta(seconds=1),
         actor="test",
     )
-    assert await services.uploads.expire_due(now) == [stale.id]
+    assert await services.uploads.due_to_expire(now) == [stale.id]
 
 
 async def test_tus_upload_through_the_app_on_postgres(pg_services: Services) -> None:

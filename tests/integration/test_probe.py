@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from gateway.adapters.media.limits import MediaLimits
-from gateway.adapters.media.probe import FfprobeProber, MediaRefused
+from gateway.adapters.media.probe import FfprobeProber
+from gateway.domain.errors import MediaRefused
 from tests.media import audio_only, colour_clip
 
 PROBER = FfprobeProber()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.adapters.db.jobs import QUARANTINE
+from gateway.domain.jobs import QUARANTINE
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
 from gateway.runtime.settings import MiB, Settings

@@ -157,7 +157,7 @@ async def test_approve_moves_on_to_forwarding_and_reject_keeps_then_destroys_the
     clock.advance(days=31)
     assert await services.review.sweep_rejected() == 1
     assert not staged.exists()
-    trail = await services.uploads.events(rejected)
+    trail = await services.uploads.trail(rejected)
     assert trail[-1].code == "evidence_destroyed"
 
 

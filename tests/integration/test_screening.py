@@ -8,17 +8,19 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from gateway.adapters.media.sampler import SamplingPlan, split_segments
-from gateway.domain.policy import Verdict
+from gateway.adapters.media.sampler import split_segments
+from gateway.domain.media import SampledFrame, SamplingPlan
+from gateway.domain.policy import Signal, Verdict
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Services, build_screener
-from gateway.services.screener import Screener, decision_json
+from gateway.services.screener import Screener, decision_record
 from tests.conftest import LICENCE_NUMBER, Tenant
 from tests.e2e.conftest import provision_tenant, vodgate
 from tests.media import colour_clip
@@ -75,7 +77,7 @@ async def test_plain_clip_passes(screener: Screener, clips: dict[str, Path]) -> 
 async def test_red_segment_blocks_with_evidence(screener: Screener, clips: dict[str, Path]) -> None:
     result = await screener.screen(clips["red_at_37"])
     assert result.decision.verdict == Verdict.BLOCK
-    body = decision_json(result)
+    body = decision_record(result).to_json()
     assert body["clauses"] == ["3.1.10.3(3)"]
     hit = body["hits"][0]
     assert hit["text_zh"].startswith("封建迷信")
@@ -101,7 +103,7 @@ async def test_dense_resampling_catches_a_one_second_flash(
     fixed_only = Screener(
         screener.prober,
         screener.sampler,
-        screener.classifiers,
+        screener.detectors,
         screener.policy,
         SamplingPlan(dense=False),
     )
@@ -109,7 +111,7 @@ async def test_dense_resampling_catches_a_one_second_flash(
     assert missed.decision.verdict == Verdict.PASS  # one red frame: below min_frames
     caught = await screener.screen(clips["flash"])
     assert caught.decision.verdict == Verdict.BLOCK
-    assert caught.plan["dense"]["around_s"] == [36.5]
+    assert caught.sampling.dense.around_s == (36.5,)
     dense_times = [s.timestamp_s for s in caught.decision.hits[0].frames]
     assert all(36.5 <= t <= 37.5 for t in dense_times)
     assert len(dense_times) >= 2
@@ -241,15 +243,16 @@ def test_a_policy_label_without_a_model_stops_start_up(
         build_screener(Settings(models_dir=models, policies_dir=tmp_path))
 
 
-class BrokenClassifier:
-    """Failure injection: the classifier's interface, but inference always fails."""
+class BrokenDetector:
+    """Failure injection: the Detector port, but detection always fails."""
+
+    name = "broken@0"
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
-        self.detector = "broken@0"
 
-    async def classify(self, frames: object, timestamps: list[float]) -> list[object]:
-        raise RuntimeError("onnxruntime: simulated failure")
+    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
+        raise RuntimeError("onnxruntime: simulated failure at /models/secret/path")
 
 
 async def test_a_failing_detector_falls_back_to_on_error_never_pass(
@@ -258,15 +261,17 @@ async def test_a_failing_detector_falls_back_to_on_error_never_pass(
     broken = Screener(
         screener.prober,
         screener.sampler,
-        [BrokenClassifier(["colour_test:red"])],  # type: ignore[list-item]
+        [BrokenDetector(["colour_test:red"])],
         screener.policy,
         screener.plan,
     )
     result = await broken.screen(clips["plain"])
     assert result.decision.verdict == Verdict.REVIEW  # the item's on_error, not a pass
     hit = result.decision.hits[0]
-    assert "simulated failure" in hit.reason
     assert hit.item_id == "3.1.10.3(3)"
+    # The tenant sees which detector failed, never the exception's text (paths, internals).
+    assert hit.reason == "detector failed: broken@0: detector_error"
+    assert "simulated" not in decision_record(result).model_dump_json()
 
 
 async def test_tenant_thresholds_are_stored_and_change_the_verdict(
@@ -278,7 +283,7 @@ async def test_tenant_thresholds_are_stored_and_change_the_verdict(
     assert overrides == {"colour_test:red": {"review_at": 0.3, "block_at": 0.5}}
     strict = await screener.screen(clips["pink_at_37"], overrides)
     assert strict.decision.verdict == Verdict.BLOCK  # review for everyone else
-    assert strict.plan["tenant_thresholds"] == overrides
+    assert strict.sampling.tenant_thresholds == overrides
 
 
 def test_thresholds_command_refuses_labels_the_policy_lacks(tmp_path: Path) -> None:

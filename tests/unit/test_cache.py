@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-
 from gateway.adapters.db.cache import TtlCache
 
 
@@ -13,11 +11,13 @@ async def test_cache_reads_once_within_ttl_and_again_after() -> None:
         loads += 1
         return loads
 
-    cache: TtlCache[str, int] = TtlCache(ttl_s=0.05)
+    now = [100.0]
+    cache: TtlCache[str, int] = TtlCache(ttl_s=5.0, monotonic=lambda: now[0])
     assert await cache.get("k", load) == 1
-    assert await cache.get("k", load) == 1
-    await asyncio.sleep(0.06)
-    assert await cache.get("k", load) == 2
+    now[0] += 4.999
+    assert await cache.get("k", load) == 1  # still within the TTL
+    now[0] += 0.002
+    assert await cache.get("k", load) == 2  # past it: read again
     cache.forget("k")
     assert await cache.get("k", load) == 3
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,15 +22,30 @@ def test_metadata_round_trips(metadata: dict[str, str]) -> None:
     assert parse_metadata(encode_metadata(metadata), max_bytes=1_000_000) == metadata
 
 
-@given(st.text(max_size=300))
-def test_metadata_parser_never_fails_with_anything_but_a_client_error(header: str) -> None:
+# Header-shaped text: pairs of a key and a value that may be base64 of UTF-8, base64 of
+# other bytes, or not base64 at all, with stray spaces and commas; and arbitrary text.
+_b64 = st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode())
+_pair = st.tuples(
+    st.one_of(keys, st.just(""), st.text(max_size=5)),
+    st.one_of(_b64, values, st.just("")),
+).map(lambda kv: f"{kv[0]} {kv[1]}".rstrip())
+headers = st.one_of(
+    st.lists(_pair, max_size=6).map(",".join),
+    st.text(max_size=300),
+)
+
+
+@given(headers)
+def test_metadata_parser_answers_a_dict_or_a_400_metadata_error(header: str) -> None:
     try:
-        parse_metadata(header, max_bytes=10_000)
+        parsed = parse_metadata(header, max_bytes=10_000)
     except ClientError as exc:
-        status = exc.status
-    else:
-        status = 400
-    assert status == 400
+        refused = (exc.status, exc.code)
+        assert refused == (400, "metadata_invalid")
+        return
+    # What it accepts is what a client meant: encoding it again parses to the same.
+    assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in parsed.items())
+    assert parse_metadata(encode_metadata(parsed), max_bytes=1_000_000) == parsed
 
 
 def test_metadata_size_limit() -> None:

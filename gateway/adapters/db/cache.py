@@ -16,13 +16,19 @@ class TtlCache(Generic[K, V]):
     A change made by another process shows after at most `ttl_s`; ttl_s=0 disables caching.
     """
 
-    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ttl_s = ttl_s
         self._max = max_entries
+        self._monotonic = monotonic  # seconds; tests pass their own
         self._entries: dict[K, tuple[float, V]] = {}
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        now = time.monotonic()
+        now = self._monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]

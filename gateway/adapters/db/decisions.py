@@ -1,42 +1,43 @@
-"""Screening decisions: verdict, policy id and version, and the evidence body."""
+"""Screening decisions: one row per upload, the record serialised at this edge."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import decisions
+from gateway.domain.decisions import DecisionRecord
 
 
-async def save_decision(
-    conn: AsyncConnection,
-    upload_id: str,
-    verdict: str,
-    body: dict[str, Any],
-    now: dt.datetime,
-) -> None:
-    """In the caller's transaction; a re-run (job retried after a crash) replaces the row."""
-    policy = body.get("policy") or {}
-    await conn.execute(delete(decisions).where(decisions.c.upload_id == upload_id))
-    await conn.execute(
-        insert(decisions),
-        {
-            "upload_id": upload_id,
-            "verdict": verdict,
-            "policy_id": policy.get("id", ""),
-            "policy_version": int(policy.get("version", 0)),
-            "body": body,
-            "created_at": now,
-        },
-    )
+class DecisionRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def load(self, upload_id: str) -> DecisionRecord | None:
+        query = select(decisions.c.body).where(decisions.c.upload_id == upload_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else DecisionRecord.from_json(dict(row.body))
 
 
-async def load_decision(engine: AsyncEngine, upload_id: str) -> dict[str, Any] | None:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(select(decisions.c.body).where(decisions.c.upload_id == upload_id))
-        ).first()
-    return None if row is None else dict(row.body)
+class DecisionWrites:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def save(self, upload_id: str, record: DecisionRecord, now: dt.datetime) -> None:
+        """A re-run (job retried after a crash) replaces the row."""
+        policy = record.policy
+        await self._conn.execute(delete(decisions).where(decisions.c.upload_id == upload_id))
+        await self._conn.execute(
+            insert(decisions),
+            {
+                "upload_id": upload_id,
+                "verdict": record.verdict,
+                "policy_id": "" if policy is None else policy.id,
+                "policy_version": 0 if policy is None else policy.version,
+                "body": record.to_json(),
+                "created_at": now,
+            },
+        )

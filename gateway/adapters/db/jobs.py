@@ -5,38 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import jobs
+from gateway.domain.jobs import MAX_ATTEMPTS, SCREENING, Job
 
-SCREENING, FORWARD, TRANSCODE = "screening", "forward", "transcode"
-# staging = s3: the node that received the bytes hands them to the quarantine bucket.
-QUARANTINE = "quarantine"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-# Delivery may wait out an object-store outage (backoff capped at 5 min): more attempts.
-MAX_ATTEMPTS = {SCREENING: 3, FORWARD: 10, TRANSCODE: 10, QUARANTINE: 10}
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    upload_id: str
-    stage: str
-    attempts: int
-    max_attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class FirstJob:
-    """The job a completed upload commits with: screening, or (S3 staging) the hand-off to
-    the quarantine bucket, which only the receiving node can run."""
-
-    stage: str = SCREENING
-    node: str | None = None
 
 
 def job_row(
@@ -136,13 +113,6 @@ class JobRepository:
             )
         return bool(result.rowcount)
 
-    async def finish(self, conn: AsyncConnection, job: Job, now: dt.datetime) -> None:
-        """In the caller's transaction, with the state change the job produced."""
-        await _release(conn, job, now, state=DONE)
-
-    async def fail(self, conn: AsyncConnection, job: Job, now: dt.datetime, error: str) -> None:
-        await _release(conn, job, now, state=FAILED, last_error=error[:2000])
-
     async def retry_later(
         self, job: Job, now: dt.datetime, delay: dt.timedelta, error: str
     ) -> None:
@@ -154,6 +124,24 @@ class JobRepository:
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
+
+
+class JobWrites:
+    """Jobs inside a caller's transaction: the job exists exactly when its state change does."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(
+        self, upload_id: str, stage: str, now: dt.datetime, node: str | None = None
+    ) -> None:
+        await enqueue(self._conn, upload_id, stage, now, node)
+
+    async def finish(self, job: Job, now: dt.datetime) -> None:
+        await _release(self._conn, job, now, state=DONE)
+
+    async def fail(self, job: Job, now: dt.datetime, error: str) -> None:
+        await _release(self._conn, job, now, state=FAILED, last_error=error[:2000])
 
 
 async def _release(conn: AsyncConnection, job: Job, now: dt.datetime, **values: Any) -> None:

@@ -5,121 +5,39 @@ the tenant's webhook and kept for the pull API until acknowledged."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.adapters.db.schema import decisions, outbox, tenants, webhooks
+from gateway.adapters.db.schema import outbox, tenants, webhooks
 from gateway.domain.errors import NotFound
-from gateway.domain.states import UploadState
-
-_S = UploadState
-EVENT_BY_STATE = {
-    _S.RECEIVED: "upload.received",
-    _S.APPROVED: "upload.decided",
-    _S.REVIEW: "upload.decided",
-    _S.REJECTED: "upload.decided",
-    _S.STORED: "upload.stored",
-    _S.DELIVERED: "transcode.delivered",
-    _S.RELEASED: "transcode.released",
-    _S.FAILED: "upload.failed",
-}
+from gateway.domain.events import OutboxEvent, PendingDelivery, event_json
 
 
-def outbox_row(
-    tenant_id: str, upload_id: str | None, event_type: str, data: dict[str, Any], now: dt.datetime
-) -> dict[str, Any]:
+def outbox_row(event: OutboxEvent, now: dt.datetime) -> dict[str, Any]:
     return {
-        "tenant_id": tenant_id,
-        "upload_id": upload_id,
-        "type": event_type,
-        "body": data,
+        "tenant_id": event.tenant_id,
+        "upload_id": event.upload_id,
+        "type": event.type,
+        "body": event.data,
         "created_at": now,
         "next_attempt_at": now,
         "attempts": 0,
     }
 
 
-def transition_event_row(
-    tenant_id: str,
-    upload_id: str,
-    from_state: UploadState | None,
-    to_state: UploadState,
-    code: str | None,
-    now: dt.datetime,
-) -> dict[str, Any] | None:
-    # A rejection reopened for review is the tenant's appeal, not a decision.
-    appealed = from_state == UploadState.REJECTED and to_state == UploadState.REVIEW
-    event_type = "upload.appealed" if appealed else EVENT_BY_STATE.get(to_state)
-    if event_type is None:
-        return None
-    data: dict[str, Any] = {
-        "upload_id": upload_id,
-        "state": to_state.value,
-        "from": None if from_state is None else from_state.value,
-    }
-    if code:
-        data["code"] = code
-    return outbox_row(tenant_id, upload_id, event_type, data, now)
+class OutboxWrites:
+    """Events inside the transaction of the change they announce."""
 
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
-async def record_transition_event(
-    conn: AsyncConnection,
-    tenant_id: str,
-    upload_id: str,
-    from_state: UploadState | None,
-    to_state: UploadState,
-    code: str | None,
-    now: dt.datetime,
-) -> None:
-    """In the transition's transaction. A decision carries its verdict and clauses."""
-    row = transition_event_row(tenant_id, upload_id, from_state, to_state, code, now)
-    if row is None:
-        return
-    if row["type"] == "upload.decided":
-        body = (
-            await conn.execute(select(decisions.c.body).where(decisions.c.upload_id == upload_id))
-        ).scalar_one_or_none() or {}
-        human = from_state == UploadState.REVIEW
-        machine_verdict = body.get("verdict")
-        row["body"]["decided_by"] = "reviewer" if human else "screening"
-        row["body"]["verdict"] = (
-            ("pass" if to_state == UploadState.APPROVED else "block") if human else machine_verdict
-        )
-        row["body"]["clauses"] = body.get("clauses", [])
-    await conn.execute(insert(outbox), row)
-
-
-async def record_event(
-    conn: AsyncConnection,
-    tenant_id: str,
-    upload_id: str | None,
-    event_type: str,
-    data: dict[str, Any],
-    now: dt.datetime,
-) -> None:
-    await conn.execute(insert(outbox), outbox_row(tenant_id, upload_id, event_type, data, now))
-
-
-@dataclass(frozen=True, slots=True)
-class PendingDelivery:
-    id: int
-    tenant_id: str
-    type: str
-    body: dict[str, Any]
-    created_at: dt.datetime
-    attempts: int
-    url: str
-    secret: str
-
-
-def event_json(
-    event_id: int, event_type: str, body: dict[str, Any], at: dt.datetime
-) -> dict[str, Any]:
-    """An event as webhooks and the pull API show it."""
-    return {"id": event_id, "type": event_type, "created_at": at.isoformat(), "data": body}
+    async def add(self, events: Iterable[OutboxEvent], now: dt.datetime) -> None:
+        rows = [outbox_row(event, now) for event in events]
+        if rows:
+            await self._conn.execute(insert(outbox), rows)
 
 
 class EventRepository:

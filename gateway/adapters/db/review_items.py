@@ -5,76 +5,42 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import appeals, review_audit, review_items
 from gateway.domain.errors import Conflict, Forbidden, NotFound
-from gateway.domain.review_rules import ItemKind, Priority
-
-OPEN, DECIDED = "open", "decided"
+from gateway.domain.review_rules import DECIDED, OPEN, Choice, ItemKind, Priority, ReviewItem
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewItem:
-    id: int
-    upload_id: str
-    tenant_id: str
-    kind: ItemKind
-    state: str
-    clauses: list[str]
-    severity: int
-    score: float
-    due_at: dt.datetime
-    created_at: dt.datetime
-    parent_id: int | None
-    excluded: list[str]
-    overturns_block: bool
-    claimed_by: str | None
-    lease_expires_at: dt.datetime | None
-    media_token: str | None
-    decided_by: str | None
-    decision: str | None
-    decision_clauses: list[str] | None
-    reason: str | None
-    decided_at: dt.datetime | None
-
-    @classmethod
-    def from_row(cls, row: Any) -> ReviewItem:
-        return cls(
-            id=row.id,
-            upload_id=row.upload_id,
-            tenant_id=row.tenant_id,
-            kind=ItemKind(row.kind),
-            state=row.state,
-            clauses=list(row.clauses),
-            severity=row.severity,
-            score=row.score,
-            due_at=row.due_at,
-            created_at=row.created_at,
-            parent_id=row.parent_id,
-            excluded=list(row.excluded),
-            overturns_block=bool(row.overturns_block),
-            claimed_by=row.claimed_by,
-            lease_expires_at=row.lease_expires_at,
-            media_token=row.media_token,
-            decided_by=row.decided_by,
-            decision=row.decision,
-            decision_clauses=None if row.decision_clauses is None else list(row.decision_clauses),
-            reason=row.reason,
-            decided_at=row.decided_at,
-        )
-
-    def held_by(self, reviewer: str, now: dt.datetime) -> bool:
-        return (
-            self.state == OPEN
-            and self.claimed_by == reviewer
-            and self.lease_expires_at is not None
-            and self.lease_expires_at >= now
-        )
+def item_from_row(row: Any) -> ReviewItem:
+    return ReviewItem(
+        id=row.id,
+        upload_id=row.upload_id,
+        tenant_id=row.tenant_id,
+        kind=ItemKind(row.kind),
+        state=row.state,
+        clauses=list(row.clauses),
+        severity=row.severity,
+        score=row.score,
+        due_at=row.due_at,
+        created_at=row.created_at,
+        parent_id=row.parent_id,
+        excluded=list(row.excluded),
+        overturns_block=bool(row.overturns_block),
+        claimed_by=row.claimed_by,
+        lease_expires_at=row.lease_expires_at,
+        media_token=row.media_token,
+        decided_by=row.decided_by,
+        decision=row.decision,
+        decision_clauses=None if row.decision_clauses is None else list(row.decision_clauses),
+        reason=row.reason,
+        decided_at=row.decided_at,
+    )
 
 
 async def open_item(
@@ -138,6 +104,13 @@ async def audit(
     )
 
 
+async def _get(conn: AsyncConnection, item_id: int) -> ReviewItem:
+    row = (await conn.execute(select(review_items).where(review_items.c.id == item_id))).first()
+    if row is None:
+        raise NotFound(f"no review item {item_id}", code="review_item_not_found")
+    return item_from_row(row)
+
+
 def _available(now: dt.datetime) -> Any:
     """Open and not held: never claimed, or its lease lapsed."""
     return and_(
@@ -177,7 +150,7 @@ class ReviewRepository:
             review_items.c.due_at, review_items.c.severity.desc(), review_items.c.score.desc()
         ).limit(limit)
         async with self._engine.connect() as conn:
-            return [ReviewItem.from_row(r) for r in await conn.execute(query)]
+            return [item_from_row(r) for r in await conn.execute(query)]
 
     async def counts(self, now: dt.datetime, cap: int | None = None) -> dict[str, Any]:
         """Open, claimed and overdue items. With `cap`, each count stops at cap (and says
@@ -216,13 +189,7 @@ class ReviewRepository:
 
     async def get(self, item_id: int) -> ReviewItem:
         async with self._engine.connect() as conn:
-            return await self.get_in(conn, item_id)
-
-    async def get_in(self, conn: AsyncConnection, item_id: int) -> ReviewItem:
-        row = (await conn.execute(select(review_items).where(review_items.c.id == item_id))).first()
-        if row is None:
-            raise NotFound(f"no review item {item_id}", code="review_item_not_found")
-        return ReviewItem.from_row(row)
+            return await _get(conn, item_id)
 
     async def for_upload(self, upload_id: str) -> list[ReviewItem]:
         query = (
@@ -231,14 +198,14 @@ class ReviewRepository:
             .order_by(review_items.c.id)
         )
         async with self._engine.connect() as conn:
-            return [ReviewItem.from_row(r) for r in await conn.execute(query)]
+            return [item_from_row(r) for r in await conn.execute(query)]
 
     async def claim(
         self, item_id: int, reviewer: str, now: dt.datetime, lease: dt.timedelta
     ) -> ReviewItem:
         """Take the item (or renew one's own lease). Exactly one of racing reviewers wins."""
         async with self._engine.begin() as conn:
-            item = await self.get_in(conn, item_id)
+            item = await _get(conn, item_id)
             if item.state != OPEN:
                 raise Conflict("this item has been decided", code="review_item_decided")
             if reviewer in item.excluded:
@@ -258,11 +225,11 @@ class ReviewRepository:
                 raise Conflict("another reviewer holds this item", code="review_item_claimed")
             action = "renew" if item.held_by(reviewer, now) else "claim"
             await audit(conn, item_id, item.upload_id, now, reviewer, action, {})
-            return await self.get_in(conn, item_id)
+            return await _get(conn, item_id)
 
     async def release(self, item_id: int, reviewer: str, now: dt.datetime) -> None:
         async with self._engine.begin() as conn:
-            item = await self.get_in(conn, item_id)
+            item = await _get(conn, item_id)
             if not item.held_by(reviewer, now):
                 raise Conflict("you do not hold this item", code="review_lease_not_held")
             await conn.execute(
@@ -271,41 +238,6 @@ class ReviewRepository:
                 .values(claimed_by=None, lease_expires_at=None, media_token=None)
             )
             await audit(conn, item_id, item.upload_id, now, reviewer, "release", {})
-
-    async def mark_decided(
-        self,
-        conn: AsyncConnection,
-        item: ReviewItem,
-        reviewer: str,
-        choice: str,
-        clauses: list[str],
-        reason: str,
-        now: dt.datetime,
-    ) -> None:
-        """In the caller's transaction; only the holder of a live lease gets a row."""
-        decided = await conn.execute(
-            update(review_items)
-            .where(
-                review_items.c.id == item.id,
-                review_items.c.state == OPEN,
-                review_items.c.claimed_by == reviewer,
-                review_items.c.lease_expires_at >= now,
-            )
-            .values(
-                state=DECIDED,
-                decided_by=reviewer,
-                decision=choice,
-                decision_clauses=sorted(set(clauses)),
-                reason=reason,
-                decided_at=now,
-                lease_expires_at=None,
-                media_token=None,
-            )
-        )
-        if decided.rowcount != 1:
-            raise Conflict(
-                "claim this item first (or your lease lapsed)", code="review_lease_not_held"
-            )
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Decisions, newest first: who decided what, when."""
@@ -316,7 +248,7 @@ class ReviewRepository:
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            rows = [ReviewItem.from_row(r) for r in await conn.execute(query)]
+            rows = [item_from_row(r) for r in await conn.execute(query)]
         return [
             {
                 "item_id": r.id,
@@ -356,10 +288,105 @@ class ReviewRepository:
             statement: str | None = (await conn.execute(query)).scalar_one_or_none()
         return statement
 
-    async def claim_overdue(
-        self, conn: AsyncConnection, now: dt.datetime, limit: int = 100
-    ) -> list[ReviewItem]:
-        """In the caller's transaction: open items past due not yet announced, each marked by
+
+class ReviewWrites:
+    """Review items and their audit inside a caller's transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, item_id: int) -> ReviewItem:
+        return await _get(self._conn, item_id)
+
+    async def open_item(
+        self,
+        *,
+        upload_id: str,
+        tenant_id: str,
+        kind: ItemKind,
+        clauses: Sequence[str],
+        priority: Priority,
+        now: dt.datetime,
+        actor: str,
+        parent_id: int | None = None,
+        excluded: Sequence[str] = (),
+        overturns_block: bool = False,
+    ) -> int:
+        return await open_item(
+            self._conn,
+            upload_id=upload_id,
+            tenant_id=tenant_id,
+            kind=kind,
+            clauses=list(clauses),
+            priority=priority,
+            now=now,
+            actor=actor,
+            parent_id=parent_id,
+            excluded=list(excluded),
+            overturns_block=overturns_block,
+        )
+
+    async def audit(
+        self,
+        item_id: int,
+        upload_id: str,
+        now: dt.datetime,
+        actor: str,
+        action: str,
+        detail: dict[str, Any],
+    ) -> None:
+        await audit(self._conn, item_id, upload_id, now, actor, action, detail)
+
+    async def add_appeal(
+        self, upload_id: str, statement: str, item_id: int, now: dt.datetime
+    ) -> None:
+        row = {
+            "upload_id": upload_id,
+            "statement": statement,
+            "item_id": item_id,
+            "created_at": now,
+        }
+        try:  # the unique upload id says: once only (the transaction then rolls back)
+            await self._conn.execute(insert(appeals), row)
+        except IntegrityError as exc:
+            raise Conflict("this upload was appealed once already", code="appeal_exists") from exc
+
+    async def mark_decided(
+        self,
+        item: ReviewItem,
+        reviewer: str,
+        choice: Choice,
+        clauses: Sequence[str],
+        reason: str,
+        now: dt.datetime,
+    ) -> None:
+        """In the caller's transaction; only the holder of a live lease gets a row."""
+        decided = await self._conn.execute(
+            update(review_items)
+            .where(
+                review_items.c.id == item.id,
+                review_items.c.state == OPEN,
+                review_items.c.claimed_by == reviewer,
+                review_items.c.lease_expires_at >= now,
+            )
+            .values(
+                state=DECIDED,
+                decided_by=reviewer,
+                decision=choice.value,
+                decision_clauses=sorted(set(clauses)),
+                reason=reason,
+                decided_at=now,
+                lease_expires_at=None,
+                media_token=None,
+            )
+        )
+        if decided.rowcount != 1:
+            raise Conflict(
+                "claim this item first (or your lease lapsed)", code="review_lease_not_held"
+            )
+
+    async def claim_overdue(self, now: dt.datetime, limit: int = 100) -> list[ReviewItem]:
+        """Open items past due not yet announced, each marked by
         a conditional UPDATE, so of several processes exactly one announces each item."""
         due = and_(
             review_items.c.state == OPEN,
@@ -367,12 +394,12 @@ class ReviewRepository:
             review_items.c.overdue_alerted_at.is_(None),
         )
         found = [
-            ReviewItem.from_row(r)
-            for r in await conn.execute(select(review_items).where(due).limit(limit))
+            item_from_row(r)
+            for r in await self._conn.execute(select(review_items).where(due).limit(limit))
         ]
         mine = []
         for item in found:
-            marked = await conn.execute(
+            marked = await self._conn.execute(
                 update(review_items)
                 .where(review_items.c.id == item.id, due)
                 .values(overdue_alerted_at=now)

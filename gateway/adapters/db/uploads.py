@@ -5,62 +5,41 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.adapters.db.jobs import FirstJob, enqueue, job_row
-from gateway.adapters.db.outbox import record_transition_event, transition_event_row
+from gateway.adapters.db.jobs import enqueue, job_row
+from gateway.adapters.db.outbox import outbox_row
 from gateway.adapters.db.schema import jobs, outbox, upload_events, uploads
 from gateway.domain.errors import Conflict
-from gateway.domain.states import UploadState, can_transition
+from gateway.domain.events import transition_event
+from gateway.domain.jobs import FirstJob
+from gateway.domain.states import UploadState
+from gateway.domain.uploads import TrailEntry, UploadRecord
+
+_COLUMNS = (
+    "id", "tenant_id", "state", "length", "offset", "metadata", "licence_id", "error_code",
+    "created_at", "updated_at", "expires_at", "completed_at",
+)  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class UploadRecord:
-    id: str
-    tenant_id: str
-    state: UploadState
-    length: int
-    offset: int
-    metadata: dict[str, str]
-    licence_id: int | None
-    error_code: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    expires_at: dt.datetime | None
-    completed_at: dt.datetime | None
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> UploadRecord:
-        return cls(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            state=UploadState(row.state),
-            length=row.length,
-            offset=row.offset,
-            metadata=dict(row.metadata),
-            licence_id=row.licence_id,
-            error_code=row.error_code,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            expires_at=row.expires_at,
-            completed_at=row.completed_at,
-        )
-
-
-_COLUMNS = tuple(c.name for c in uploads.c)
-
-
-@dataclass(frozen=True, slots=True)
-class UploadEvent:
-    at: dt.datetime
-    from_state: str | None
-    to_state: str
-    code: str | None
-    actor: str
+def record_from_row(row: Row[Any]) -> UploadRecord:
+    return UploadRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        state=UploadState(row.state),
+        length=row.length,
+        offset=row.offset,
+        metadata=dict(row.metadata),
+        licence_id=row.licence_id,
+        error_code=row.error_code,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        expires_at=row.expires_at,
+        completed_at=row.completed_at,
+    )
 
 
 class _GroupCommit:
@@ -119,23 +98,11 @@ class _GroupCommit:
             await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
             if screen:  # complete at creation: its screening job and event commit with it
                 await conn.execute(insert(jobs), screen)
-                received = [
-                    event
-                    for row, _, _ in batch
-                    if row["state"] == UploadState.RECEIVED.value
-                    and (
-                        event := transition_event_row(
-                            row["tenant_id"],
-                            row["id"],
-                            UploadState.RECEIVING,
-                            UploadState.RECEIVED,
-                            None,
-                            row["created_at"],
+                for row, _, _ in batch:
+                    if row["state"] == UploadState.RECEIVED.value:
+                        await _announce_received(
+                            conn, row["tenant_id"], row["id"], row["created_at"]
                         )
-                    )
-                    is not None
-                ]
-                await conn.execute(insert(outbox), received)
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
@@ -197,28 +164,13 @@ class UploadRepository:
         query = select(uploads).where(uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else UploadRecord.from_row(row)
+        return None if row is None else record_from_row(row)
 
     async def get_internal(self, upload_id: str) -> UploadRecord | None:
         """For the pipeline only: the upload whatever its tenant."""
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(uploads).where(uploads.c.id == upload_id))).first()
-        return None if row is None else UploadRecord.from_row(row)
-
-    async def transition_in(
-        self,
-        conn: AsyncConnection,
-        upload_id: str,
-        from_state: UploadState,
-        to_state: UploadState,
-        now: dt.datetime,
-        actor: str,
-        code: str | None = None,
-    ) -> bool:
-        """`transition` inside the caller's transaction (with the job and decision rows)."""
-        if not can_transition(from_state, to_state):
-            raise ValueError(f"no transition {from_state} -> {to_state}")
-        return await _transition(conn, upload_id, from_state, to_state, now, actor, code)
+        return None if row is None else record_from_row(row)
 
     async def record_offset(
         self,
@@ -254,16 +206,13 @@ class UploadRepository:
             if result.rowcount != 1:
                 raise Conflict("the upload changed while this request ran", code="offset_mismatch")
             if complete:
-                await _add_event(
-                    conn,
-                    upload.tenant_id,
-                    upload.id,
-                    now,
-                    UploadState.RECEIVING,
-                    UploadState.RECEIVED,
-                    None,
-                    actor,
+                await conn.execute(
+                    insert(upload_events),
+                    _event(
+                        upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
+                    ),
                 )
+                await _announce_received(conn, upload.tenant_id, upload.id, now)
                 first = self._first_job  # with the state change
                 await enqueue(conn, upload.id, first.stage, now, first.node)
         state = UploadState(values.get("state", upload.state))
@@ -275,30 +224,6 @@ class UploadRepository:
             expires_at=values["expires_at"],
             completed_at=values.get("completed_at", upload.completed_at),
         )
-
-    async def transition(
-        self,
-        upload_id: str,
-        from_state: UploadState,
-        to_state: UploadState,
-        now: dt.datetime,
-        actor: str,
-        code: str | None = None,
-    ) -> bool:
-        """Move an upload from one state to another; False when it was no longer in from_state."""
-        async with self._engine.begin() as conn:
-            return await self.transition_in(conn, upload_id, from_state, to_state, now, actor, code)
-
-    async def note(self, upload_id: str, now: dt.datetime, actor: str, code: str) -> None:
-        """A trail entry that is not a move (a failed attempt that will be retried)."""
-        async with self._engine.begin() as conn:
-            state = (
-                await conn.execute(select(uploads.c.state).where(uploads.c.id == upload_id))
-            ).scalar_one()
-            current = UploadState(state)
-            await conn.execute(
-                insert(upload_events), _event(upload_id, now, current, current, code, actor)
-            )
 
     async def in_state_before(
         self, state: UploadState, before: dt.datetime, limit: int = 500
@@ -321,7 +246,7 @@ class UploadRepository:
         async with self._engine.connect() as conn:
             return (await conn.execute(query.limit(1))).first() is not None
 
-    async def events(self, upload_id: str) -> list[UploadEvent]:
+    async def trail(self, upload_id: str) -> list[TrailEntry]:
         query = (
             select(upload_events)
             .where(upload_events.c.upload_id == upload_id)
@@ -329,52 +254,57 @@ class UploadRepository:
         )
         async with self._engine.connect() as conn:
             rows = await conn.execute(query)
-            return [UploadEvent(r.at, r.from_state, r.to_state, r.code, r.actor) for r in rows]
+            return [TrailEntry(r.at, r.from_state, r.to_state, r.code, r.actor) for r in rows]
 
-    async def expire_due(self, now: dt.datetime, limit: int = 500) -> list[str]:
-        """Mark incomplete uploads past their deadline as expired; return their ids."""
+    async def due_to_expire(self, now: dt.datetime, limit: int = 500) -> list[str]:
+        """Incomplete uploads past their deadline (each expires through a validated move)."""
         query = (
             select(uploads.c.id)
             .where(uploads.c.state == UploadState.RECEIVING.value, uploads.c.expires_at < now)
             .limit(limit)
         )
-        expired: list[str] = []
-        async with self._engine.begin() as conn:
-            for (upload_id,) in (await conn.execute(query)).all():
-                if await _transition(
-                    conn,
-                    upload_id,
-                    UploadState.RECEIVING,
-                    UploadState.EXPIRED,
-                    now,
-                    "expiry-sweeper",
-                    "upload_expired",
-                ):
-                    expired.append(upload_id)
-        return expired
+        async with self._engine.connect() as conn:
+            return [r.id for r in await conn.execute(query)]
 
 
-async def _transition(
-    conn: AsyncConnection,
-    upload_id: str,
-    from_state: UploadState,
-    to_state: UploadState,
-    now: dt.datetime,
-    actor: str,
-    code: str | None,
-) -> bool:
-    moved = (
-        await conn.execute(
-            update(uploads)
-            .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
-            .values(state=to_state.value, updated_at=now, error_code=code)
-            .returning(uploads.c.tenant_id)
+class UploadWrites:
+    """Upload rows inside a caller's transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def move(
+        self,
+        upload_id: str,
+        from_state: UploadState,
+        to_state: UploadState,
+        now: dt.datetime,
+        actor: str,
+        code: str | None,
+    ) -> str | None:
+        moved = (
+            await self._conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id, uploads.c.state == from_state.value)
+                .values(state=to_state.value, updated_at=now, error_code=code)
+                .returning(uploads.c.tenant_id)
+            )
+        ).first()
+        if moved is None:
+            return None
+        await self._conn.execute(
+            insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
         )
-    ).first()
-    if moved is None:
-        return False
-    await _add_event(conn, moved.tenant_id, upload_id, now, from_state, to_state, code, actor)
-    return True
+        return str(moved.tenant_id)
+
+    async def note(self, upload_id: str, now: dt.datetime, actor: str, code: str) -> None:
+        state = (
+            await self._conn.execute(select(uploads.c.state).where(uploads.c.id == upload_id))
+        ).scalar_one()
+        current = UploadState(state)
+        await self._conn.execute(
+            insert(upload_events), _event(upload_id, now, current, current, code, actor)
+        )
 
 
 def _event(
@@ -395,17 +325,12 @@ def _event(
     }
 
 
-async def _add_event(
-    conn: AsyncConnection,
-    tenant_id: str,
-    upload_id: str,
-    now: dt.datetime,
-    from_state: UploadState | None,
-    to_state: UploadState,
-    code: str | None,
-    actor: str,
+async def _announce_received(
+    conn: AsyncConnection, tenant_id: str, upload_id: str, now: dt.datetime
 ) -> None:
-    await conn.execute(
-        insert(upload_events), _event(upload_id, now, from_state, to_state, code, actor)
+    """Completion commits with its event, as the domain names it."""
+    event = transition_event(
+        tenant_id, upload_id, UploadState.RECEIVING, UploadState.RECEIVED, None
     )
-    await record_transition_event(conn, tenant_id, upload_id, from_state, to_state, code, now)
+    if event is not None:
+        await conn.execute(insert(outbox), outbox_row(event, now))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import onnxruntime as ort
 
 from gateway.adapters.detectors.manifest import ModelManifest
 from gateway.domain.errors import ConfigError
+from gateway.domain.media import SampledFrame
 from gateway.domain.policy import Signal
 
 Frames = npt.NDArray[np.uint8]  # [n, size, size, 3] RGB
@@ -39,7 +41,7 @@ class OnnxClassifier:
             max_workers=1, thread_name_prefix=f"onnx-{manifest.name}"
         )
         self.labels = manifest.label_names()
-        self.detector = f"{manifest.name}@{manifest.version}"
+        self.name = f"{manifest.name}@{manifest.version}"
 
     def _check_io(self) -> None:
         m = self.manifest
@@ -68,11 +70,16 @@ class OnnxClassifier:
     def warm_up(self, frame_size: int) -> None:
         self._infer(np.zeros((1, frame_size, frame_size, 3), dtype=np.uint8))
 
+    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
+        """The Detector port: one score per label per frame."""
+        pixels = np.stack([frame.pixels for frame in frames])
+        return await self.classify(pixels, [frame.timestamp_s for frame in frames])
+
     async def classify(self, frames: Frames, timestamps: list[float]) -> list[Signal]:
         loop = asyncio.get_running_loop()
         scores = await loop.run_in_executor(self._executor, self._infer, frames)
         return [
-            Signal(self.detector, label, timestamp, float(score))
+            Signal(self.name, label, timestamp, float(score))
             for row, timestamp in zip(scores, timestamps, strict=True)
             for label, score in zip(self.labels, row, strict=True)
         ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +14,14 @@ from gateway.adapters.media.limits import (
     MediaLimits,
     prlimit_prefix,
 )
-from gateway.domain.errors import ClientError
+from gateway.domain.errors import MediaRefused
+from gateway.domain.media import MediaFacts, VideoStream
 
 logger = logging.getLogger(__name__)
 
 # Signatures of containers that must never reach a demuxer (read from the first bytes).
 _PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"<?xml", b"<smil")
 _IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG", b"\xff\xd8\xff", b"BM")
-
-
-class MediaRefused(ClientError):
-    """The file is not a video the gateway screens; `code` says why."""
-
-    status = 422
-
-
-@dataclass(frozen=True, slots=True)
-class VideoStream:
-    index: int
-    codec: str
-    width: int
-    height: int
-    frame_rate: float
-    duration_s: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    format_name: str
-    duration_s: float
-    size_bytes: int
-    video: VideoStream
-    stream_count: int
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 class FfprobeProber:
@@ -74,7 +48,7 @@ class FfprobeProber:
             f"file:{path.resolve()}",
         ]
 
-    async def probe(self, path: Path) -> ProbeResult:
+    async def probe(self, path: Path) -> MediaFacts:
         head = await asyncio.to_thread(_read_head, path)
         if not head:
             raise MediaRefused("the file is empty", code="media_invalid")
@@ -109,7 +83,7 @@ class FfprobeProber:
             raise
         return out.decode(errors="replace"), err.decode(errors="replace"), process.returncode or 0
 
-    def _interpret(self, data: dict[str, Any]) -> ProbeResult:
+    def _interpret(self, data: dict[str, Any]) -> MediaFacts:
         fmt = data.get("format") or {}
         streams = data.get("streams") or []
         if len(streams) > self.limits.max_streams:
@@ -143,7 +117,7 @@ class FfprobeProber:
                 f"{duration:.0f} s is longer than {self.limits.max_duration_s:.0f} s",
                 code="media_too_long",
             )
-        return ProbeResult(
+        return MediaFacts(
             format_name=str(fmt.get("format_name", "")),
             duration_s=duration,
             size_bytes=int(fmt.get("size") or 0),

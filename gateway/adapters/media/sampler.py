@@ -9,13 +9,13 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from gateway.adapters.media.limits import ALLOWED_VIDEO_DECODERS, MediaLimits, hardened_ffmpeg
+from gateway.domain.media import SampledFrame, SamplingPlan
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +30,6 @@ PARALLEL_SEGMENTS = max(1, min(4, os.cpu_count() or 1))
 MIN_SEGMENT_S = 20.0
 # Frames waiting between the decoders and the classifiers (~200 KB each at 256x256).
 MERGE_QUEUE_FRAMES = 64
-
-
-@dataclass(frozen=True, slots=True)
-class SampledFrame:
-    timestamp_s: float
-    reason: str  # "interval_or_scene" or "dense"
-    pixels: Frame
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingPlan:
-    interval_s: float = 2.0  # at least one frame this often (the guaranteed maximum gap)
-    scene_threshold: float = 0.3  # ffmpeg scene score that counts as a cut
-    dense_fps: float = 3.0  # frames a second around a suspicious frame
-    dense_window_s: float = 2.0  # seconds either side of it
-    frame_size: int = 256  # frames come out square at this size, for the models
-    dense: bool = True  # look closer around suspicious frames (off only to measure its worth)
-    parallel_segments: int = PARALLEL_SEGMENTS  # decoders run at once on a long video
 
 
 class FfmpegFrameSampler:
@@ -108,7 +90,7 @@ class FfmpegFrameSampler:
             f"+gt(scene\\,{plan.scene_threshold})'"
         )
         video_filter = f"{select},scale={plan.frame_size}:{plan.frame_size}"
-        segments = split_segments(duration_s, plan.parallel_segments)
+        segments = split_segments(duration_s, plan.parallel_segments or PARALLEL_SEGMENTS)
         if len(segments) == 1:
             async for frame in self._run(
                 path, video_filter, plan, codec, "interval_or_scene", None, None, duration_s

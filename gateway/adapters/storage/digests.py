@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.domain.ports.storage import FileDigests
+
 READ_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class FileDigests:
-    size: int
-    sha256: str
-    md5: bytes
-    part_md5s: list[bytes]
 
 
 def file_digests(path: Path, part_size: int) -> FileDigests:

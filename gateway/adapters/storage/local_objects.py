@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
-from gateway.adapters.storage.digests import READ_BYTES, s3_etag
-from gateway.domain.ports import StoredObject
+from gateway.adapters.storage.digests import READ_BYTES, file_digests, s3_etag
+from gateway.domain.ports.storage import FileDigests, StoredObject
 
 
 class LocalObjectStore:
@@ -70,6 +70,9 @@ class LocalObjectStore:
 
     def expected_etag(self, size: int, part_md5s: list[bytes], whole_md5: bytes) -> str:
         return s3_etag(part_md5s, whole_md5, multipart=False)
+
+    async def digest_file(self, path: Path) -> FileDigests:
+        return await asyncio.to_thread(file_digests, path, self.part_size)
 
     async def copy_from(self, key: str, source_bucket: str, source_key: str) -> None:
         raise NotImplementedError("a server-side copy needs S3 on both sides (staging = s3)")

@@ -16,9 +16,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.adapters.storage.digests import s3_etag
+from gateway.adapters.storage.digests import file_digests, s3_etag
 from gateway.domain.errors import StorageUnavailable
-from gateway.domain.ports import StoredObject
+from gateway.domain.ports.storage import FileDigests, StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -123,6 +123,9 @@ class S3ObjectStore:
     def expected_etag(self, size: int, part_md5s: list[bytes], whole_md5: bytes) -> str:
         # s3transfer goes multipart at size >= threshold, even for a single part.
         return s3_etag(part_md5s, whole_md5, multipart=size >= self._part_size)
+
+    async def digest_file(self, path: Path) -> FileDigests:
+        return await asyncio.to_thread(file_digests, path, self.part_size)
 
     async def copy_from(self, key: str, source_bucket: str, source_key: str) -> None:
         """Server-side copy; above the part size in parts of the same size, so the copy's

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from gateway.adapters.storage.local_staging import LocalStagingStore
 from gateway.adapters.storage.s3_objects import S3ObjectStore
+from gateway.domain.object_keys import quarantine_key
 
 # How long a reviewer's presigned link to a quarantined video lives (seconds).
 PRESIGN_S = 900
 
 
 class LocalStagedCopies:
-    quarantined = False
-
     def __init__(self, staging: LocalStagingStore) -> None:
         self._staging = staging
 
@@ -43,18 +42,15 @@ class LocalStagedCopies:
     def presign(self, upload_id: str) -> str | None:
         return None
 
+    async def prepare(self) -> None:
+        return None
+
 
 class QuarantineCopies:
-    quarantined = True
-
     def __init__(self, store: S3ObjectStore, staging: LocalStagingStore, work_dir: Path) -> None:
         self.store = store
         self._staging = staging
         self._work_dir = work_dir
-
-    @staticmethod
-    def key(upload_id: str) -> str:
-        return f"quarantine/{upload_id}"
 
     def path(self, upload_id: str) -> Path:
         """The receiving node's staged file (until it is handed to the quarantine)."""
@@ -67,7 +63,7 @@ class QuarantineCopies:
         local = self._work_dir / f"{upload_id}.bin"
         partial = self._work_dir / f".{upload_id}.partial"
         try:
-            await self.store.download(self.key(upload_id), partial)
+            await self.store.download(quarantine_key(upload_id), partial)
             await asyncio.to_thread(partial.replace, local)
             yield local
         finally:
@@ -75,14 +71,14 @@ class QuarantineCopies:
                 await asyncio.to_thread(leftover.unlink, missing_ok=True)
 
     async def exists(self, upload_id: str) -> bool:
-        return await self.store.head(self.key(upload_id)) is not None
+        return await self.store.head(quarantine_key(upload_id)) is not None
 
     async def drop(self, upload_id: str) -> None:
-        await self.store.delete(self.key(upload_id))
+        await self.store.delete(quarantine_key(upload_id))
         await self._staging.delete(upload_id)
 
     def presign(self, upload_id: str) -> str | None:
-        return self.store.presign_get(self.key(upload_id), PRESIGN_S)
+        return self.store.presign_get(quarantine_key(upload_id), PRESIGN_S)
 
-
-StagedCopies = LocalStagedCopies | QuarantineCopies
+    async def prepare(self) -> None:
+        await self.store.prepare()

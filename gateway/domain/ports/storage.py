@@ -1,22 +1,12 @@
-"""Ports: the interfaces adapters implement. Pure typing; no IO here."""
+"""Where bytes live: the staging store (receiving), staged copies (screening, review) and
+the object stores (quarantine, destination)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> dt.datetime:
-        """The current time, timezone-aware UTC."""
-        ...
-
-
-class SystemClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
 
 
 class StagedWriter(Protocol):
@@ -68,6 +58,14 @@ class StoredObject:
     etag: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileDigests:
+    size: int
+    sha256: str
+    md5: bytes
+    part_md5s: list[bytes]
+
+
 class ObjectStore(Protocol):
     """Where approved videos and delivered renditions live (a local directory or S3)."""
 
@@ -85,6 +83,11 @@ class ObjectStore(Protocol):
         """The ETag this store gives an object with these part (and whole) MD5s."""
         ...
 
+    async def digest_file(self, path: Path) -> FileDigests:
+        """Size, SHA-256 and the MD5s (whole, and per part at this store's part size) that
+        its ETag is computed from; read in a thread."""
+        ...
+
     @property
     def part_size(self) -> int:
         """Bytes per multipart part (files above this go multipart)."""
@@ -99,3 +102,28 @@ class ObjectStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def list_keys(self, prefix: str) -> list[str]: ...
+
+
+class StagedCopies(Protocol):
+    """Where screening, forwarding and review find a complete upload's bytes: the staged file
+    on this node (embedded default) or the quarantine bucket (staging = s3)."""
+
+    def path(self, upload_id: str) -> Path:
+        """The receiving node's staged file."""
+        ...
+
+    def local_copy(self, upload_id: str) -> AbstractAsyncContextManager[Path]:
+        """A file ffmpeg can open for the length of the block (downloaded if need be)."""
+        ...
+
+    async def exists(self, upload_id: str) -> bool: ...
+
+    async def drop(self, upload_id: str) -> None: ...
+
+    def presign(self, upload_id: str) -> str | None:
+        """A time-limited URL a reviewer's player may fetch, when the bytes are in a bucket."""
+        ...
+
+    async def prepare(self) -> None:
+        """Create the quarantine bucket if there is one and it is missing."""
+        ...

@@ -1,0 +1,155 @@
+"""DecisionRecord: what screening decided about one upload, and why.
+
+One frozen schema for every place a decision goes: the database row, `GET /v1/uploads/{id}`,
+the review page and `vodgate scan`. It is serialised only at those edges (`to_json`), and
+read back with `from_json`. A refusal (licence, media) or a screening that failed every
+attempt is a record too: its verdict, and the error that explains it, without hits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from gateway.domain.media import MediaFacts
+
+VerdictName = Literal["pass", "review", "block"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FrameScore(_Record):
+    timestamp_s: float
+    score: float
+    detector: str
+    text: str | None = None
+    box: tuple[int, int, int, int] | None = None
+    reference: str | None = None
+    bank: str | None = None
+
+
+class HitRecord(_Record):
+    """One policy item that fired: its clause, the label and threshold, the frames."""
+
+    item: str
+    clause: str
+    text_zh: str
+    verdict: VerdictName
+    label: str
+    threshold: float
+    reason: str = ""
+    frames: tuple[FrameScore, ...] = ()
+
+
+class PolicyRef(_Record):
+    id: str
+    version: int
+
+
+class DenseSampling(_Record):
+    fps: float
+    window_s: float
+    around_s: tuple[float, ...]
+    why: str
+
+
+class SamplingRecord(_Record):
+    interval_s: float
+    scene_threshold: float
+    review_threshold: float
+    dense: DenseSampling
+    frames: int
+    tenant_thresholds: dict[str, dict[str, float]] | None = None
+
+
+class MediaSummary(_Record):
+    """The probe's facts a reader needs: format, duration, codec and frame size."""
+
+    format: str
+    duration_s: float
+    codec: str
+    size: str  # "WIDTHxHEIGHT", as the API has always shown it
+    width: int
+    height: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_parts(cls, data: Any) -> Any:
+        # Rows written before width and height were recorded carry only "size".
+        if isinstance(data, dict) and "size" in data and "height" not in data:
+            width, _, height = str(data["size"]).partition("x")
+            data = {**data, "width": int(width or 0), "height": int(height or 0)}
+        return data
+
+    @classmethod
+    def of(cls, facts: MediaFacts) -> MediaSummary:
+        video = facts.video
+        return cls(
+            format=facts.format_name,
+            duration_s=facts.duration_s,
+            codec=video.codec,
+            size=f"{video.width}x{video.height}",
+            width=video.width,
+            height=video.height,
+        )
+
+
+class EvidenceFrame(_Record):
+    timestamp_s: float
+    reason: str
+    bytes: int
+    file: str | None = None  # the saved thumbnail, once stored
+
+
+class MetadataCheck(_Record):
+    """A declared metadata value beside the file's own tag (evidence; decides nothing)."""
+
+    declared: str
+    file: str
+    match: bool
+
+
+class ErrorRecord(_Record):
+    """Why a decision has no screening behind it: a code and a message safe for a tenant."""
+
+    code: str
+    message: str
+    clause: str | None = None
+
+
+class DecisionRecord(_Record):
+    verdict: Literal["pass", "review", "block", "error"]
+    policy: PolicyRef | None = None
+    models: tuple[str, ...] | None = None
+    clauses: tuple[str, ...] = ()
+    hits: tuple[HitRecord, ...] | None = None
+    sampling: SamplingRecord | None = None
+    media: MediaSummary | None = None
+    evidence: tuple[EvidenceFrame, ...] = ()
+    stage_seconds: dict[str, float] | None = None
+    declared_vs_file: dict[str, MetadataCheck] | None = None
+    error: ErrorRecord | None = None
+
+    @classmethod
+    def refusal(
+        cls, verdict: Literal["review", "block", "error"], error: ErrorRecord
+    ) -> DecisionRecord:
+        return cls(verdict=verdict, error=error)
+
+    @property
+    def top_score(self) -> float:
+        """The highest detector score behind any hit (0 when none)."""
+        return max((f.score for h in self.hits or () for f in h.frames), default=0.0)
+
+    def evidence_files(self) -> set[str]:
+        return {e.file for e in self.evidence if e.file is not None}
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> DecisionRecord:
+        return cls.model_validate(body)

@@ -1,0 +1,42 @@
+"""What services ask of media tools: probe a file, sample its frames, render renditions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan
+from gateway.domain.renditions import Rendition
+
+
+class Prober(Protocol):
+    async def probe(self, path: Path) -> MediaFacts:
+        """What the file is; raises MediaRefused when it is not a video we take."""
+        ...
+
+
+class FrameSampler(Protocol):
+    def sample(
+        self, path: Path, plan: SamplingPlan, *, codec: str, duration_s: float
+    ) -> AsyncIterator[SampledFrame]:
+        """Frames at least every `plan.interval_s` plus scene cuts, in time order."""
+        ...
+
+    def sample_dense(
+        self, path: Path, plan: SamplingPlan, centre_s: float, *, codec: str
+    ) -> AsyncIterator[SampledFrame]:
+        """Frames at `plan.dense_fps` in the window around `centre_s`."""
+        ...
+
+
+class Transcoder(Protocol):
+    async def render(
+        self, source: Path, outputs: list[tuple[Path, Rendition]], duration_s: float
+    ) -> None:
+        """Every output from one decode, each whole or not at all."""
+        ...
+
+    async def package_hls(self, mp4: Path, folder: Path, segment_s: int, duration_s: float) -> None:
+        """Remux a rendered MP4 into HLS segments in `folder`, whole or not at all."""
+        ...

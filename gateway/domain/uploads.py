@@ -1,0 +1,35 @@
+"""An upload as the services see it, and one entry of its audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from gateway.domain.states import UploadState
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    tenant_id: str
+    state: UploadState
+    length: int
+    offset: int
+    metadata: dict[str, str]
+    licence_id: int | None
+    error_code: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrailEntry:
+    """One row of an upload's audit trail: a move between states, or a note (from == to)."""
+
+    at: dt.datetime
+    from_state: str | None
+    to_state: str
+    code: str | None
+    actor: str

@@ -1,0 +1,102 @@
+"""Read models: what the API shows of an upload and of its evidence.
+
+A tenant's view names no reviewer (reviewers are not the tenant's business); evidence is
+served only under names its decision lists, so a request's text never names a file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from gateway.domain.decisions import DecisionRecord
+from gateway.domain.errors import NotFound
+from gateway.domain.ports.persistence import Decisions, ReviewQueue, StoredObjects, Uploads
+from gateway.domain.uploads import TrailEntry, UploadRecord
+
+
+class UploadViews:
+    def __init__(
+        self,
+        *,
+        uploads: Uploads,
+        decisions: Decisions,
+        stored: StoredObjects,
+        reviews: ReviewQueue,
+        evidence_dir: Path,
+    ) -> None:
+        self._uploads = uploads
+        self._decisions = decisions
+        self._stored = stored
+        self._reviews = reviews
+        self._evidence_dir = evidence_dir
+
+    async def decision(self, upload_id: str) -> DecisionRecord | None:
+        return await self._decisions.load(upload_id)
+
+    async def upload(self, upload: UploadRecord) -> dict[str, Any]:
+        """GET /v1/uploads/{id}: state, trail, decision, delivery and human outcomes."""
+        view = upload_json(upload, await self._uploads.trail(upload.id))
+        record = await self._decisions.load(upload.id)
+        view["decision"] = decision_json(record, f"/v1/uploads/{upload.id}/evidence/", "")
+        view.update(await self._stored.view(upload.id))
+        view["review"] = [
+            {
+                "kind": item.kind.value,
+                "state": item.state,
+                "decision": item.decision,
+                "clauses": item.decision_clauses,
+                "reason": item.reason,
+                "decided_at": item.decided_at.isoformat() if item.decided_at else None,
+            }
+            for item in await self._reviews.for_upload(upload.id)
+        ]
+        return view
+
+    async def evidence_file(self, upload_id: str, name: str) -> Path:
+        """The thumbnail file, when the decision lists `name` and it is still kept."""
+        record = await self._decisions.load(upload_id)
+        if record is None or name not in record.evidence_files():
+            raise NotFound("no such evidence frame for this upload")
+        path = self._evidence_dir / upload_id / name
+        if not await asyncio.to_thread(path.is_file):
+            raise NotFound("the evidence frame is no longer kept")
+        return path
+
+
+def decision_json(
+    record: DecisionRecord | None, evidence_base: str, token_query: str
+) -> dict[str, Any] | None:
+    """The record as the API shows it: each saved thumbnail with its URL."""
+    if record is None:
+        return None
+    body = record.to_json()
+    for item in body.get("evidence", []):
+        if "file" in item:
+            item["url"] = f"{evidence_base}{item['file']}{token_query}"
+    return body
+
+
+def upload_json(upload: UploadRecord, trail: list[TrailEntry]) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "state": upload.state.value,
+        "error_code": upload.error_code,
+        "offset": upload.offset,
+        "length": upload.length,
+        "metadata": upload.metadata,
+        "created_at": upload.created_at.isoformat(),
+        "updated_at": upload.updated_at.isoformat(),
+        "expires_at": upload.expires_at.isoformat() if upload.expires_at else None,
+        "completed_at": upload.completed_at.isoformat() if upload.completed_at else None,
+        "trail": [
+            {
+                "at": e.at.isoformat(),
+                "from": e.from_state,
+                "to": e.to_state,
+                "code": e.code,
+                "actor": e.actor,
+            }
+            for e in trail
+        ],
+    }
