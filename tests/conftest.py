@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
+from blockbuster import BlockBuster, blockbuster_ctx
 
 from gateway.domain.licences import Licence
 from gateway.domain.principals import Role
@@ -48,6 +49,23 @@ class Tenant:
 
 
 TenantFactory = Callable[..., Awaitable[Tenant]]
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Fails a test whose gateway code makes a blocking call on the event loop (file IO,
+    sleeps, sockets), as aiohttp's own tests do."""
+    with blockbuster_ctx("gateway") as detector:
+        for function in detector.functions.values():
+            # At start-up, before the gateway listens: Alembic reads its scripts, and aiohttp
+            # resolves the review page's static folder. Settings are built before any loop
+            # runs in the product (some tests build them inside one).
+            function.can_block_in("gateway/adapters/db/migrate.py", "_upgrade")
+            function.can_block_in("gateway/http/review_routes.py", "add_routes")
+            # asyncpg looks for ~/.pgpass and TLS files when it connects (not ours to move).
+            function.can_block_in("asyncpg/connect_utils.py", "_parse_connect_dsn_and_args")
+            function.can_block_in("gateway/runtime/settings.py", "_absolute")
+        yield detector
 
 
 @pytest.fixture

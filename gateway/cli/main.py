@@ -24,6 +24,7 @@ from gateway.runtime.settings import Settings, load_settings
 from gateway.runtime.wiring import Services, close_services, open_services
 
 EXIT_CONFIG = 2
+EXPORT_BATCH = 1000  # access-log lines per write
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -271,16 +272,25 @@ def _licence_add(args: argparse.Namespace) -> int:
 def _accesslog_export(args: argparse.Namespace) -> int:
     async def action(services: Services, args: argparse.Namespace) -> int:
         since = dt.datetime.combine(args.since, dt.time(), tzinfo=dt.UTC)
-        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        out = (
+            await asyncio.to_thread(args.output.open, "w", encoding="utf-8")
+            if args.output
+            else sys.stdout
+        )
         count = 0
+        lines: list[str] = []
         try:
             async for record in services.accesslog_repository.since(since):
                 row = record.as_row() | {"at": record.at.isoformat()}
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                lines.append(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
+                if len(lines) >= EXPORT_BATCH:  # written off the loop, a batch at a time
+                    await asyncio.to_thread(out.writelines, lines)
+                    lines = []
+            await asyncio.to_thread(out.writelines, lines)
         finally:
             if args.output:
-                out.close()
+                await asyncio.to_thread(out.close)
         logging.getLogger(__name__).info("accesslog.exported", extra={"records": count})
         return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from gateway.client import ResumeStore, UploadClient, UploadError
+from gateway.runtime.settings import ClientSettings
 
 
 def add_upload_command(commands: Any) -> None:
@@ -58,7 +59,7 @@ def run_upload(args: argparse.Namespace) -> int:
         args.server,
         args.api_key,
         chunk_size=args.chunk_size,
-        resume_store=ResumeStore(args.resume_store),
+        resume_store=ResumeStore(args.resume_store or ClientSettings().resume_store),
         limit_rate=args.limit_rate,
     )
     size = args.file.stat().st_size

@@ -24,16 +24,13 @@ def fingerprint(path: Path, server_url: str) -> str:
     return digest.hexdigest()
 
 
-def default_store_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vodgate" / "resume.json"
-
-
 class ResumeStore:
-    """A small JSON file: fingerprint -> upload URL. Written atomically (rename)."""
+    """A small JSON file: fingerprint -> upload URL. Written atomically (rename).
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_store_path()
+    Blocking file IO: an async caller runs its methods in a thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def get(self, key: str) -> str | None:
         value = self._read().get(key)

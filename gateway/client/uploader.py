@@ -107,7 +107,7 @@ class UploadClient:
                     attempt = await self._backoff(attempt, exc)
                     offset = await self._with_retries(lambda: self._server_offset(session, url))
             if self.resume_store is not None:
-                self.resume_store.remove(key)
+                await asyncio.to_thread(self.resume_store.remove, key)
         return url.rstrip("/").rsplit("/", 1)[-1]
 
     async def status(self, upload_id: str) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class UploadClient:
     async def _resume_or_create(
         self, session: aiohttp.ClientSession, key: str, size: int, metadata: dict[str, str]
     ) -> tuple[str, int]:
-        known = self.resume_store.get(key) if self.resume_store else None
+        known = await asyncio.to_thread(self.resume_store.get, key) if self.resume_store else None
         if known is not None:
             try:
                 offset = await self._with_retries(lambda: self._server_offset(session, known))
@@ -148,7 +148,7 @@ class UploadClient:
                     raise
         url = await self._with_retries(lambda: self._create(session, size, metadata))
         if self.resume_store is not None:
-            self.resume_store.put(key, url)
+            await asyncio.to_thread(self.resume_store.put, key, url)
         return url, 0
 
     async def _create(

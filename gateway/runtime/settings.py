@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -106,11 +106,17 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, data_dir: Path) -> Path:
+        # Resolved once here, so no path below it touches the disk on the event loop.
+        return data_dir.resolve()
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'vodgate.db').resolve()}"
+        return f"sqlite+aiosqlite:///{self.data_dir / 'vodgate.db'}"
 
     @property
     def staging_dir(self) -> Path:
@@ -152,3 +158,16 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**overrides)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+class ClientSettings(BaseSettings):
+    """Where `vodgate upload` keeps what it needs to resume (the XDG cache directory)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    xdg_cache_home: Path | None = None  # XDG_CACHE_HOME; default ~/.cache
+
+    @property
+    def resume_store(self) -> Path:
+        base = self.xdg_cache_home or Path.home() / ".cache"
+        return base / "vodgate" / "resume.json"

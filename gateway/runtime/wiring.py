@@ -105,9 +105,10 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     """Build every adapter, check the policy files and bring the schema to head."""
     failpoints.arm(settings.failpoints.split(","))
     clock = clock or SystemClock()
-    rules = load_licence_rules(settings.policies_dir)
+    rules = await asyncio.to_thread(load_licence_rules, settings.policies_dir)
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url)
+    # A SQLite URL is made absolute on the disk: off the loop.
+    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url)
     await upgrade_to_head(engine)
     metrics = Metrics()
     unit_of_work = SqlUnitOfWork(engine)
@@ -136,14 +137,21 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
-    objects = build_object_store(settings)
-    quarantine = _s3_store(settings, settings.s3_staging_bucket or "") if quarantined else None
+    # boto3 reads its service models from disk when a client is made: off the loop.
+    objects = await asyncio.to_thread(build_object_store, settings)
+    quarantine = (
+        await asyncio.to_thread(_s3_store, settings, settings.s3_staging_bucket or "")
+        if quarantined
+        else None
+    )
     staged: StagedCopies = (
         QuarantineCopies(quarantine, staging, settings.data_dir / "work")
         if quarantine is not None
         else LocalStagedCopies(staging)
     )
-    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    policy = await asyncio.to_thread(
+        load_content_policy, settings.policies_dir / PROHIBITED_CONTENT_FILE
+    )
     decisions = DecisionRepository(engine)
     stored = StoredObjectRepository(engine)
     reviews = ReviewRepository(engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -111,7 +112,8 @@ def test_killed_gateway_loses_no_acknowledged_byte(gateway: Gateway, tmp_path: P
         def progress(done: int, _total: int) -> None:
             acknowledged.append(done)
             if done >= 2 * 1024 * 1024 and gateway.process is not None:
-                kill(gateway.process)  # SIGKILL: no shutdown hooks run
+                # SIGKILL: no shutdown hooks run. Reaped below, off the event loop.
+                gateway.process.send_signal(signal.SIGKILL)
 
         try:
             await client.upload(source, META, progress)
@@ -119,6 +121,8 @@ def test_killed_gateway_loses_no_acknowledged_byte(gateway: Gateway, tmp_path: P
             return
 
     asyncio.run(first_part())
+    assert gateway.process is not None
+    kill(gateway.process)
     gateway.process = None
     gateway.start()  # same data dir: the database and staging files are all it has
     client = UploadClient(gateway.url, gateway.api_key, resume_store=store)

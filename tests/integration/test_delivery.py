@@ -4,6 +4,8 @@ arrive whole, and the transcode results are destroyed once delivered (clause 4.3
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -78,7 +80,7 @@ def hd_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def screened(services: Services, tenant: Tenant, source: Path) -> str:
     upload_id = await received(services, tenant.tenant_id, source)
     if services.screener is None:
-        services.screener = build_screener(services.settings)
+        services.screener = await asyncio.to_thread(build_screener, services.settings)
     (worker,) = build_screening_workers(services)
     assert await worker.run_once()
     return upload_id
@@ -248,16 +250,17 @@ async def test_wrong_credentials_are_a_clear_error_in_the_trail(
 ) -> None:
     upload_id = await screened(services, tenant, hd_clip)
     settings = services.settings
-    services.destination = ApprovedOnlyDestination(
-        S3ObjectStore(
+    wrong_key = await asyncio.to_thread(
+        functools.partial(
+            S3ObjectStore,
             bucket=bucket,
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key="not-the-secret",
-        ),
-        services.uploads,
+        )
     )
+    services.destination = ApprovedOnlyDestination(wrong_key, services.uploads)
     (worker,) = build_delivery_workers(services, 1)
     assert await worker.run_once()
     assert await state_of(services, upload_id) in {UploadState.APPROVED, UploadState.FORWARDING}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,9 @@ def frames_of(*colours: tuple[int, int, int], size: int = 256) -> np.ndarray:
 
 
 async def test_generated_model_scores_follow_colour(tmp_path: Path) -> None:
-    manifest, model_file = load_manifest(build_colour_model(tmp_path))
-    classifier = OnnxClassifier(manifest, model_file)
+    folder = await asyncio.to_thread(build_colour_model, tmp_path)
+    manifest, model_file = await asyncio.to_thread(load_manifest, folder)
+    classifier = await asyncio.to_thread(OnnxClassifier, manifest, model_file)
     classifier.warm_up(256)
     colours = [(255, 0, 0), (176, 80, 80), (64, 96, 128)]
     signals = await classifier.classify(frames_of(*colours), [0.0, 2.0, 4.0])
@@ -62,8 +64,9 @@ async def test_open_nsfw_from_its_wheel_scores_benign_images_low() -> None:
     from PIL import Image
     from skimage import data
 
-    manifest, model_file = load_manifest(PROJECT_ROOT / "models" / "open_nsfw" / "manifest.yaml")
-    classifier = OnnxClassifier(manifest, model_file)
+    manifest_path = PROJECT_ROOT / "models" / "open_nsfw" / "manifest.yaml"
+    manifest, model_file = await asyncio.to_thread(load_manifest, manifest_path)
+    classifier = await asyncio.to_thread(OnnxClassifier, manifest, model_file)
     images = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
     frames = np.stack(
         [

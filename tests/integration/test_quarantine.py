@@ -5,6 +5,7 @@ presigned link to the quarantined video."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import urllib.request
@@ -73,7 +74,7 @@ async def test_a_quarantined_upload_is_screened_and_copied_server_side(
     tmp_path: Path,
 ) -> None:
     quarantine, destination = buckets
-    services.screener = build_screener(services.settings)
+    services.screener = await asyncio.to_thread(build_screener, services.settings)
     clip = colour_clip(tmp_path / "plain.mp4", 10, base=DARK, size="320x240")
     upload_id = await received(services, tenant.tenant_id, clip)
     (delivery,) = build_delivery_workers(services, 1)
@@ -133,7 +134,7 @@ async def test_a_reviewer_streams_a_quarantined_video_through_a_presigned_link(
     make_tenant: TenantFactory,
     tmp_path: Path,
 ) -> None:
-    services.screener = build_screener(services.settings)
+    services.screener = await asyncio.to_thread(build_screener, services.settings)
     clip = colour_clip(tmp_path / "pink.mp4", 20, base=DARK, segments=((5, 8, PINK),))
     upload_id = await received(services, tenant.tenant_id, clip)
     (delivery,) = build_delivery_workers(services, 1)
@@ -171,7 +172,7 @@ async def test_a_delete_after_the_hand_off_leaves_nothing_in_the_quarantine(
     assert len(s3_server.keys(quarantine)) == 1
     deleted = await client.delete(f"/files/{upload_id}", headers=tenant.auth)  # tus termination
     assert deleted.status == 204
-    services.screener = build_screener(services.settings)
+    services.screener = await asyncio.to_thread(build_screener, services.settings)
     (screening,) = build_screening_workers(services)
     assert await screening.run_once()  # its job finds the upload terminated and cleans up
     assert await state_of(services, upload_id) == UploadState.TERMINATED

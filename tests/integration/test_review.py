@@ -73,7 +73,7 @@ async def test_screening_sends_a_review_verdict_to_the_queue(
 ) -> None:
     models, policies = setup_dirs
     settings = services.settings.model_copy(update={"models_dir": models, "policies_dir": policies})
-    services.screener = build_screener(settings)
+    services.screener = await asyncio.to_thread(build_screener, settings)
     clip = colour_clip(tmp_path / "pink.mp4", 20, base=DARK, segments=((5, 8, PINK),))
     upload_id = await received(services, tenant.tenant_id, clip)
     (worker,) = build_screening_workers(services)

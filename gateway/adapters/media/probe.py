@@ -69,8 +69,9 @@ class FfprobeProber:
         return self._interpret(json.loads(out or "{}"))
 
     async def _run(self, path: Path) -> tuple[str, str, int]:
+        argv = await asyncio.to_thread(self.argv, path)  # resolving the path reads the disk
         process = await asyncio.create_subprocess_exec(
-            *self.argv(path),
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

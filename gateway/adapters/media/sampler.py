@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -160,10 +161,14 @@ class FfmpegFrameSampler:
         # CPU budget: decoding runs well above real time; 2 s of CPU per media second plus
         # a minute is far beyond honest work and stops a decoder caught in a loop.
         cpu_s = int(60 + 2 * media_s)
+        argv = await asyncio.to_thread(  # resolving the path reads the disk
+            functools.partial(
+                self.argv, path, video_filter, codec=codec, start_s=start_s,
+                duration_s=length_s, cpu_s=cpu_s,
+            )
+        )  # fmt: skip
         process = await asyncio.create_subprocess_exec(
-            *self.argv(
-                path, video_filter, codec=codec, start_s=start_s, duration_s=length_s, cpu_s=cpu_s
-            ),
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

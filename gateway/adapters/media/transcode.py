@@ -81,7 +81,8 @@ class FfmpegTranscoder:
         # media second per rendition plus a minute is far beyond honest work.
         cpu_s = int(60 + 4 * duration_s * len(outputs))
         try:
-            await _run(self.argv(source, partials, cpu_s), cpu_s * 2, "transcoding")
+            argv = await asyncio.to_thread(self.argv, source, partials, cpu_s)  # resolves paths
+            await _run(argv, cpu_s * 2, "transcoding")
         except TranscodeFailed:
             for partial, _ in partials:
                 await asyncio.to_thread(partial.unlink, missing_ok=True)
@@ -95,7 +96,8 @@ class FfmpegTranscoder:
         await asyncio.to_thread(shutil.rmtree, partial, True)
         await asyncio.to_thread(partial.mkdir, parents=True)
         cpu_s = int(60 + duration_s)
-        await _run(self.hls_argv(mp4, partial, segment_s, cpu_s), cpu_s * 2, "HLS packaging")
+        argv = await asyncio.to_thread(self.hls_argv, mp4, partial, segment_s, cpu_s)
+        await _run(argv, cpu_s * 2, "HLS packaging")
         await asyncio.to_thread(partial.replace, folder)
 
     def hls_argv(self, mp4: Path, folder: Path, segment_s: int, cpu_s: int) -> list[str]:
