@@ -21,7 +21,7 @@ class InProcessLocker:
         # Keyed by tenant too: another tenant's request never learns that this id is busy.
         key = (tenant_id, upload_id)
         if key in self._held:
-            raise Locked("another request is writing to this upload", code="upload_locked")
+            raise Locked("another request is writing to this upload")
         self._held.add(key)
         try:
             yield

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.adapters.policy_files import load_licence_rules
-from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFound
+from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFound, TenantNotFound
 from gateway.domain.licences import check_declared_licence, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.runtime.settings import Settings, load_settings
@@ -116,7 +116,7 @@ async def _check_licence(
     engine = create_engine(settings.resolved_database_url)
     try:
         if not await TenantRepository(engine).exists(tenant_id):
-            raise NotFound(f"no tenant {tenant_id} in this database", code="tenant_not_found")
+            raise TenantNotFound(f"no tenant {tenant_id} in this database")
         held = [lic for _, lic in await LicenceRepository(engine).held_by(tenant_id)]
         licence = check_upload_licence(rules, metadata, held, today)
         thresholds = await ThresholdRepository(engine).for_tenant(tenant_id)

@@ -1,11 +1,21 @@
-"""The gateway's error tree: one place that maps each failure to a code and an HTTP status.
+"""The gateway's error table: every failure a caller can see, as a class with a stable code
+and an HTTP status. Raise sites name a class; none spells a code.
 
     GatewayError            code, status; the message is safe to show a customer
     ├─ ClientError          4xx: the caller must change the request (`clause` where a term applies)
-    └─ DependencyError      5xx: retrying may help (storage_unavailable, ...)
+    │  ├─ Unauthorized 401, Forbidden 403, NotFound 404, Conflict 409, Gone 410,
+    │  │  PreconditionFailed 412, PayloadTooLarge 413, UnsupportedMediaType 415,
+    │  │  Locked 423, ChecksumMismatch 460 (tus)
+    │  ├─ LicenceRejected 403 (clauses 3.1.10.1, 3.1.3.1)
+    │  ├─ MediaRefused 422 (the file is not a video we screen)
+    │  └─ ReviewInputInvalid 400
+    ├─ DependencyError      5xx: retrying may help (storage_unavailable, ...)
+    └─ NotApproved          a destination write for an unapproved upload: a bug if it fires
     ConfigError             start-up only; the process exits with code 2
 
-A `block` verdict is a decision, not an error.
+Messages are written for the customer: they never carry exception text, paths or another
+tenant's data. Operators find the detail in the logs. A `block` verdict is a decision, not an
+error.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ class GatewayError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        if code is not None:
+        if code is not None:  # only to carry a code from one error to another
             self.code = code
         if status is not None:
             self.status = status
@@ -42,40 +52,15 @@ class GatewayError(Exception):
         return {"error": error}
 
 
-class ClientError(GatewayError):
-    code = "bad_request"
-    status = 400
-
-
-class DependencyError(GatewayError):
-    code = "dependency_unavailable"
-    status = 503
-
-
-class StorageUnavailable(DependencyError):
-    """The object store cannot be reached or refuses us (credentials, bucket); retry later."""
-
-    code = "storage_unavailable"
-
-
-class StorageMismatch(DependencyError):
-    """What the store holds is not what we sent (size or ETag differs after a write)."""
-
-    code = "storage_verify_failed"
-
-
-class NotApproved(GatewayError):
-    """An attempt to write to the destination for an upload whose verdict is not approved.
-    A bug if it ever fires: the one guard on every destination write raises it."""
-
-    code, status = "not_approved", 409
-
-
 class ConfigError(Exception):
     """Bad configuration found at start-up; the process stops with exit code 2."""
 
 
-# --- the table of client errors (tusd keeps one table too) -------------------------------
+# --- 4xx: the caller must change the request ----------------------------------------------
+
+
+class ClientError(GatewayError):
+    code, status = "bad_request", 400
 
 
 class Unauthorized(ClientError):
@@ -118,20 +103,248 @@ class ChecksumMismatch(ClientError):
     code, status = "checksum_mismatch", 460
 
 
+class BodyInterrupted(ClientError):
+    """The request body stopped before its end (client killed, connection lost)."""
+
+    code = "body_incomplete"
+
+
+# Requests: headers, bodies, queries.
+class HeaderMissing(ClientError):
+    code = "header_missing"
+
+
+class HeaderInvalid(ClientError):
+    code = "header_invalid"
+
+
+class ChecksumAlgorithmUnsupported(ClientError):
+    code = "checksum_algorithm_unsupported"
+
+
+class MetadataInvalid(ClientError):
+    code = "metadata_invalid"
+
+
+class MetadataTooLarge(ClientError):
+    code = "metadata_too_large"
+
+
+class QueryInvalid(ClientError):
+    code = "query_invalid"
+
+
+class BodyInvalid(ClientError):
+    code = "body_invalid"
+
+
+class BodyTooLarge(ClientError):
+    code, status = "body_too_large", 413
+
+
+class ObjectKeyInvalid(ClientError):
+    code = "object_key_invalid"
+
+
+class WebhookUrlInvalid(ClientError):
+    code = "webhook_url_invalid"
+
+
+# Uploads (tus).
+class UploadNotFound(NotFound):
+    code = "upload_not_found"
+
+
+class UploadComplete(Conflict):
+    code = "upload_complete"
+
+
+class OffsetMismatch(Conflict):
+    code = "offset_mismatch"
+
+
+class UploadNotTerminable(Conflict):
+    code = "upload_not_terminable"
+
+
+class UploadTooLarge(PayloadTooLarge):
+    code = "upload_too_large"
+
+
+class UploadLengthExceeded(PayloadTooLarge):
+    code = "upload_length_exceeded"
+
+
+# Tenants and their licences (clauses 3.1.10.1, 3.1.3.1).
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+
+
+class TenantExists(Conflict):
+    code = "tenant_exists"
+
+
+class LicenceExists(Conflict):
+    code = "licence_exists"
+
+
+class ContentCategoryUnknown(ClientError):
+    code = "content_category_unknown"
+
+
 class LicenceRejected(ClientError):
-    """Refused under clause 3.1.10.1 / 3.1.3.1; `code` names the reason."""
+    """Refused under clause 3.1.10.1 / 3.1.3.1; the subclass names the reason."""
 
-    status = 403
+    code, status = "licence_rejected", 403
 
 
+class LicenceMissing(LicenceRejected):
+    code = "licence_missing"
+
+
+class LicenceUnknown(LicenceRejected):
+    code = "licence_unknown"
+
+
+class LicenceExpired(LicenceRejected):
+    code = "licence_expired"
+
+
+class LicenceOutOfScope(LicenceRejected):
+    code = "licence_out_of_scope"
+
+
+class RightsExpired(LicenceRejected):
+    code = "rights_expired"
+
+
+# Media (the hardened probe).
 class MediaRefused(ClientError):
-    """The file is not a video the gateway screens; `code` says why (media_invalid,
-    media_unsupported, media_no_video, media_too_long)."""
+    """The file is not a video the gateway screens; the subclass says why."""
 
     code, status = "media_invalid", 422
 
 
-class BodyInterrupted(ClientError):
-    """The request body stopped before its end (client killed, connection lost)."""
+class MediaUnsupported(MediaRefused):
+    code = "media_unsupported"
 
-    code, status = "body_incomplete", 400
+
+class MediaNoVideo(MediaRefused):
+    code = "media_no_video"
+
+
+class MediaTooLong(MediaRefused):
+    code = "media_too_long"
+
+
+# Human review.
+class ReviewInputInvalid(ClientError):
+    code = "review_decision_invalid"
+
+
+class ClauseUnknown(ReviewInputInvalid):
+    code = "clause_unknown"
+
+
+class ReasonRequired(ReviewInputInvalid):
+    code = "reason_required"
+
+
+class ReviewItemNotFound(NotFound):
+    code = "review_item_not_found"
+
+
+class ReviewVideoGone(NotFound):
+    code = "review_video_gone"
+
+
+class ReviewAdminOnly(Forbidden):
+    code = "review_admin_only"
+
+
+class ReviewReviewerExcluded(Forbidden):
+    code = "review_reviewer_excluded"
+
+
+class ReviewItemClaimed(Conflict):
+    code = "review_item_claimed"
+
+
+class ReviewItemDecided(Conflict):
+    code = "review_item_decided"
+
+
+class ReviewLeaseNotHeld(Conflict):
+    code = "review_lease_not_held"
+
+
+class ReviewUploadMoved(Conflict):
+    code = "review_upload_moved"
+
+
+class AppealStatementRequired(ClientError):
+    code = "appeal_statement_required"
+
+
+class AppealStatementTooLong(ClientError):
+    code = "appeal_statement_too_long"
+
+
+class AppealNotRejected(Conflict):
+    code = "appeal_not_rejected"
+
+
+class AppealExists(Conflict):
+    code = "appeal_exists"
+
+
+# --- 5xx: retrying may help -----------------------------------------------------------------
+
+
+class DependencyError(GatewayError):
+    code, status = "dependency_unavailable", 503
+
+
+class StorageUnavailable(DependencyError):
+    """The object store cannot be reached or refuses us (credentials, bucket); retry later."""
+
+    code = "storage_unavailable"
+
+
+class StorageMismatch(DependencyError):
+    """What the store holds is not what we sent (size or ETag differs after a write)."""
+
+    code = "storage_verify_failed"
+
+
+class StagingUnavailable(DependencyError):
+    """The staging directory could not be written (disk full, permissions)."""
+
+    code = "staging_unavailable"
+
+
+class NotApproved(GatewayError):
+    """An attempt to write to the destination for an upload whose verdict is not approved.
+    A bug if it ever fires: the one guard on every destination write raises it."""
+
+    code, status = "not_approved", 409
+
+
+# --- what a failed background job records (never an HTTP answer) ------------------------------
+
+
+class ScreeningFailed(GatewayError):
+    """Screening could not finish after its last attempt; the policy's on_error decided."""
+
+    code = "screening_failed"
+
+
+def error_table() -> dict[str, type[GatewayError]]:
+    """Every error class by its code (one class per code; tests hold this true)."""
+    table: dict[str, type[GatewayError]] = {}
+    pending: list[type[GatewayError]] = [GatewayError]
+    while pending:
+        cls = pending.pop()
+        table.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return table

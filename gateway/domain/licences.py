@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.domain.errors import ClientError, LicenceRejected
+from gateway.domain.errors import (
+    ContentCategoryUnknown,
+    LicenceExpired,
+    LicenceMissing,
+    LicenceOutOfScope,
+    LicenceUnknown,
+    MetadataInvalid,
+    RightsExpired,
+)
 
 
 class _Frozen(BaseModel):
@@ -69,9 +77,7 @@ def parse_metadata_date(key: str, value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise ClientError(
-            f"Upload-Metadata {key} must be a date as YYYY-MM-DD", code="metadata_invalid"
-        ) from exc
+        raise MetadataInvalid(f"Upload-Metadata {key} must be a date as YYYY-MM-DD") from exc
 
 
 def check_upload_licence(
@@ -88,13 +94,10 @@ def check_upload_licence(
         (lic for lic in held if lic.licence_type == licence_type and lic.number == number), None
     )
     if licence is None:
-        raise LicenceRejected(
-            "this account holds no such licence", code="licence_unknown", clause=rules.clause
-        )
+        raise LicenceUnknown("this account holds no such licence", clause=rules.clause)
     if not licence.valid_from <= today <= licence.valid_until:
-        raise LicenceRejected(
+        raise LicenceExpired(
             f"licence is valid from {licence.valid_from} until {licence.valid_until}",
-            code="licence_expired",
             clause=rules.clause,
         )
     _check_scope(rules, metadata, licence)
@@ -109,16 +112,13 @@ def check_declared_licence(
     licence_type = metadata.get("licence_type", "").strip()
     number = metadata.get("licence_number", "").strip()
     if not licence_type or not number:
-        raise LicenceRejected(
-            "Upload-Metadata must declare licence_type and licence_number",
-            code="licence_missing",
-            clause=rules.clause,
+        raise LicenceMissing(
+            "Upload-Metadata must declare licence_type and licence_number", clause=rules.clause
         )
     if licence_type not in rules.accepted_for_upload:
-        raise LicenceRejected(
+        raise LicenceUnknown(
             f"licence type {licence_type!r} does not permit publishing video; "
             f"accepted: {', '.join(rules.accepted_for_upload)}",
-            code="licence_unknown",
             clause=rules.clause,
         )
     _category(rules, metadata)
@@ -129,9 +129,8 @@ def _category(rules: LicenceRules, metadata: Mapping[str, str]) -> tuple[str, Co
     name = metadata.get("content_category", "").strip() or rules.default_category
     category = rules.categories.get(name)
     if category is None:
-        raise ClientError(
+        raise ContentCategoryUnknown(
             f"unknown content_category {name!r}; known: {', '.join(sorted(rules.categories))}",
-            code="content_category_unknown",
             clause=rules.clause,
         )
     return name, category
@@ -140,10 +139,9 @@ def _category(rules: LicenceRules, metadata: Mapping[str, str]) -> tuple[str, Co
 def _check_scope(rules: LicenceRules, metadata: Mapping[str, str], licence: Licence) -> None:
     category_name, category = _category(rules, metadata)
     if category.requires_scope and not licence.scopes.intersection(category.requires_scope):
-        raise LicenceRejected(
+        raise LicenceOutOfScope(
             f"content_category {category_name!r} needs an approval in scope "
             f"{' or '.join(category.requires_scope)} on the licence",
-            code="licence_out_of_scope",
             clause=category.clause,
         )
 
@@ -153,14 +151,8 @@ def _check_rights(rules: LicenceRules, metadata: Mapping[str, str], today: dt.da
     if not expires:
         return
     if not metadata.get("rights_holder", "").strip():
-        raise ClientError(
-            "rights_expires needs rights_holder",
-            code="metadata_invalid",
-            clause=rules.rights_clause,
-        )
+        raise MetadataInvalid("rights_expires needs rights_holder", clause=rules.rights_clause)
     if parse_metadata_date("rights_expires", expires) < today:
-        raise LicenceRejected(
-            f"the rights to this video expired on {expires}",
-            code="rights_expired",
-            clause=rules.rights_clause,
+        raise RightsExpired(
+            f"the rights to this video expired on {expires}", clause=rules.rights_clause
         )

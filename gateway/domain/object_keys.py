@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.domain.errors import ClientError
+from gateway.domain.errors import ObjectKeyInvalid
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EXTENSION = re.compile(r"[a-z0-9]{1,8}")
@@ -20,13 +20,9 @@ EXTENSION_BY_FORMAT = {
 }
 
 
-class UnsafeKey(ClientError):
-    code, status = "object_key_invalid", 400
-
-
 def _segment(value: str, what: str) -> str:
     if not _SEGMENT.fullmatch(value):
-        raise UnsafeKey(f"{what} {value!r} cannot be part of an object key")
+        raise ObjectKeyInvalid(f"{what} {value!r} cannot be part of an object key")
     return value
 
 
@@ -40,7 +36,7 @@ def upload_prefix(tenant_id: str, upload_id: str) -> str:
 
 def source_key(tenant_id: str, upload_id: str, extension: str) -> str:
     if not _EXTENSION.fullmatch(extension):
-        raise UnsafeKey(f"extension {extension!r} cannot be part of an object key")
+        raise ObjectKeyInvalid(f"extension {extension!r} cannot be part of an object key")
     return f"{upload_prefix(tenant_id, upload_id)}source.{extension}"
 
 
@@ -48,7 +44,7 @@ def rendition_file_key(tenant_id: str, upload_id: str, relative: str) -> str:
     """A file of a multi-file rendition (HLS: `hls/720p/seg_000.ts`), each part checked."""
     parts = relative.split("/")
     if len(parts) > 3 or not all(parts):
-        raise UnsafeKey(f"rendition path {relative!r} cannot be part of an object key")
+        raise ObjectKeyInvalid(f"rendition path {relative!r} cannot be part of an object key")
     *folders, file_name = parts
     for folder in folders:
         _segment(folder, "rendition folder")
@@ -59,7 +55,7 @@ def rendition_file_key(tenant_id: str, upload_id: str, relative: str) -> str:
 def _checked_file(file_name: str) -> str:
     stem, dot, extension = file_name.rpartition(".")
     if not dot or not _EXTENSION.fullmatch(extension):
-        raise UnsafeKey(f"rendition file {file_name!r} cannot be part of an object key")
+        raise ObjectKeyInvalid(f"rendition file {file_name!r} cannot be part of an object key")
     return f"{_segment(stem, 'rendition file')}.{extension}"
 
 

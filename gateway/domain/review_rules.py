@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.domain.errors import ClientError
+from gateway.domain.errors import ClauseUnknown, ReasonRequired, ReviewInputInvalid
 from gateway.domain.policy import Policy
 
 
@@ -77,10 +77,6 @@ class ReviewItem:
         )
 
 
-class ReviewInputInvalid(ClientError):
-    code, status = "review_decision_invalid", 400
-
-
 @dataclass(frozen=True, slots=True)
 class Priority:
     severity: int  # the highest severity among the fired clauses
@@ -109,13 +105,11 @@ def check_decision(policy: Policy, choice: str, clauses: Sequence[str], reason: 
     known = {item.id for item in policy.items}
     unknown = [c for c in clauses if c not in known]
     if unknown:
-        raise ReviewInputInvalid(
-            f"unknown clause ids {unknown}; known: {sorted(known)}", code="clause_unknown"
-        )
+        raise ClauseUnknown(f"unknown clause ids {unknown}; known: {sorted(known)}")
     if chosen == Choice.REJECT and not clauses:
         raise ReviewInputInvalid("a rejection names the clause(s) it rests on")
     if not reason.strip():
-        raise ReviewInputInvalid("a reason is required", code="reason_required")
+        raise ReasonRequired("a reason is required")
     if len(reason) > MAX_REASON_CHARS:
         raise ReviewInputInvalid(f"the reason is longer than {MAX_REASON_CHARS} characters")
     return chosen

@@ -5,7 +5,14 @@ from __future__ import annotations
 import base64
 import re
 
-from gateway.domain.errors import ClientError, PayloadTooLarge
+from gateway.domain.errors import (
+    ChecksumAlgorithmUnsupported,
+    HeaderInvalid,
+    HeaderMissing,
+    MetadataInvalid,
+    MetadataTooLarge,
+    UploadTooLarge,
+)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = (
@@ -25,15 +32,13 @@ _DIGITS = re.compile(r"^[0-9]{1,19}$")
 def parse_length(header: str, value: str | None, *, max_size: int | None = None) -> int:
     """A non-negative integer header (Upload-Length, Upload-Offset)."""
     if value is None:
-        raise ClientError(f"{header} header is required", code="header_missing")
+        raise HeaderMissing(f"{header} header is required")
     value = value.strip()
     if not _DIGITS.match(value):
-        raise ClientError(f"{header} must be a non-negative integer", code="header_invalid")
+        raise HeaderInvalid(f"{header} must be a non-negative integer")
     number = int(value)
     if max_size is not None and number > max_size:
-        raise PayloadTooLarge(
-            f"{header} {number} exceeds Tus-Max-Size {max_size}", code="upload_too_large"
-        )
+        raise UploadTooLarge(f"{header} {number} exceeds Tus-Max-Size {max_size}")
     return number
 
 
@@ -45,20 +50,15 @@ def parse_metadata(value: str | None, *, max_bytes: int) -> dict[str, str]:
     if value is None or not value.strip():
         return {}
     if len(value) > max_bytes:
-        raise ClientError(
-            f"Upload-Metadata is {len(value)} bytes; the limit is {max_bytes}",
-            code="metadata_too_large",
-        )
+        raise MetadataTooLarge(f"Upload-Metadata is {len(value)} bytes; the limit is {max_bytes}")
     result: dict[str, str] = {}
     for pair in value.split(","):
         parts = pair.strip().split(" ")
         if len(parts) > 2 or not _KEY.match(parts[0]):
-            raise ClientError(
-                f"malformed Upload-Metadata pair {pair[:64]!r}", code="metadata_invalid"
-            )
+            raise MetadataInvalid(f"malformed Upload-Metadata pair {pair[:64]!r}")
         key = parts[0]
         if key in result:
-            raise ClientError(f"duplicate Upload-Metadata key {key!r}", code="metadata_invalid")
+            raise MetadataInvalid(f"duplicate Upload-Metadata key {key!r}")
         result[key] = _decode_value(key, parts[1]) if len(parts) == 2 else ""
     return result
 
@@ -67,8 +67,8 @@ def _decode_value(key: str, encoded: str) -> str:
     try:
         return base64.b64decode(encoded, validate=True).decode("utf-8")
     except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII text
-        raise ClientError(
-            f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8", code="metadata_invalid"
+        raise MetadataInvalid(
+            f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8"
         ) from exc
 
 
@@ -85,17 +85,14 @@ def parse_checksum(value: str | None) -> tuple[str, bytes] | None:
         return None
     algorithm, _, encoded = value.strip().partition(" ")
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise ClientError(
+        raise ChecksumAlgorithmUnsupported(
             f"unsupported checksum algorithm {algorithm!r}; supported: "
-            + ",".join(CHECKSUM_ALGORITHMS),
-            code="checksum_algorithm_unsupported",
+            + ",".join(CHECKSUM_ALGORITHMS)
         )
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
     except ValueError as exc:  # binascii.Error or non-ASCII text
-        raise ClientError("Upload-Checksum digest is not base64", code="header_invalid") from exc
+        raise HeaderInvalid("Upload-Checksum digest is not base64") from exc
     if len(digest) != _DIGEST_SIZES[algorithm]:
-        raise ClientError(
-            f"Upload-Checksum digest has the wrong size for {algorithm}", code="header_invalid"
-        )
+        raise HeaderInvalid(f"Upload-Checksum digest has the wrong size for {algorithm}")
     return algorithm, digest

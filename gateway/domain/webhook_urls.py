@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from gateway.domain.errors import ClientError
+from gateway.domain.errors import WebhookUrlInvalid
 
 MAX_URL_LENGTH = 2000
-
-
-class WebhookUrlInvalid(ClientError):
-    code, status = "webhook_url_invalid", 400
 
 
 def check_webhook_url(url: str) -> str:

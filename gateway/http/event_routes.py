@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.domain.errors import ClientError
+from gateway.domain.errors import BodyInvalid, BodyTooLarge, QueryInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
@@ -37,7 +37,7 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
     if raw is None:
         return default
     if not raw.isdigit() or len(raw) > 18:
-        raise ClientError(f"{name} must be a non-negative integer", code="query_invalid")
+        raise QueryInvalid(f"{name} must be a non-negative integer")
     return int(raw)
 
 
@@ -53,16 +53,14 @@ async def list_events(request: web.Request) -> web.Response:
 async def ack_events(request: web.Request) -> web.Response:
     principal = await authenticate(request, Role.UPLOADER)
     if (request.content_length or 0) > MAX_ACK_BODY_BYTES:
-        raise ClientError("the body is too large", code="body_too_large", status=413)
+        raise BodyTooLarge("the body is too large")
     raw = await request.read()
     if len(raw) > MAX_ACK_BODY_BYTES:
-        raise ClientError("the body is too large", code="body_too_large", status=413)
+        raise BodyTooLarge("the body is too large")
     try:
         ack = AckRequest.model_validate_json(raw)
     except ValidationError as exc:
-        raise ClientError(
-            'expected {"ids": [event ids]}: ' + exc.errors()[0]["msg"], code="body_invalid"
-        ) from exc
+        raise BodyInvalid('expected {"ids": [event ids]}: ' + exc.errors()[0]["msg"]) from exc
     services = request.app[SERVICES]
     acked = await services.events.ack(principal.tenant_id, ack.ids, services.clock.now())
     return web.json_response({"acked": acked})

@@ -72,7 +72,19 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except GatewayError as exc:
-        response = web.json_response(exc.as_body(), status=exc.status)
+        if exc.status >= 500:
+            # A dependency's failure: its detail (hosts, buckets, driver text) is for the
+            # operators' log; the caller gets the code and a request id to quote.
+            logger.warning(
+                "request.dependency_failed",
+                extra={"path": request.path, "code": exc.code, "error": exc.message[:500]},
+            )
+            message = "a service the gateway needs is unavailable; retry later"
+            response = json_error(
+                exc.status, exc.code, f"{message} (request id {request_id_var.get()})"
+            )
+        else:
+            response = web.json_response(exc.as_body(), status=exc.status)
         response.headers.update(exc.headers)
         return response
     except web.HTTPException as exc:

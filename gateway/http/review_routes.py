@@ -17,7 +17,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.domain.errors import ClientError, Conflict, NotFound, Unauthorized
+from gateway.domain.errors import (
+    BodyInvalid,
+    BodyTooLarge,
+    NotFound,
+    QueryInvalid,
+    ReviewItemNotFound,
+    ReviewLeaseNotHeld,
+    ReviewVideoGone,
+    Unauthorized,
+)
 from gateway.domain.principals import Role
 from gateway.domain.review_rules import ItemKind, ReviewItem
 from gateway.http.app_keys import SERVICES
@@ -66,22 +75,22 @@ async def _reviewer(request: web.Request) -> Any:
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["item_id"]
     if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"no review item {raw!r}", code="review_item_not_found")
+        raise ReviewItemNotFound(f"no review item {raw!r}")
     return int(raw)
 
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise ClientError("the body is too large", code="body_too_large", status=413)
+        raise BodyTooLarge("the body is too large")
     raw = await request.content.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise ClientError("the body is too large", code="body_too_large", status=413)
+        raise BodyTooLarge("the body is too large")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ClientError(f"{where}: {first['msg']}", code="body_invalid") from exc
+        raise BodyInvalid(f"{where}: {first['msg']}") from exc
 
 
 def item_json(item: ReviewItem, *, reveal_decision: bool) -> dict[str, Any]:
@@ -116,7 +125,7 @@ async def queue(request: web.Request) -> web.Response:
     query = request.query
     limit_raw = query.get("limit", "50")
     if not limit_raw.isdigit():
-        raise ClientError("limit must be a positive integer", code="query_invalid")
+        raise QueryInvalid("limit must be a positive integer")
     now = services.clock.now()
     items = await services.review.reviews.queue(
         now,
@@ -237,7 +246,7 @@ async def _media_access(request: web.Request) -> ReviewItem:
         raise Unauthorized("the media token is not valid (claim the item again)")
     principal = await _reviewer(request)
     if not item.held_by(reviewer_id(principal), now):
-        raise Conflict("claim this item first", code="review_lease_not_held")
+        raise ReviewLeaseNotHeld("claim this item first")
     return item
 
 
@@ -251,7 +260,7 @@ async def video(request: web.Request) -> web.StreamResponse:
         )
     path = staged.path(item.upload_id)
     if not await asyncio.to_thread(path.is_file):
-        raise NotFound("the staged video is no longer kept", code="review_video_gone")
+        raise ReviewVideoGone("the staged video is no longer kept")
     # FileResponse answers Range requests (206), so the player can seek to a flagged frame.
     return web.FileResponse(
         path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, no-store"}

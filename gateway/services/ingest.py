@@ -21,8 +21,12 @@ from gateway.domain.errors import (
     GatewayError,
     Gone,
     LicenceRejected,
-    NotFound,
+    OffsetMismatch,
     PayloadTooLarge,
+    UploadComplete,
+    UploadLengthExceeded,
+    UploadNotFound,
+    UploadNotTerminable,
 )
 from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.ports.clock import Clock
@@ -154,7 +158,7 @@ class IngestService:
         """
         upload = await self._uploads.get(upload_id, principal.tenant_id)
         if upload is None:
-            raise NotFound("no such upload", code="upload_not_found")
+            raise UploadNotFound("no such upload")
         if upload.state == UploadState.RECEIVING and self._is_past_deadline(upload):
             await self._expire(upload.id, "expiry-check")
             return await self.get_any_state(principal, upload_id)
@@ -174,11 +178,10 @@ class IngestService:
         async with self._locker.hold(principal.tenant_id, upload_id):
             upload = await self.get(principal, upload_id)
             if upload.state != UploadState.RECEIVING:
-                raise Conflict("the upload is already complete", code="upload_complete")
+                raise UploadComplete("the upload is already complete")
             if offset != upload.offset:
-                raise Conflict(
+                raise OffsetMismatch(
                     f"Upload-Offset {offset} does not match the upload's offset {upload.offset}",
-                    code="offset_mismatch",
                     headers={"Upload-Offset": str(upload.offset)},
                 )
             self._check_room(offset, upload.length, body)
@@ -203,10 +206,8 @@ class IngestService:
     @staticmethod
     def _check_room(offset: int, length: int, body: Body) -> None:
         if body.content_length is not None and offset + body.content_length > length:
-            raise PayloadTooLarge(
-                f"the body would end at {offset + body.content_length}, past Upload-Length "
-                f"{length}",
-                code="upload_length_exceeded",
+            raise UploadLengthExceeded(
+                f"the body would end at {offset + body.content_length}, past Upload-Length {length}"
             )
 
     async def _receive(self, upload_id: str, offset: int, length: int, body: Body) -> Received:
@@ -254,9 +255,7 @@ class IngestService:
         try:
             async for chunk in chunks:
                 if writer.written + size + len(chunk) > room:
-                    too_large = PayloadTooLarge(
-                        "the body runs past Upload-Length", code="upload_length_exceeded"
-                    )
+                    too_large = UploadLengthExceeded("the body runs past Upload-Length")
                     return too_large, []
                 batch.append(chunk)
                 size += len(chunk)
@@ -280,9 +279,8 @@ class IngestService:
         async with self._locker.hold(principal.tenant_id, upload_id):
             upload = await self.get(principal, upload_id)
             if upload.state not in TERMINABLE_STATES:
-                raise Conflict(
-                    f"the upload is {upload.state.value}; only the pipeline may release it now",
-                    code="upload_not_terminable",
+                raise UploadNotTerminable(
+                    f"the upload is {upload.state.value}; only the pipeline may release it now"
                 )
             async with self._uow.begin() as tx:
                 moved = await move(
@@ -295,7 +293,7 @@ class IngestService:
                     "terminated_by_client",
                 )
             if not moved:
-                raise Conflict("the upload changed while this request ran", code="conflict")
+                raise Conflict("the upload changed while this request ran")
             await self._staging.delete(upload_id)
             self._metrics.uploads_terminated.inc()
 

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.domain.decisions import DecisionRecord
-from gateway.domain.errors import ClientError, Conflict, Forbidden, NotFound
+from gateway.domain.errors import (
+    AppealNotRejected,
+    AppealStatementRequired,
+    AppealStatementTooLong,
+    NotFound,
+    ReviewAdminOnly,
+    ReviewItemDecided,
+    ReviewUploadMoved,
+)
 from gateway.domain.events import REVIEW_OVERDUE, OutboxEvent
 from gateway.domain.jobs import FORWARD
 from gateway.domain.policy import Policy
@@ -84,7 +92,7 @@ class ReviewService:
     async def claim(self, principal: Principal, item_id: int) -> ReviewItem:
         item = await self.reviews.get(item_id)
         if item.kind == ItemKind.ESCALATION and principal.role != Role.ADMIN:
-            raise Forbidden("an escalated item is decided by an admin", code="review_admin_only")
+            raise ReviewAdminOnly("an escalated item is decided by an admin")
         claimed = await self.reviews.claim(
             item_id, reviewer_id(principal), self._clock.now(), self._lease
         )
@@ -107,7 +115,7 @@ class ReviewService:
         async with self._uow.begin() as tx:
             item = await tx.review.get(item_id)
             if item.state != "open":
-                raise Conflict("this item has been decided", code="review_item_decided")
+                raise ReviewItemDecided("this item has been decided")
             first_choice = None
             if item.kind == ItemKind.SECOND and item.parent_id is not None:
                 parent = await tx.review.get(item.parent_id)
@@ -169,26 +177,24 @@ class ReviewService:
             tx, item.upload_id, _S.REVIEW, to, now, reviewer, code, decision=screening
         )
         if not moved:
-            raise Conflict("the upload is no longer in review", code="review_upload_moved")
+            raise ReviewUploadMoved("the upload is no longer in review")
         if to == _S.APPROVED:
             await tx.jobs.enqueue(item.upload_id, FORWARD, now)
 
     async def appeal(self, principal: Principal, upload_id: str, statement: str) -> int:
         """The tenant's one appeal against a rejection, for a reviewer new to the upload."""
         if not statement.strip():
-            raise ClientError("an appeal needs a statement", code="appeal_statement_required")
+            raise AppealStatementRequired("an appeal needs a statement")
         if len(statement) > MAX_REASON_CHARS:
-            raise ClientError(
-                f"the statement is longer than {MAX_REASON_CHARS} characters",
-                code="appeal_statement_too_long",
+            raise AppealStatementTooLong(
+                f"the statement is longer than {MAX_REASON_CHARS} characters"
             )
         upload = await self._uploads.get(upload_id, principal.tenant_id)
         if upload is None:
             raise NotFound("no such upload")
         if upload.state != _S.REJECTED:
-            raise Conflict(
-                f"only a rejected upload can be appealed; this one is {upload.state.value}",
-                code="appeal_not_rejected",
+            raise AppealNotRejected(
+                f"only a rejected upload can be appealed; this one is {upload.state.value}"
             )
         decision = await self._decisions.load(upload_id)
         earlier = await self.reviews.for_upload(upload_id)
@@ -204,7 +210,7 @@ class ReviewService:
                 tx, upload_id, _S.REJECTED, _S.REVIEW, now, principal.actor, "appealed"
             )
             if not moved:
-                raise Conflict("the upload changed meanwhile", code="appeal_not_rejected")
+                raise AppealNotRejected("the upload changed meanwhile")
             item_id = await tx.review.open_item(
                 upload_id=upload_id,
                 tenant_id=upload.tenant_id,

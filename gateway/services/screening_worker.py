@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.domain.decisions import DecisionRecord, ErrorRecord, EvidenceFrame, MetadataCheck
-from gateway.domain.errors import ClientError, LicenceRejected, MediaRefused
+from gateway.domain.errors import ClientError, LicenceRejected, MediaRefused, ScreeningFailed
 from gateway.domain.jobs import FORWARD, SCREENING, Job, retry_delay
 from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.policy import Verdict
@@ -48,7 +48,7 @@ STATE_BY_VERDICT = {
 # A screening must finish within this, or it counts as a failed attempt (seconds).
 SCREENING_TIMEOUT_S = 3600.0
 SCREENING_FAILED = ErrorRecord(
-    code="screening_failed",
+    code=ScreeningFailed.code,
     message="screening could not finish; the policy's on_error decided instead",
 )
 

@@ -245,3 +245,25 @@ async def test_many_bad_requests_at_once_leave_good_uploads_intact(
     assert results[0].status == 204
     assert all(r.status >= 400 for r in results[1:])
     assert services.staging.path(upload_id).read_bytes() == b"g" * 100
+
+
+async def test_dependency_failures_show_a_code_never_their_detail(services: Services) -> None:
+    """A 5xx from a dependency (here an S3 refusal as the adapter words it) reaches the
+    caller as its code and a request id; the driver's text stays in the operators' log."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from gateway.domain.errors import StorageUnavailable
+    from gateway.http.app import create_app
+
+    async def failing(_request: web.Request) -> web.Response:
+        raise StorageUnavailable("object store refused head tenants/x: InvalidAccessKeyId AKIA1")
+
+    app = create_app(services)
+    app.router.add_get("/dependency-failure", failing)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/dependency-failure")
+        error = await expect_error(resp, 503, "storage_unavailable")
+    assert "AKIA" not in error["message"]
+    assert "tenants/x" not in error["message"]
+    assert "request id" in error["message"]

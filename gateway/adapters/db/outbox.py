@@ -12,7 +12,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import outbox, tenants, webhooks
-from gateway.domain.errors import NotFound
+from gateway.domain.errors import TenantNotFound
 from gateway.domain.events import OutboxEvent, PendingDelivery, event_json
 
 
@@ -136,7 +136,7 @@ class WebhookRepository:
         async with self._engine.begin() as conn:
             found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
             if found.first() is None:
-                raise NotFound(f"no tenant {tenant_id}", code="tenant_not_found")
+                raise TenantNotFound(f"no tenant {tenant_id}")
             await conn.execute(webhooks.delete().where(webhooks.c.tenant_id == tenant_id))
             await conn.execute(
                 insert(webhooks),

@@ -13,7 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import appeals, review_audit, review_items
-from gateway.domain.errors import Conflict, Forbidden, NotFound
+from gateway.domain.errors import (
+    AppealExists,
+    ReviewItemClaimed,
+    ReviewItemDecided,
+    ReviewItemNotFound,
+    ReviewLeaseNotHeld,
+    ReviewReviewerExcluded,
+)
 from gateway.domain.review_rules import DECIDED, OPEN, Choice, ItemKind, Priority, ReviewItem
 
 
@@ -107,7 +114,7 @@ async def audit(
 async def _get(conn: AsyncConnection, item_id: int) -> ReviewItem:
     row = (await conn.execute(select(review_items).where(review_items.c.id == item_id))).first()
     if row is None:
-        raise NotFound(f"no review item {item_id}", code="review_item_not_found")
+        raise ReviewItemNotFound(f"no review item {item_id}")
     return item_from_row(row)
 
 
@@ -207,11 +214,10 @@ class ReviewRepository:
         async with self._engine.begin() as conn:
             item = await _get(conn, item_id)
             if item.state != OPEN:
-                raise Conflict("this item has been decided", code="review_item_decided")
+                raise ReviewItemDecided("this item has been decided")
             if reviewer in item.excluded:
-                raise Forbidden(
-                    "you decided this upload before; another reviewer must take this item",
-                    code="review_reviewer_excluded",
+                raise ReviewReviewerExcluded(
+                    "you decided this upload before; another reviewer must take this item"
                 )
             mine = review_items.c.claimed_by == reviewer
             token = item.media_token if item.held_by(reviewer, now) else secrets.token_urlsafe(24)
@@ -222,7 +228,7 @@ class ReviewRepository:
                 .values(claimed_by=reviewer, lease_expires_at=now + lease, media_token=token)
             )
             if taken.rowcount != 1:
-                raise Conflict("another reviewer holds this item", code="review_item_claimed")
+                raise ReviewItemClaimed("another reviewer holds this item")
             action = "renew" if item.held_by(reviewer, now) else "claim"
             await audit(conn, item_id, item.upload_id, now, reviewer, action, {})
             return await _get(conn, item_id)
@@ -231,7 +237,7 @@ class ReviewRepository:
         async with self._engine.begin() as conn:
             item = await _get(conn, item_id)
             if not item.held_by(reviewer, now):
-                raise Conflict("you do not hold this item", code="review_lease_not_held")
+                raise ReviewLeaseNotHeld("you do not hold this item")
             await conn.execute(
                 update(review_items)
                 .where(review_items.c.id == item_id)
@@ -349,7 +355,7 @@ class ReviewWrites:
         try:  # the unique upload id says: once only (the transaction then rolls back)
             await self._conn.execute(insert(appeals), row)
         except IntegrityError as exc:
-            raise Conflict("this upload was appealed once already", code="appeal_exists") from exc
+            raise AppealExists("this upload was appealed once already") from exc
 
     async def mark_decided(
         self,
@@ -381,9 +387,7 @@ class ReviewWrites:
             )
         )
         if decided.rowcount != 1:
-            raise Conflict(
-                "claim this item first (or your lease lapsed)", code="review_lease_not_held"
-            )
+            raise ReviewLeaseNotHeld("claim this item first (or your lease lapsed)")
 
     async def claim_overdue(self, now: dt.datetime, limit: int = 100) -> list[ReviewItem]:
         """Open items past due not yet announced, each marked by

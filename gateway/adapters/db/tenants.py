@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.db.cache import TtlCache
 from gateway.adapters.db.schema import api_keys, licences, tenant_thresholds, tenants
-from gateway.domain.errors import Conflict, NotFound
+from gateway.domain.errors import LicenceExists, TenantExists, TenantNotFound
 from gateway.domain.licences import Licence
 from gateway.domain.principals import IssuedKey, Role, issue_key
 
@@ -47,7 +47,7 @@ class TenantRepository:
                     )
                 )
         except IntegrityError as exc:
-            raise Conflict(f"a tenant named {name!r} exists", code="tenant_exists") from exc
+            raise TenantExists(f"a tenant named {name!r} exists") from exc
         return tenant_id, key
 
     async def find_key(self, key_id: str) -> KeyRecord | None:
@@ -88,7 +88,7 @@ class LicenceRepository:
         async with self._engine.begin() as conn:
             found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
             if found.first() is None:
-                raise NotFound(f"no tenant {tenant_id}", code="tenant_not_found")
+                raise TenantNotFound(f"no tenant {tenant_id}")
             try:
                 result = await conn.execute(
                     insert(licences).values(
@@ -103,7 +103,7 @@ class LicenceRepository:
                     )
                 )
             except IntegrityError as exc:
-                raise Conflict("this licence is already registered", code="licence_exists") from exc
+                raise LicenceExists("this licence is already registered") from exc
         self._held.forget(tenant_id)
         key = result.inserted_primary_key
         if key is None:
@@ -144,7 +144,7 @@ class ThresholdRepository:
         async with self._engine.begin() as conn:
             found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
             if found.first() is None:
-                raise NotFound(f"no tenant {tenant_id}", code="tenant_not_found")
+                raise TenantNotFound(f"no tenant {tenant_id}")
             await conn.execute(
                 delete(tenant_thresholds).where(
                     tenant_thresholds.c.tenant_id == tenant_id, tenant_thresholds.c.label == label

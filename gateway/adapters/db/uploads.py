@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.adapters.db.jobs import enqueue, job_row
 from gateway.adapters.db.outbox import outbox_row
 from gateway.adapters.db.schema import jobs, outbox, upload_events, uploads
-from gateway.domain.errors import Conflict
+from gateway.domain.errors import OffsetMismatch
 from gateway.domain.events import transition_event
 from gateway.domain.jobs import FirstJob
 from gateway.domain.states import UploadState
@@ -204,7 +204,7 @@ class UploadRepository:
                 .values(**values)
             )
             if result.rowcount != 1:
-                raise Conflict("the upload changed while this request ran", code="offset_mismatch")
+                raise OffsetMismatch("the upload changed while this request ran")
             if complete:
                 await conn.execute(
                     insert(upload_events),

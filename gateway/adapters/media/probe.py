@@ -14,7 +14,7 @@ from gateway.adapters.media.limits import (
     MediaLimits,
     prlimit_prefix,
 )
-from gateway.domain.errors import MediaRefused
+from gateway.domain.errors import MediaNoVideo, MediaRefused, MediaTooLong, MediaUnsupported
 from gateway.domain.media import MediaFacts, VideoStream
 
 logger = logging.getLogger(__name__)
@@ -51,20 +51,17 @@ class FfprobeProber:
     async def probe(self, path: Path) -> MediaFacts:
         head = await asyncio.to_thread(_read_head, path)
         if not head:
-            raise MediaRefused("the file is empty", code="media_invalid")
+            raise MediaRefused("the file is empty")
         if head.lstrip().startswith(_PLAYLIST_MARKERS):
-            raise MediaRefused(
-                "playlists and concat scripts are not accepted", code="media_unsupported"
-            )
+            raise MediaUnsupported("playlists and concat scripts are not accepted")
         if head.startswith(_IMAGE_MAGIC):
-            raise MediaRefused("still images are not accepted", code="media_unsupported")
+            raise MediaUnsupported("still images are not accepted")
         out, err, code = await self._run(path)
         if code != 0:
             logger.info("probe.refused", extra={"returncode": code, "stderr": err[-300:]})
             raise MediaRefused(
                 "the file is not a readable video in an accepted container "
-                f"({', '.join(ALLOWED_DEMUXERS)})",
-                code="media_invalid",
+                f"({', '.join(ALLOWED_DEMUXERS)})"
             )
         return self._interpret(json.loads(out or "{}"))
 
@@ -88,10 +85,7 @@ class FfprobeProber:
         fmt = data.get("format") or {}
         streams = data.get("streams") or []
         if len(streams) > self.limits.max_streams:
-            raise MediaRefused(
-                f"{len(streams)} streams; at most {self.limits.max_streams}",
-                code="media_unsupported",
-            )
+            raise MediaUnsupported(f"{len(streams)} streams; at most {self.limits.max_streams}")
         video = next(
             (
                 s
@@ -102,21 +96,18 @@ class FfprobeProber:
             None,
         )
         if video is None:
-            raise MediaRefused("the file has no video stream", code="media_no_video")
+            raise MediaNoVideo("the file has no video stream")
         width, height = int(video.get("width") or 0), int(video.get("height") or 0)
         if width <= 0 or height <= 0:
-            raise MediaRefused("the video stream has no frame size", code="media_invalid")
+            raise MediaRefused("the video stream has no frame size")
         if width * height > self.limits.max_pixels:
-            raise MediaRefused(
-                f"{width}x{height} is larger than accepted", code="media_unsupported"
-            )
+            raise MediaUnsupported(f"{width}x{height} is larger than accepted")
         duration = _float(fmt.get("duration")) or _float(video.get("duration"))
         if duration is None or duration <= 0:
-            raise MediaRefused("the file has no duration", code="media_invalid")
+            raise MediaRefused("the file has no duration")
         if duration > self.limits.max_duration_s:
-            raise MediaRefused(
-                f"{duration:.0f} s is longer than {self.limits.max_duration_s:.0f} s",
-                code="media_too_long",
+            raise MediaTooLong(
+                f"{duration:.0f} s is longer than {self.limits.max_duration_s:.0f} s"
             )
         return MediaFacts(
             format_name=str(fmt.get("format_name", "")),

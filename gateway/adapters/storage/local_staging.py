@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from gateway.domain.errors import DependencyError
+from gateway.domain.errors import StagingUnavailable
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 # Linux refuses pwritev with more buffers than IOV_MAX.
@@ -160,6 +160,4 @@ async def _io(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return await asyncio.to_thread(func, *args, **kwargs)
     except OSError as exc:
-        raise DependencyError(
-            "the staging store could not be written", code="staging_unavailable"
-        ) from exc
+        raise StagingUnavailable("the staging store could not be written") from exc
