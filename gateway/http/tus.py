@@ -25,7 +25,7 @@ from gateway.domain.uploads import UploadRecord
 from gateway.http.access_records import UPLOAD_KEY
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
-from gateway.services.ingest import Body, Checksum
+from gateway.services.body_receiver import Body, Checksum
 
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
 

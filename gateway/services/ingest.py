@@ -11,20 +11,15 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from gateway.domain.errors import (
-    BodyInterrupted,
-    ChecksumMismatch,
     Conflict,
     GatewayError,
     Gone,
     LicenceRejected,
     OffsetMismatch,
-    PayloadTooLarge,
     UploadComplete,
-    UploadLengthExceeded,
     UploadNotFound,
     UploadNotTerminable,
 )
@@ -32,39 +27,17 @@ from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.locking import Locker
 from gateway.domain.ports.persistence import LicenceRegistry, UnitOfWork, Uploads
-from gateway.domain.ports.storage import StagedWriter, StagingStore
+from gateway.domain.ports.storage import StagingStore
 from gateway.domain.principals import Principal
 from gateway.domain.states import TERMINABLE_STATES, UploadState
 from gateway.domain.uploads import UploadRecord
+from gateway.services.body_receiver import Body, BodyReceiver, Received, check_room
 from gateway.services.metrics import Metrics
 from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
 
 _GONE_STATES = frozenset({UploadState.EXPIRED, UploadState.TERMINATED, UploadState.PURGED})
-
-
-@dataclass(frozen=True, slots=True)
-class Checksum:
-    algorithm: str
-    digest: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Body:
-    """A request body on its way in: its chunks, declared length and checksum."""
-
-    chunks: AsyncIterator[bytes]
-    content_length: int | None
-    checksum: Checksum | None
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """What one body left behind: bytes made durable, and why it stopped short (if it did)."""
-
-    written: int
-    error: BaseException | None
 
 
 class IngestService:
@@ -91,7 +64,7 @@ class IngestService:
         self._metrics = metrics
         self.max_size = max_size
         self._expiry = expiry
-        self._batch = write_batch_bytes
+        self._receiver = BodyReceiver(staging, metrics, write_batch_bytes)
         self._locker = locker
         self._uow = unit_of_work
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
@@ -107,8 +80,8 @@ class IngestService:
         upload_id = uuid.uuid4().hex
         received = Received(0, None)
         if body is not None:
-            self._check_room(0, length, body)
-            received = await self._receive(upload_id, 0, length, body)
+            check_room(0, length, body)
+            received = await self._receiver.receive(upload_id, 0, length, body)
         else:
             await self._staging.create(upload_id)
         try:
@@ -184,8 +157,8 @@ class IngestService:
                     f"Upload-Offset {offset} does not match the upload's offset {upload.offset}",
                     headers={"Upload-Offset": str(upload.offset)},
                 )
-            self._check_room(offset, upload.length, body)
-            received = await self._receive(upload.id, offset, upload.length, body)
+            check_room(offset, upload.length, body)
+            received = await self._receiver.receive(upload.id, offset, upload.length, body)
             if received.written:
                 # Shielded: a cancelled handler (shutdown) still records what reached disk.
                 now = self._clock.now()
@@ -202,71 +175,6 @@ class IngestService:
             if received.error is not None:
                 raise received.error
             return upload
-
-    @staticmethod
-    def _check_room(offset: int, length: int, body: Body) -> None:
-        if body.content_length is not None and offset + body.content_length > length:
-            raise UploadLengthExceeded(
-                f"the body would end at {offset + body.content_length}, past Upload-Length {length}"
-            )
-
-    async def _receive(self, upload_id: str, offset: int, length: int, body: Body) -> Received:
-        """Stream the body to staging and make it durable. Never raises for the body itself:
-        a partial, oversized or mismatching body comes back as `Received.error`."""
-        checksum = body.checksum
-        writer = await self._staging.open_writer(
-            upload_id, offset, None if checksum is None else checksum.algorithm
-        )
-        self._metrics.active_writes.inc()
-        try:
-            stopped, tail = await self._stream(writer, body.chunks, length - offset)
-            if isinstance(stopped, PayloadTooLarge) or (
-                stopped is not None and checksum is not None
-            ):
-                # Too long, or partial and so unverifiable against its checksum: keep none.
-                await writer.rollback()
-                return Received(0, stopped)
-            # The last batch is written and synced in one worker-thread hop. A body that
-            # then fails its checksum is truncated away before anything acknowledges it.
-            await asyncio.shield(writer.commit(tail))
-            if checksum is not None and await writer.digest() != checksum.digest:
-                await writer.rollback()
-                self._metrics.checksum_mismatches.inc()
-                return Received(
-                    0,
-                    ChecksumMismatch(
-                        f"the body does not match its {checksum.algorithm} checksum; it was "
-                        "discarded and the offset is unchanged",
-                        headers={"Upload-Offset": str(offset)},
-                    ),
-                )
-            return Received(writer.written, stopped)
-        finally:
-            self._metrics.active_writes.dec()
-            await writer.close()
-
-    async def _stream(
-        self, writer: StagedWriter, chunks: AsyncIterator[bytes], room: int
-    ) -> tuple[BaseException | None, list[bytes]]:
-        """Copy the chunks to the writer in batches. Returns why it stopped early (if it did)
-        and the last batch, not yet written, for the commit to write."""
-        batch: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in chunks:
-                if writer.written + size + len(chunk) > room:
-                    too_large = UploadLengthExceeded("the body runs past Upload-Length")
-                    return too_large, []
-                batch.append(chunk)
-                size += len(chunk)
-                if size >= self._batch:
-                    await writer.write(batch)
-                    batch, size = [], 0
-        except (BodyInterrupted, asyncio.CancelledError) as exc:
-            # The bytes that arrived are kept; the caller re-raises once they are recorded.
-            self._metrics.interrupted_bodies.inc()
-            return exc, batch
-        return None, batch
 
     def _count_received(self, upload: UploadRecord, written: int) -> None:
         self._metrics.received_bytes.inc(written)

@@ -256,7 +256,7 @@ async def test_a_failed_insert_leaves_no_staged_orphan(
     services: Services, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gateway.domain.principals import Principal, Role
-    from gateway.services.ingest import Body
+    from gateway.services.body_receiver import Body
     from tests.helpers import LICENCE_META
 
     async def database_down(**_: object) -> None:

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import appeals, review_audit, review_items
 from gateway.domain.errors import (
-    AppealExists,
     ReviewItemClaimed,
     ReviewItemDecided,
     ReviewItemNotFound,
     ReviewLeaseNotHeld,
     ReviewReviewerExcluded,
 )
-from gateway.domain.review_rules import DECIDED, OPEN, Choice, ItemKind, Priority, ReviewItem
+from gateway.domain.review_rules import DECIDED, OPEN, ItemKind, ReviewItem
 
 
 def item_from_row(row: Any) -> ReviewItem:
@@ -50,45 +47,6 @@ def item_from_row(row: Any) -> ReviewItem:
     )
 
 
-async def open_item(
-    conn: AsyncConnection,
-    *,
-    upload_id: str,
-    tenant_id: str,
-    kind: ItemKind,
-    clauses: list[str],
-    priority: Priority,
-    now: dt.datetime,
-    actor: str,
-    parent_id: int | None = None,
-    excluded: list[str] | None = None,
-    overturns_block: bool = False,
-) -> int:
-    """In the caller's transaction (with the state change that sends the upload to review)."""
-    result = await conn.execute(
-        insert(review_items).values(
-            upload_id=upload_id,
-            tenant_id=tenant_id,
-            kind=kind.value,
-            state=OPEN,
-            clauses=sorted(set(clauses)),
-            severity=priority.severity,
-            score=priority.score,
-            due_at=now + dt.timedelta(minutes=priority.sla_minutes),
-            created_at=now,
-            parent_id=parent_id,
-            excluded=sorted(set(excluded or [])),
-            overturns_block=overturns_block,
-        )
-    )
-    key = result.inserted_primary_key
-    if key is None:
-        raise RuntimeError("the database returned no review item id")
-    item_id = int(key[0])
-    await audit(conn, item_id, upload_id, now, actor, "queued", {"kind": kind.value})
-    return item_id
-
-
 async def audit(
     conn: AsyncConnection,
     item_id: int,
@@ -111,7 +69,7 @@ async def audit(
     )
 
 
-async def _get(conn: AsyncConnection, item_id: int) -> ReviewItem:
+async def get_item(conn: AsyncConnection, item_id: int) -> ReviewItem:
     row = (await conn.execute(select(review_items).where(review_items.c.id == item_id))).first()
     if row is None:
         raise ReviewItemNotFound(f"no review item {item_id}")
@@ -196,7 +154,7 @@ class ReviewRepository:
 
     async def get(self, item_id: int) -> ReviewItem:
         async with self._engine.connect() as conn:
-            return await _get(conn, item_id)
+            return await get_item(conn, item_id)
 
     async def for_upload(self, upload_id: str) -> list[ReviewItem]:
         query = (
@@ -212,7 +170,7 @@ class ReviewRepository:
     ) -> ReviewItem:
         """Take the item (or renew one's own lease). Exactly one of racing reviewers wins."""
         async with self._engine.begin() as conn:
-            item = await _get(conn, item_id)
+            item = await get_item(conn, item_id)
             if item.state != OPEN:
                 raise ReviewItemDecided("this item has been decided")
             if reviewer in item.excluded:
@@ -231,11 +189,11 @@ class ReviewRepository:
                 raise ReviewItemClaimed("another reviewer holds this item")
             action = "renew" if item.held_by(reviewer, now) else "claim"
             await audit(conn, item_id, item.upload_id, now, reviewer, action, {})
-            return await _get(conn, item_id)
+            return await get_item(conn, item_id)
 
     async def release(self, item_id: int, reviewer: str, now: dt.datetime) -> None:
         async with self._engine.begin() as conn:
-            item = await _get(conn, item_id)
+            item = await get_item(conn, item_id)
             if not item.held_by(reviewer, now):
                 raise ReviewLeaseNotHeld("you do not hold this item")
             await conn.execute(
@@ -293,121 +251,3 @@ class ReviewRepository:
         async with self._engine.connect() as conn:
             statement: str | None = (await conn.execute(query)).scalar_one_or_none()
         return statement
-
-
-class ReviewWrites:
-    """Review items and their audit inside a caller's transaction."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def get(self, item_id: int) -> ReviewItem:
-        return await _get(self._conn, item_id)
-
-    async def open_item(
-        self,
-        *,
-        upload_id: str,
-        tenant_id: str,
-        kind: ItemKind,
-        clauses: Sequence[str],
-        priority: Priority,
-        now: dt.datetime,
-        actor: str,
-        parent_id: int | None = None,
-        excluded: Sequence[str] = (),
-        overturns_block: bool = False,
-    ) -> int:
-        return await open_item(
-            self._conn,
-            upload_id=upload_id,
-            tenant_id=tenant_id,
-            kind=kind,
-            clauses=list(clauses),
-            priority=priority,
-            now=now,
-            actor=actor,
-            parent_id=parent_id,
-            excluded=list(excluded),
-            overturns_block=overturns_block,
-        )
-
-    async def audit(
-        self,
-        item_id: int,
-        upload_id: str,
-        now: dt.datetime,
-        actor: str,
-        action: str,
-        detail: dict[str, Any],
-    ) -> None:
-        await audit(self._conn, item_id, upload_id, now, actor, action, detail)
-
-    async def add_appeal(
-        self, upload_id: str, statement: str, item_id: int, now: dt.datetime
-    ) -> None:
-        row = {
-            "upload_id": upload_id,
-            "statement": statement,
-            "item_id": item_id,
-            "created_at": now,
-        }
-        try:  # the unique upload id says: once only (the transaction then rolls back)
-            await self._conn.execute(insert(appeals), row)
-        except IntegrityError as exc:
-            raise AppealExists("this upload was appealed once already") from exc
-
-    async def mark_decided(
-        self,
-        item: ReviewItem,
-        reviewer: str,
-        choice: Choice,
-        clauses: Sequence[str],
-        reason: str,
-        now: dt.datetime,
-    ) -> None:
-        """In the caller's transaction; only the holder of a live lease gets a row."""
-        decided = await self._conn.execute(
-            update(review_items)
-            .where(
-                review_items.c.id == item.id,
-                review_items.c.state == OPEN,
-                review_items.c.claimed_by == reviewer,
-                review_items.c.lease_expires_at >= now,
-            )
-            .values(
-                state=DECIDED,
-                decided_by=reviewer,
-                decision=choice.value,
-                decision_clauses=sorted(set(clauses)),
-                reason=reason,
-                decided_at=now,
-                lease_expires_at=None,
-                media_token=None,
-            )
-        )
-        if decided.rowcount != 1:
-            raise ReviewLeaseNotHeld("claim this item first (or your lease lapsed)")
-
-    async def claim_overdue(self, now: dt.datetime, limit: int = 100) -> list[ReviewItem]:
-        """Open items past due not yet announced, each marked by
-        a conditional UPDATE, so of several processes exactly one announces each item."""
-        due = and_(
-            review_items.c.state == OPEN,
-            review_items.c.due_at < now,
-            review_items.c.overdue_alerted_at.is_(None),
-        )
-        found = [
-            item_from_row(r)
-            for r in await self._conn.execute(select(review_items).where(due).limit(limit))
-        ]
-        mine = []
-        for item in found:
-            marked = await self._conn.execute(
-                update(review_items)
-                .where(review_items.c.id == item.id, due)
-                .values(overdue_alerted_at=now)
-            )
-            if marked.rowcount == 1:
-                mine.append(item)
-        return mine

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.adapters.db.decisions import DecisionWrites
 from gateway.adapters.db.jobs import JobWrites
 from gateway.adapters.db.outbox import OutboxWrites
-from gateway.adapters.db.review_items import ReviewWrites
+from gateway.adapters.db.review_writes import ReviewWrites
 from gateway.adapters.db.stored_objects import StoredObjectWrites
 from gateway.adapters.db.uploads import UploadWrites
 
