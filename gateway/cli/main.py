@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gateway import __version__
-from gateway.adapters.policy_files import PROHIBITED_CONTENT_FILE, load_content_policy
 from gateway.cli.scan import add_scan_command
 from gateway.cli.upload import add_upload_command
 from gateway.domain.errors import ConfigError, GatewayError
@@ -206,8 +205,7 @@ def _tenant_create(args: argparse.Namespace) -> int:
 
 def _tenant_thresholds(args: argparse.Namespace) -> int:
     async def action(services: Services, args: argparse.Namespace) -> int:
-        settings = services.settings
-        policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+        policy = services.policy
         values = {"review_at": args.review_at, "block_at": args.block_at}
         try:
             policy.with_overrides({args.label: values})  # the same checks the worker applies

@@ -12,12 +12,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.adapters.policy_files import load_licence_rules
 from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFound, TenantNotFound
 from gateway.domain.licences import check_declared_licence, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.runtime.settings import Settings, load_settings
-from gateway.runtime.wiring import build_screener
+from gateway.runtime.wiring import build_screener, licence_rules, open_registry
 
 EXIT_BY_VERDICT = {Verdict.PASS: 0, Verdict.REVIEW: 1, Verdict.BLOCK: 2}
 EXIT_ERROR = 3
@@ -105,23 +104,20 @@ async def _check_licence(
     settings: Settings, metadata: dict[str, str], tenant_id: str | None
 ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
     """The declaration always; the registry and the tenant's thresholds with --tenant."""
-    rules = load_licence_rules(settings.policies_dir)
+    rules = await asyncio.to_thread(licence_rules, settings)
     today = dt.datetime.now(dt.UTC).date()
     if tenant_id is None:
         check_declared_licence(rules, metadata, today)
         return {"checked": "declaration", "registry": "not consulted (no --tenant)"}, {}
-    from gateway.adapters.db.engine import create_engine
-    from gateway.adapters.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
-
-    engine = create_engine(settings.resolved_database_url)
+    registry = await open_registry(settings)
     try:
-        if not await TenantRepository(engine).exists(tenant_id):
+        if not await registry.tenants.exists(tenant_id):
             raise TenantNotFound(f"no tenant {tenant_id} in this database")
-        held = [lic for _, lic in await LicenceRepository(engine).held_by(tenant_id)]
+        held = [lic for _, lic in await registry.licences.held_by(tenant_id)]
         licence = check_upload_licence(rules, metadata, held, today)
-        thresholds = await ThresholdRepository(engine).for_tenant(tenant_id)
+        thresholds = await registry.thresholds.for_tenant(tenant_id)
     finally:
-        await engine.dispose()
+        await registry.engine.dispose()
     summary = {
         "checked": "registry",
         "tenant": tenant_id,

@@ -362,6 +362,28 @@ def build_background(services: Services) -> Supervisor:
     return supervisor
 
 
+@dataclass
+class Registry:
+    """The tenant registry alone, for `vodgate scan --tenant` (no migration, no stores)."""
+
+    engine: AsyncEngine
+    tenants: TenantRepository
+    licences: LicenceRepository
+    thresholds: ThresholdRepository
+
+
+async def open_registry(settings: Settings) -> Registry:
+    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url)
+    return Registry(
+        engine, TenantRepository(engine), LicenceRepository(engine), ThresholdRepository(engine)
+    )
+
+
+def licence_rules(settings: Settings) -> LicenceRules:
+    """The licence rules file (clauses 3.1.10.1, 3.1.3.1); blocking: call in a thread."""
+    return load_licence_rules(settings.policies_dir)
+
+
 async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
