@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from boto3.s3.transfer import TransferConfig  # noqa: E402
 
+from gateway.adapters.media.probe import FfprobeProber  # noqa: E402
 from gateway.adapters.media.transcode import FfmpegTranscoder  # noqa: E402
+from gateway.domain.decisions import MediaSummary  # noqa: E402
 from gateway.domain.principals import Role  # noqa: E402
 from gateway.domain.renditions import DEFAULT_RENDITIONS  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
@@ -83,13 +85,14 @@ async def transcode(clip: Path, seconds: float) -> dict[str, Any]:
     """The gateway's one-decode render of every rendition, and (the ratio's baseline, in
     the same run) one ffmpeg per rendition."""
     transcoder = FfmpegTranscoder()
+    media = MediaSummary.of(await FfprobeProber().probe(clip))
     started = time.perf_counter()
     outputs = [(clip.with_name(r.file_name), r) for r in DEFAULT_RENDITIONS]
-    await transcoder.render(clip, outputs, seconds)
+    await transcoder.render(clip, outputs, media)
     together = time.perf_counter() - started
     started = time.perf_counter()
     for output, rendition in outputs:
-        await transcoder.render(clip, [(output, rendition)], seconds)
+        await transcoder.render(clip, [(output, rendition)], media)
     separately = time.perf_counter() - started
     return {
         "renditions": [r.name for r in DEFAULT_RENDITIONS],

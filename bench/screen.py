@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.adapters.media.sampler import PARALLEL_SEGMENTS, split_segments  # noqa: E402
-from gateway.domain.media import SamplingPlan  # noqa: E402
+from gateway.domain.media import SamplingPlan, VideoStream  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
 from gateway.runtime.wiring import build_screener  # noqa: E402
 
@@ -75,7 +75,7 @@ def make_clip(path: Path, minutes: float, encoding: list[str]) -> None:
 
 
 def bare_sampling_s(
-    screener: Any, path: Path, codec: str, plan: SamplingPlan, duration: float
+    screener: Any, path: Path, video: VideoStream, plan: SamplingPlan, duration: float
 ) -> float:
     """The same decodes and filters to /dev/null, segments at once as the sampler runs them."""
     sampler = screener.sampler
@@ -90,7 +90,7 @@ def bare_sampling_s(
         argv = sampler.argv(
             path,
             select,
-            codec=codec,
+            video=video,
             start_s=None if len(segments) == 1 else start,
             duration_s=length,
             cpu_s=100_000,
@@ -130,7 +130,7 @@ def main() -> None:
             result = asyncio.run(screener.screen(clip))
             wall = time.perf_counter() - started
             bare = bare_sampling_s(
-                screener, clip, result.probe.video.codec, screener.plan, result.probe.duration_s
+                screener, clip, result.probe.video, screener.plan, result.probe.duration_s
             )
             results[name] = {
                 "clip_encode_s": round(made, 1),

@@ -71,9 +71,13 @@ class MediaSummary(_Record):
     format: str
     duration_s: float
     codec: str
-    size: str  # "WIDTHxHEIGHT", as the API has always shown it
+    size: str  # "WIDTHxHEIGHT" as coded, as the API has always shown it
     width: int
     height: int
+    rotation: int = 0  # the display turns the coded frame by this much (degrees)
+    hdr: bool = False  # PQ or HLG: tone-mapped to SDR for the models and the renditions
+    interlaced: bool = False  # deinterlaced for sampling and renditions
+    audio_codec: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +98,10 @@ class MediaSummary(_Record):
             size=f"{video.width}x{video.height}",
             width=video.width,
             height=video.height,
+            rotation=video.rotation,
+            hdr=video.hdr,
+            interlaced=video.interlaced,
+            audio_codec=facts.audio_codec,
         )
 
 

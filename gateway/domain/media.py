@@ -5,15 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Transfer characteristics of high-dynamic-range video (PQ and HLG), as ffprobe names them.
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
+# Field orders of interlaced video (top or bottom field first, coded either way).
+INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+
 
 @dataclass(frozen=True, slots=True)
 class VideoStream:
     index: int
     codec: str
-    width: int
+    width: int  # as coded; a display rotation of 90 or 270 shows it the other way round
     height: int
     frame_rate: float
     duration_s: float | None
+    rotation: int = 0  # degrees of the display matrix, as ffprobe reports them
+    pix_fmt: str = ""
+    color_transfer: str = ""
+    field_order: str = ""
+
+    @property
+    def hdr(self) -> bool:
+        return self.color_transfer in HDR_TRANSFERS
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in INTERLACED_FIELD_ORDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,7 @@ class MediaFacts:
     video: VideoStream
     stream_count: int
     tags: dict[str, str] = field(default_factory=dict)
+    audio_codec: str | None = None  # the first audio track's codec; None when silent
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,8 +392,10 @@ def build_screener(settings: Settings) -> Screener:
     """The screening graph: hardened probe and sampler, every enabled model, the policy.
 
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
+    Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
     """
     from gateway.adapters.detectors.registry import load_classifiers
+    from gateway.adapters.media.formats import ffmpeg_capabilities
     from gateway.adapters.media.probe import FfprobeProber
     from gateway.adapters.media.sampler import FfmpegFrameSampler
     from gateway.domain.media import SamplingPlan
@@ -402,4 +404,6 @@ def build_screener(settings: Settings) -> Screener:
     policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s)
     detectors = load_classifiers(settings.models_dir, policy, plan.frame_size)
-    return Screener(FfprobeProber(), FfmpegFrameSampler(), detectors, policy, plan)
+    # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
+    prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
+    return Screener(prober, FfmpegFrameSampler(), detectors, policy, plan)

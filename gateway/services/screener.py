@@ -97,7 +97,7 @@ class Screener:
 
         started = time.perf_counter()
         frames = self.sampler.sample(
-            path, self.plan, codec=probe.video.codec, duration_s=probe.duration_s
+            path, self.plan, video=probe.video, duration_s=probe.duration_s
         )
         count = await self._classify_stream(frames, run, dense=False)
         windows = (
@@ -106,7 +106,7 @@ class Screener:
             else []
         )
         for centre in windows:
-            dense = self.sampler.sample_dense(path, self.plan, centre, codec=probe.video.codec)
+            dense = self.sampler.sample_dense(path, self.plan, centre, video=probe.video)
             count += await self._classify_stream(dense, run, dense=True)
         timings["sample_and_classify"] = time.perf_counter() - started
 

@@ -139,5 +139,5 @@ def test_argv_keeps_the_allow_lists() -> None:
     argv = PROBER.argv(Path("/x/y.mp4"))
     assert argv[0] == "prlimit"
     assert argv[argv.index("-protocol_whitelist") + 1] == "file"
-    assert argv[argv.index("-format_whitelist") + 1] == "mov,matroska,flv,mpegts,avi"
+    assert argv[argv.index("-format_whitelist") + 1] == "mov,matroska,flv,mpegts,avi,mpeg,asf,mxf"
     assert argv[-1] == "file:/x/y.mp4"

@@ -50,10 +50,11 @@ async def test_segmented_decode_keeps_the_maximum_gap(
     """A long video is decoded as parallel segments; together they sample the same span,
     with no gap over the interval (plus one P-frame step) at the boundaries."""
     sampler = screener.sampler
+    video = (await screener.prober.probe(clips["red_at_37"])).video
 
     async def times(parallel: int) -> list[float]:
         plan = SamplingPlan(parallel_segments=parallel)
-        frames = sampler.sample(clips["red_at_37"], plan, codec="h264", duration_s=60.0)
+        frames = sampler.sample(clips["red_at_37"], plan, video=video, duration_s=60.0)
         return sorted([f.timestamp_s async for f in frames])
 
     assert split_segments(60.0, 3) == [(0.0, 20.0), (20.0, 20.0), (40.0, None)]

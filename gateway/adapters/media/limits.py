@@ -7,16 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Demuxers allowed to open an upload. A demuxer allow-list is what stops a playlist (HLS,
-# ffconcat) disguised as .mp4 from reading other local files; -protocol_whitelist file alone
-# does not (measured, shared/reference/media-and-models.md).
-ALLOWED_DEMUXERS = ("mov", "matroska", "flv", "mpegts", "avi")
+from gateway.adapters.media.formats import DEMUXERS
+
+# Demuxers allowed to open an upload: the formats table (formats.py) says which and why.
+ALLOWED_DEMUXERS = tuple(demuxer.name for demuxer in DEMUXERS)
 # Only the staged file itself; no network protocol, no pipes to other processes.
 ALLOWED_PROTOCOLS = "file"
-# Decoders for video we accept; audio is never decoded while screening.
-ALLOWED_VIDEO_DECODERS = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "flv")
-# Transcoding keeps the sound, so it also decodes these.
-ALLOWED_AUDIO_DECODERS = ("aac", "mp3", "mp3float", "opus", "vorbis", "ac3", "pcm_s16le")
 
 
 @dataclass(frozen=True, slots=True)

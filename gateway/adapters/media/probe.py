@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.adapters.media.formats import VIDEO_DECODERS, Accepted, refused_container
 from gateway.adapters.media.limits import (
     ALLOWED_DEMUXERS,
     ALLOWED_PROTOCOLS,
@@ -22,12 +24,20 @@ logger = logging.getLogger(__name__)
 # Signatures of containers that must never reach a demuxer (read from the first bytes).
 _PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"<?xml", b"<smil")
 _IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG", b"\xff\xd8\xff", b"BM")
+_ACCEPTED_NAMES = "MP4, MOV, 3GP, MKV, WebM, FLV, MPEG-TS, AVI, MPEG-PS, ASF, MXF"
 
 
 class FfprobeProber:
-    def __init__(self, limits: MediaLimits | None = None, ffprobe: str = "ffprobe") -> None:
+    def __init__(
+        self,
+        limits: MediaLimits | None = None,
+        ffprobe: str = "ffprobe",
+        video_decoders: Mapping[str, Accepted] | None = None,
+    ) -> None:
         self.limits = limits or MediaLimits()
         self._ffprobe = ffprobe
+        # Codecs we accept and this ffmpeg can decode (the composition root checks them).
+        self._video_decoders = dict(VIDEO_DECODERS if video_decoders is None else video_decoders)
 
     def argv(self, path: Path) -> list[str]:
         return [
@@ -56,6 +66,11 @@ class FfprobeProber:
             raise MediaUnsupported("playlists and concat scripts are not accepted")
         if head.startswith(_IMAGE_MAGIC):
             raise MediaUnsupported("still images are not accepted")
+        container = refused_container(head)
+        if container is not None:
+            raise MediaUnsupported(
+                f"the container {container} is not accepted (accepted: {_ACCEPTED_NAMES})"
+            )
         out, err, code = await self._run(path)
         if code != 0:
             logger.info("probe.refused", extra={"returncode": code, "stderr": err[-300:]})
@@ -97,6 +112,12 @@ class FfprobeProber:
         )
         if video is None:
             raise MediaNoVideo("the file has no video stream")
+        codec = str(video.get("codec_name", ""))
+        if codec not in self._video_decoders:
+            accepted = ", ".join(sorted(self._video_decoders))
+            raise MediaUnsupported(
+                f"the video codec {codec or 'unknown'} is not accepted (accepted: {accepted})"
+            )
         width, height = int(video.get("width") or 0), int(video.get("height") or 0)
         if width <= 0 or height <= 0:
             raise MediaRefused("the video stream has no frame size")
@@ -115,15 +136,31 @@ class FfprobeProber:
             size_bytes=int(fmt.get("size") or 0),
             video=VideoStream(
                 index=int(video.get("index", 0)),
-                codec=str(video.get("codec_name", "")),
+                codec=codec,
                 width=width,
                 height=height,
                 frame_rate=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
                 duration_s=_float(video.get("duration")),
+                rotation=_rotation(video),
+                pix_fmt=str(video.get("pix_fmt", "")),
+                color_transfer=str(video.get("color_transfer", "")),
+                field_order=str(video.get("field_order", "")),
             ),
             stream_count=len(streams),
             tags={str(k): str(v)[:500] for k, v in (fmt.get("tags") or {}).items()},
+            audio_codec=next(
+                (str(s.get("codec_name")) for s in streams if s.get("codec_type") == "audio"),
+                None,
+            ),
         )
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    """The display matrix's rotation (side data), or the older `rotate` tag."""
+    for side in video.get("side_data_list") or []:
+        if isinstance(side, dict) and "rotation" in side:
+            return int(_float(side["rotation"]) or 0) % 360
+    return int(_float((video.get("tags") or {}).get("rotate", 0)) or 0) % 360
 
 
 def _read_head(path: Path) -> bytes:

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gateway.adapters.media.limits import ALLOWED_VIDEO_DECODERS, MediaLimits, hardened_ffmpeg
-from gateway.domain.media import SampledFrame, SamplingPlan
+from gateway.adapters.media.filters import normalising_filters
+from gateway.adapters.media.formats import VIDEO_DECODERS
+from gateway.adapters.media.limits import MediaLimits, hardened_ffmpeg
+from gateway.domain.errors import MediaRefused, MediaUnsupported
+from gateway.domain.media import SampledFrame, SamplingPlan, VideoStream
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class FfmpegFrameSampler:
         path: Path,
         video_filter: str,
         *,
-        codec: str,
+        video: VideoStream,
         start_s: float | None = None,
         duration_s: float | None = None,
         cpu_s: int,
@@ -53,7 +56,11 @@ class FfmpegFrameSampler:
         length = [] if duration_s is None else ["-t", f"{duration_s:.3f}"]
         # Skipping B-frames and the loop filter speeds H.264 up (~2.3x on x264 output) and
         # keeps the interval guarantee; on HEVC it causes reference errors, so H.264 only.
-        fast = ["-skip_frame", "bidir", "-skip_loop_filter", "all"] if codec == "h264" else []
+        fast = ["-skip_frame", "bidir", "-skip_loop_filter", "all"] if video.codec == "h264" else []
+        # The decoder is named, not left to ffmpeg: AV1 must be dav1d, and a codec without an
+        # accepted decoder never reaches here (the probe refused it).
+        decoder = VIDEO_DECODERS[video.codec].name
+        prepare = normalising_filters(interlaced=video.interlaced, hdr=video.hdr)
         return [
             *hardened_ffmpeg(
                 self.limits,
@@ -61,8 +68,16 @@ class FfmpegFrameSampler:
                 path,
                 ffmpeg=self._ffmpeg,
                 loglevel="info",  # showinfo reports each output frame's timestamp at this level
-                decoders=ALLOWED_VIDEO_DECODERS,
-                input_options=["-threads", str(DECODE_THREADS), *fast, *seek, *length],
+                decoders=(decoder,),
+                input_options=[
+                    "-c:v",
+                    decoder,
+                    "-threads",
+                    str(DECODE_THREADS),
+                    *fast,
+                    *seek,
+                    *length,
+                ],
             ),
             "-map",
             "0:v:0",
@@ -70,7 +85,7 @@ class FfmpegFrameSampler:
             "-sn",
             "-dn",
             "-vf",
-            f"{video_filter},showinfo",
+            ",".join([*prepare, video_filter, "showinfo"]),
             "-fps_mode",
             "passthrough",
             "-pix_fmt",
@@ -81,7 +96,7 @@ class FfmpegFrameSampler:
         ]
 
     async def sample(
-        self, path: Path, plan: SamplingPlan, *, codec: str, duration_s: float
+        self, path: Path, plan: SamplingPlan, *, video: VideoStream, duration_s: float
     ) -> AsyncIterator[SampledFrame]:
         """Frames at least every `plan.interval_s`, plus scene cuts. A long video is decoded
         as several time segments at once, so frames arrive in time order per segment only.
@@ -94,7 +109,7 @@ class FfmpegFrameSampler:
         segments = split_segments(duration_s, plan.parallel_segments or PARALLEL_SEGMENTS)
         if len(segments) == 1:
             async for frame in self._run(
-                path, video_filter, plan, codec, "interval_or_scene", None, None, duration_s
+                path, video_filter, plan, video, "interval_or_scene", None, None, duration_s
             ):
                 yield frame
             return
@@ -106,7 +121,7 @@ class FfmpegFrameSampler:
                     path,
                     video_filter,
                     plan,
-                    codec,
+                    video,
                     "interval_or_scene",
                     start,
                     length,
@@ -132,7 +147,7 @@ class FfmpegFrameSampler:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def sample_dense(
-        self, path: Path, plan: SamplingPlan, around_s: float, *, codec: str
+        self, path: Path, plan: SamplingPlan, around_s: float, *, video: VideoStream
     ) -> AsyncIterator[SampledFrame]:
         """`plan.dense_fps` frames a second within `plan.dense_window_s` of `around_s`."""
         start = max(0.0, around_s - plan.dense_window_s)
@@ -143,7 +158,7 @@ class FfmpegFrameSampler:
             f"scale={plan.frame_size}:{plan.frame_size}"
         )
         async for frame in self._run(
-            path, video_filter, plan, codec, "dense", start, length, length
+            path, video_filter, plan, video, "dense", start, length, length
         ):
             yield frame
 
@@ -152,7 +167,7 @@ class FfmpegFrameSampler:
         path: Path,
         video_filter: str,
         plan: SamplingPlan,
-        codec: str,
+        video: VideoStream,
         reason: str,
         start_s: float | None,
         length_s: float | None,
@@ -163,7 +178,7 @@ class FfmpegFrameSampler:
         cpu_s = int(60 + 2 * media_s)
         argv = await asyncio.to_thread(  # resolving the path reads the disk
             functools.partial(
-                self.argv, path, video_filter, codec=codec, start_s=start_s,
+                self.argv, path, video_filter, video=video, start_s=start_s,
                 duration_s=length_s, cpu_s=cpu_s,
             )
         )  # fmt: skip
@@ -196,9 +211,8 @@ class FfmpegFrameSampler:
             code = await asyncio.wait_for(process.wait(), 30)
             await reader
             if code != 0:
-                raise SamplingFailed(
-                    f"ffmpeg exited with {code}: "
-                    + b"".join(stderr_tail).decode(errors="replace")[-300:]
+                raise decode_failure(
+                    code, b"".join(stderr_tail).decode(errors="replace")[-300:], video.codec
                 )
         finally:
             if process.returncode is None:
@@ -217,7 +231,27 @@ def split_segments(duration_s: float, parallel: int) -> list[tuple[float, float 
 
 
 class SamplingFailed(Exception):
-    """ffmpeg could not decode the file to the end."""
+    """ffmpeg stopped for a reason that may pass (killed, out of CPU time): retried."""
+
+
+# What ffmpeg says when the file, not the machine, is at fault.
+_UNDECODABLE = (
+    "Error while opening decoder",
+    "Decoder (codec",
+    "Invalid data found when processing input",
+    "could not find codec parameters",
+)
+
+
+def decode_failure(code: int, stderr: str, codec: str) -> Exception:
+    """A refusal when ffmpeg itself gave up on the file (exit 1 with a decoder or data error):
+    the upload fails with a media code, it is never sent to a human as a screening failure.
+    A child killed by a signal (its CPU or memory limit, a shutdown) may pass: retried."""
+    if code > 0 and any(marker in stderr for marker in _UNDECODABLE):
+        if "decoder" in stderr.lower():
+            return MediaUnsupported(f"the {codec} video could not be decoded")
+        return MediaRefused("the video stream could not be decoded")
+    return SamplingFailed(f"ffmpeg exited with {code}: {stderr}")
 
 
 async def _read_showinfo(

@@ -9,13 +9,14 @@ import logging
 import shutil
 from pathlib import Path
 
+from gateway.adapters.media.filters import normalising_filters
+from gateway.adapters.media.formats import AUDIO_DECODERS, VIDEO_DECODERS
 from gateway.adapters.media.limits import (
-    ALLOWED_AUDIO_DECODERS,
-    ALLOWED_VIDEO_DECODERS,
     MediaLimits,
     hardened_ffmpeg,
     run_to_end,
 )
+from gateway.domain.decisions import MediaSummary
 from gateway.domain.renditions import Rendition
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,26 @@ class FfmpegTranscoder:
         self._ffmpeg = ffmpeg
         self._threads = threads
 
-    def argv(self, source: Path, outputs: list[tuple[Path, Rendition]], cpu_s: int) -> list[str]:
-        """One decode, split and scaled once per rendition, each encoded to its own file."""
+    def argv(
+        self,
+        source: Path,
+        outputs: list[tuple[Path, Rendition]],
+        media: MediaSummary,
+        cpu_s: int,
+    ) -> list[str]:
+        """One decode (upright: ffmpeg applies the display rotation; deinterlaced and
+        tone-mapped to SDR where the source needs it), split and scaled once per rendition,
+        each encoded to its own 8-bit H.264 file. A sound track in a codec we do not decode
+        is left out rather than failing the renditions."""
         labels = [f"v{i}" for i in range(len(outputs))]
-        split = f"[0:v:0]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))
+        # The probe's codec names its decoder; a source screening never probed (it failed,
+        # and a reviewer approved it) may use any accepted one.
+        known = VIDEO_DECODERS.get(media.codec)
+        video = (known.name,) if known else tuple(d.name for d in VIDEO_DECODERS.values())
+        audio = AUDIO_DECODERS.get(media.audio_codec or "", ())
+        prepare = normalising_filters(interlaced=media.interlaced, hdr=media.hdr)
+        head = f"[0:v:0]{','.join(prepare)}," if prepare else "[0:v:0]"
+        split = f"{head}split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))
         scales = [
             f"[s{i}]scale=-2:{rendition.height}[{label}]"
             for i, ((_, rendition), label) in enumerate(zip(outputs, labels, strict=True))
@@ -51,8 +68,12 @@ class FfmpegTranscoder:
                 cpu_s,
                 source,
                 ffmpeg=self._ffmpeg,
-                decoders=(*ALLOWED_VIDEO_DECODERS, *ALLOWED_AUDIO_DECODERS),
-                input_options=["-threads", str(self._threads)],
+                decoders=(*video, *audio),
+                input_options=[
+                    *(["-c:v", known.name] if known else []),
+                    "-threads",
+                    str(self._threads),
+                ],
             ),
             "-filter_complex",
             ";".join([split, *scales]),
@@ -60,7 +81,7 @@ class FfmpegTranscoder:
         for (output, rendition), label in zip(outputs, labels, strict=True):
             rate = rendition.video_bitrate_k
             argv += [
-                "-map", f"[{label}]", "-map", "0:a:0?", "-sn", "-dn",
+                "-map", f"[{label}]", *(["-map", "0:a:0?"] if audio else ["-an"]), "-sn", "-dn",
                 "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
                 "-pix_fmt", "yuv420p", "-b:v", f"{rate}k", "-maxrate", f"{rate * 3 // 2}k",
                 "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
@@ -71,7 +92,7 @@ class FfmpegTranscoder:
         return argv
 
     async def render(
-        self, source: Path, outputs: list[tuple[Path, Rendition]], duration_s: float
+        self, source: Path, outputs: list[tuple[Path, Rendition]], media: MediaSummary
     ) -> None:
         """Write every output whole or not at all (partial files are renamed on success)."""
         if not outputs:
@@ -79,9 +100,11 @@ class FfmpegTranscoder:
         partials = [(out.with_name(f".{out.name}.partial"), r) for out, r in outputs]
         # x264 veryfast runs several times faster than real time here; 4 CPU seconds per
         # media second per rendition plus a minute is far beyond honest work.
-        cpu_s = int(60 + 4 * duration_s * len(outputs))
+        cpu_s = int(60 + 4 * media.duration_s * len(outputs))
         try:
-            argv = await asyncio.to_thread(self.argv, source, partials, cpu_s)  # resolves paths
+            argv = await asyncio.to_thread(
+                self.argv, source, partials, media, cpu_s
+            )  # resolves paths
             await _run(argv, cpu_s * 2, "transcoding")
         except TranscodeFailed:
             for partial, _ in partials:

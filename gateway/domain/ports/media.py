@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
-from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan
+from gateway.domain.decisions import MediaSummary
+from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan, VideoStream
 from gateway.domain.renditions import Rendition
 
 
@@ -18,23 +19,24 @@ class Prober(Protocol):
 
 class FrameSampler(Protocol):
     def sample(
-        self, path: Path, plan: SamplingPlan, *, codec: str, duration_s: float
+        self, path: Path, plan: SamplingPlan, *, video: VideoStream, duration_s: float
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at least every `plan.interval_s` plus scene cuts, in time order."""
+        """Frames at least every `plan.interval_s` plus scene cuts, upright and in SDR.
+        Raises MediaRefused when the file itself cannot be decoded."""
         ...
 
     def sample_dense(
-        self, path: Path, plan: SamplingPlan, centre_s: float, *, codec: str
+        self, path: Path, plan: SamplingPlan, around_s: float, *, video: VideoStream
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at `plan.dense_fps` in the window around `centre_s`."""
+        """Frames at `plan.dense_fps` in the window around `around_s`."""
         ...
 
 
 class Transcoder(Protocol):
     async def render(
-        self, source: Path, outputs: list[tuple[Path, Rendition]], duration_s: float
+        self, source: Path, outputs: list[tuple[Path, Rendition]], media: MediaSummary
     ) -> None:
-        """Every output from one decode, each whole or not at all."""
+        """Every output from one decode, upright and in SDR, each whole or not at all."""
         ...
 
     async def package_hls(self, mp4: Path, folder: Path, segment_s: int, duration_s: float) -> None:
