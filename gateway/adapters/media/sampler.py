@@ -9,7 +9,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -108,11 +108,29 @@ class FfmpegFrameSampler:
         video_filter = f"{select},scale={plan.frame_size}:{plan.frame_size}"
         segments = split_segments(duration_s, plan.parallel_segments or PARALLEL_SEGMENTS)
         if len(segments) == 1:
-            async for frame in self._run(
+            frames = self._run(
                 path, video_filter, plan, video, "interval_or_scene", None, None, duration_s
-            ):
+            )
+        else:
+            frames = self._merged(path, video_filter, plan, video, segments, duration_s)
+        count = 0
+        async with contextlib.aclosing(frames):
+            async for frame in frames:
+                count += 1
                 yield frame
-            return
+        if count == 0:  # headers that promise a video no decoder can produce a frame of
+            raise MediaRefused("no frame of the video could be decoded")
+
+    async def _merged(
+        self,
+        path: Path,
+        video_filter: str,
+        plan: SamplingPlan,
+        video: VideoStream,
+        segments: list[tuple[float, float | None]],
+        duration_s: float,
+    ) -> AsyncGenerator[SampledFrame, None]:
+        """The segments decoded at once, their frames merged as they come."""
         merged: asyncio.Queue[SampledFrame | None] = asyncio.Queue(MERGE_QUEUE_FRAMES)
 
         async def pump(start: float, length: float | None) -> None:
@@ -172,7 +190,7 @@ class FfmpegFrameSampler:
         start_s: float | None,
         length_s: float | None,
         media_s: float,
-    ) -> AsyncIterator[SampledFrame]:
+    ) -> AsyncGenerator[SampledFrame, None]:
         # CPU budget: decoding runs well above real time; 2 s of CPU per media second plus
         # a minute is far beyond honest work and stops a decoder caught in a loop.
         cpu_s = int(60 + 2 * media_s)
@@ -195,6 +213,7 @@ class FfmpegFrameSampler:
         stderr_tail: list[bytes] = []
         reader = asyncio.ensure_future(_read_showinfo(process.stderr, timestamps, stderr_tail))
         frame_bytes = plan.frame_size * plan.frame_size * 3
+        yielded = 0
         try:
             while True:
                 try:
@@ -207,13 +226,13 @@ class FfmpegFrameSampler:
                 pixels = np.frombuffer(data, dtype=np.uint8).reshape(
                     plan.frame_size, plan.frame_size, 3
                 )
+                yielded += 1
                 yield SampledFrame(round(timestamp, 3), reason, pixels)
             code = await asyncio.wait_for(process.wait(), 30)
             await reader
             if code != 0:
-                raise decode_failure(
-                    code, b"".join(stderr_tail).decode(errors="replace")[-300:], video.codec
-                )
+                tail = b"".join(stderr_tail).decode(errors="replace")[-300:]
+                raise decode_failure(code, tail, video.codec, frames_seen=yielded)
         finally:
             if process.returncode is None:
                 process.kill()
@@ -243,13 +262,14 @@ _UNDECODABLE = (
 )
 
 
-def decode_failure(code: int, stderr: str, codec: str) -> Exception:
-    """A refusal when ffmpeg itself gave up on the file (exit 1 with a decoder or data error):
-    the upload fails with a media code, it is never sent to a human as a screening failure.
-    A child killed by a signal (its CPU or memory limit, a shutdown) may pass: retried."""
-    if code > 0 and any(marker in stderr for marker in _UNDECODABLE):
-        if "decoder" in stderr.lower():
-            return MediaUnsupported(f"the {codec} video could not be decoded")
+def decode_failure(code: int, stderr: str, codec: str, *, frames_seen: int) -> Exception:
+    """A refusal when ffmpeg itself gave up on the file (it exited with an error, naming a
+    decoder or data error, or before a single frame): the upload fails with a media code and
+    is never sent to a human as a screening failure. A child killed by a signal (its CPU or
+    memory limit, a shutdown: a negative code) may pass: retried, then on_error."""
+    if code > 0 and "decoder" in stderr.lower() and any(m in stderr for m in _UNDECODABLE):
+        return MediaUnsupported(f"the {codec} video could not be decoded")
+    if code > 0 and (frames_seen == 0 or any(m in stderr for m in _UNDECODABLE)):
         return MediaRefused("the video stream could not be decoded")
     return SamplingFailed(f"ffmpeg exited with {code}: {stderr}")
 
