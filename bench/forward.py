@@ -33,8 +33,9 @@ from gateway.adapters.media.transcode import FfmpegTranscoder  # noqa: E402
 from gateway.domain.decisions import MediaSummary  # noqa: E402
 from gateway.domain.principals import Role  # noqa: E402
 from gateway.domain.renditions import DEFAULT_RENDITIONS  # noqa: E402
+from gateway.runtime.background import build_delivery_workers  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
-from gateway.runtime.wiring import build_delivery_workers, close_services, open_services  # noqa: E402
+from gateway.runtime.wiring import close_services, open_services  # noqa: E402
 from tests.pipeline_helpers import approved_by_hand, received  # noqa: E402
 from tests.s3 import new_bucket, start_s3_server  # noqa: E402
 

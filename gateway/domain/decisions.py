@@ -76,6 +76,7 @@ class MediaSummary(_Record):
     height: int
     rotation: int = 0  # the display turns the coded frame by this much (degrees)
     hdr: bool = False  # PQ or HLG: tone-mapped to SDR for the models and the renditions
+    transfer: str = ""  # the transfer characteristics ffprobe names (smpte2084, ...)
     interlaced: bool = False  # deinterlaced for sampling and renditions
     audio_codec: str | None = None
 
@@ -100,6 +101,7 @@ class MediaSummary(_Record):
             height=video.height,
             rotation=video.rotation,
             hdr=video.hdr,
+            transfer=video.color_transfer,
             interlaced=video.interlaced,
             audio_codec=facts.audio_codec,
         )

@@ -11,7 +11,8 @@ from aiohttp import web
 from gateway.http import api, event_routes, review_routes, tus
 from gateway.http.app_keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
-from gateway.runtime.wiring import Services, build_background
+from gateway.runtime.background import build_background
+from gateway.runtime.wiring import Services
 
 logger = logging.getLogger(__name__)
 

@@ -40,12 +40,9 @@ from gateway.domain.licences import LicenceRules
 from gateway.domain.policy import Policy
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.storage import ObjectStore, StagedCopies
-from gateway.domain.renditions import rendition_for_height
 from gateway.runtime.settings import Settings
-from gateway.runtime.supervisor import Supervisor
 from gateway.services import failpoints
 from gateway.services.access_log_writer import AccessLogWriter
-from gateway.services.delivery.context import DeliveryContext
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from gateway.services.ingest import IngestService
 from gateway.services.metrics import Metrics
@@ -54,14 +51,7 @@ from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.adapters.storage.s3_objects import S3ObjectStore
-    from gateway.services.delivery.worker import DeliveryWorker
     from gateway.services.screener import Screener
-    from gateway.services.screening_worker import ScreeningWorker
-
-# How often retention of the access log is enforced (seconds).
-ACCESSLOG_PRUNE_INTERVAL_S = 3600.0
-# How often rejected uploads past their evidence retention are swept (seconds).
-REJECTED_SWEEP_INTERVAL_S = 3600.0
 
 
 @dataclass
@@ -226,140 +216,6 @@ def build_object_store(settings: Settings) -> ObjectStore:
     if settings.destination == "s3":
         return _s3_store(settings, settings.s3_destination_bucket or "")
     return LocalObjectStore(settings.objects_dir)
-
-
-def build_delivery_workers(services: Services, count: int | None = None) -> list[DeliveryWorker]:
-    """Forward and transcode everywhere; the quarantine hand-off where staging is s3."""
-    from gateway.adapters.media.transcode import FfmpegTranscoder
-    from gateway.services.delivery.forward import ForwardStage
-    from gateway.services.delivery.quarantine import QuarantineStage
-    from gateway.services.delivery.sources import (
-        ForwardSource,
-        QuarantineSource,
-        StagedFileSource,
-    )
-    from gateway.services.delivery.transcode import TranscodeStage
-    from gateway.services.delivery.worker import DeliveryStage, DeliveryWorker
-
-    settings = services.settings
-    context = DeliveryContext(
-        unit_of_work=services.unit_of_work,
-        uploads=services.uploads,
-        decisions=services.decisions,
-        stored=services.stored,
-        clock=services.clock,
-        metrics=services.metrics,
-    )
-    renditions = tuple(rendition_for_height(h) for h in sorted(settings.renditions, reverse=True))
-    quarantine = services.quarantine
-    source: ForwardSource = (
-        StagedFileSource(services.staged)
-        if quarantine is None
-        else QuarantineSource(services.stored, settings.s3_staging_bucket or "")
-    )
-    stages: list[DeliveryStage] = [
-        ForwardStage(
-            context, source, services.destination, services.staged, services.delivery_ready.set
-        ),
-        TranscodeStage(
-            context,
-            services.destination,
-            services.staged,
-            FfmpegTranscoder(),
-            renditions,
-            settings.results_dir,
-            dt.timedelta(seconds=settings.transcode_result_deadline_s),
-            settings.hls_segment_s if settings.hls else 0,
-        ),
-    ]
-    if quarantine is not None:
-        stages.insert(
-            0,
-            QuarantineStage(
-                context, services.staged, quarantine, services.staging, services.jobs_ready.set
-            ),
-        )
-
-    async def prepare_stores() -> None:
-        await services.destination.store.prepare()
-        await services.staged.prepare()
-
-    return [
-        DeliveryWorker(
-            jobs=services.jobs,
-            context=context,
-            stages=stages,
-            prepare_stores=prepare_stores,
-            lease=dt.timedelta(seconds=settings.job_lease_s),
-            wake=services.delivery_ready,
-            retry_base_s=settings.delivery_retry_base_s,
-            node=settings.node_id,
-        )
-        for _ in range(settings.delivery_workers if count is None else count)
-    ]
-
-
-def build_screening_workers(services: Services) -> list[ScreeningWorker]:
-    if services.screener is None:
-        return []
-    from gateway.services.screening_worker import ScreeningWorker
-
-    settings = services.settings
-    return [
-        ScreeningWorker(
-            jobs=services.jobs,
-            unit_of_work=services.unit_of_work,
-            uploads=services.uploads,
-            licences=services.licences,
-            thresholds=services.thresholds,
-            rules=services.licence_rules,
-            screener=services.screener,
-            staged=services.staged,
-            evidence_dir=settings.evidence_dir,
-            clock=services.clock,
-            metrics=services.metrics,
-            lease=dt.timedelta(seconds=settings.job_lease_s),
-            wake=services.jobs_ready,
-            on_approved=services.delivery_ready.set,
-        )
-        for _ in range(settings.screening_workers)
-    ]
-
-
-def build_background(services: Services) -> Supervisor:
-    """Every loop a serve or worker process runs, each sized by settings."""
-    from gateway.services.webhook_dispatch import WebhookDispatcher
-
-    settings = services.settings
-    supervisor = Supervisor()
-    writer = services.accesslog
-    # Requests have finished by the time it stops: it writes what they logged first.
-    supervisor.add("accesslog-writer", writer.run, before_stop=writer.drain)
-    supervisor.every(
-        "expiry-sweeper", settings.expiry_sweep_interval_s, services.ingest.sweep_expired
-    )
-
-    async def prune_access_log() -> int:
-        keep = dt.timedelta(days=settings.accesslog_retention_days)
-        return await services.accesslog_repository.prune(services.clock.now() - keep)
-
-    supervisor.every("accesslog-pruner", ACCESSLOG_PRUNE_INTERVAL_S, prune_access_log)
-    for i, screening in enumerate(build_screening_workers(services)):
-        supervisor.add(f"screening-{i}", screening.run)
-    for i, delivery in enumerate(build_delivery_workers(services)):
-        supervisor.add(f"delivery-{i}", delivery.run)
-    dispatcher = WebhookDispatcher(
-        events=services.events,
-        clock=services.clock,
-        metrics=services.metrics,
-        timeout_s=settings.webhook_timeout_s,
-        retry_base_s=settings.webhook_retry_base_s,
-        retry_window=dt.timedelta(seconds=settings.webhook_retry_window_s),
-    )
-    supervisor.add("webhooks", dispatcher.run)
-    supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)
-    supervisor.every("rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
-    return supervisor
 
 
 @dataclass

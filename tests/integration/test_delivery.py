@@ -24,13 +24,9 @@ from gateway.adapters.storage.s3_objects import S3ObjectStore
 from gateway.domain.errors import NotApproved
 from gateway.domain.principals import Principal, Role
 from gateway.domain.states import UploadState
+from gateway.runtime.background import build_delivery_workers, build_screening_workers
 from gateway.runtime.settings import MiB, Settings
-from gateway.runtime.wiring import (
-    Services,
-    build_delivery_workers,
-    build_screener,
-    build_screening_workers,
-)
+from gateway.runtime.wiring import Services, build_screener
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip, run

@@ -254,3 +254,15 @@ def test_which_decode_failures_are_the_files_and_which_may_pass() -> None:
     # Killed by its CPU limit or a shutdown (a signal), or a late error after frames: retried.
     assert isinstance(decode_failure(-9, opened, "av1", frames_seen=0), SamplingFailed)
     assert isinstance(decode_failure(1, "late hiccup", "h264", frames_seen=12), SamplingFailed)
+
+
+@pytest.mark.parametrize("name", ["av1.mp4", "prores422.mov", "wmv2.wmv", "dnxhr.mxf"])
+def test_vodgate_scan_takes_what_it_used_to_refuse(
+    name: str, setup_dirs: tuple[Path, Path], corpus_dir: Path
+) -> None:
+    """The report's reproduction: these exited 1 (review, decoder error) or 3 (media_invalid)."""
+    from tests.integration.test_screening import LICENCE_META, scan
+
+    clip = make({s.name: s for s in CORPUS}[name], corpus_dir, DARK)
+    code, body = scan(setup_dirs, clip, *LICENCE_META)
+    assert (code, body["verdict"]) == (0, "pass"), body

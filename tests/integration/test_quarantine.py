@@ -17,13 +17,9 @@ from aiohttp.test_utils import TestClient
 from gateway.domain.jobs import QUARANTINE
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
+from gateway.runtime.background import build_delivery_workers, build_screening_workers
 from gateway.runtime.settings import MiB, Settings
-from gateway.runtime.wiring import (
-    Services,
-    build_delivery_workers,
-    build_screener,
-    build_screening_workers,
-)
+from gateway.runtime.wiring import Services, build_screener
 from tests.conftest import Tenant, TenantFactory
 from tests.media import colour_clip
 from tests.models import DARK, PINK

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
-from gateway.runtime.wiring import Services, build_screener, build_screening_workers
+from gateway.runtime.background import build_screening_workers
+from gateway.runtime.wiring import Services, build_screener
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip
 from tests.models import DARK, PINK

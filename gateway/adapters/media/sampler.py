@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gateway.adapters.media.filters import normalising_filters
+from gateway.adapters.media.filters import DEINTERLACE, to_sdr
 from gateway.adapters.media.formats import VIDEO_DECODERS
 from gateway.adapters.media.limits import MediaLimits, hardened_ffmpeg
 from gateway.domain.errors import MediaRefused, MediaUnsupported
@@ -60,7 +60,10 @@ class FfmpegFrameSampler:
         # The decoder is named, not left to ffmpeg: AV1 must be dav1d, and a codec without an
         # accepted decoder never reaches here (the probe refused it).
         decoder = VIDEO_DECODERS[video.codec].name
-        prepare = normalising_filters(interlaced=video.interlaced, hdr=video.hdr)
+        # Deinterlacing needs neighbouring frames (before sampling picks); tone mapping is
+        # costly per frame (after sampling and scaling, on the few frames kept).
+        before = [DEINTERLACE] if video.interlaced else []
+        after = [to_sdr(video.color_transfer)] if video.hdr else []
         return [
             *hardened_ffmpeg(
                 self.limits,
@@ -85,7 +88,7 @@ class FfmpegFrameSampler:
             "-sn",
             "-dn",
             "-vf",
-            ",".join([*prepare, video_filter, "showinfo"]),
+            ",".join([*before, video_filter, *after, "showinfo"]),
             "-fps_mode",
             "passthrough",
             "-pix_fmt",

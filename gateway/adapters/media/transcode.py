@@ -9,7 +9,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from gateway.adapters.media.filters import normalising_filters
+from gateway.adapters.media.filters import DEINTERLACE, to_sdr
 from gateway.adapters.media.formats import AUDIO_DECODERS, VIDEO_DECODERS
 from gateway.adapters.media.limits import (
     MediaLimits,
@@ -55,7 +55,9 @@ class FfmpegTranscoder:
         known = VIDEO_DECODERS.get(media.codec)
         video = (known.name,) if known else tuple(d.name for d in VIDEO_DECODERS.values())
         audio = AUDIO_DECODERS.get(media.audio_codec or "", ())
-        prepare = normalising_filters(interlaced=media.interlaced, hdr=media.hdr)
+        prepare = [DEINTERLACE] if media.interlaced else []
+        if media.hdr:  # every output frame is shown: tone-mapped once, before the split
+            prepare.append(to_sdr(media.transfer))
         head = f"[0:v:0]{','.join(prepare)}," if prepare else "[0:v:0]"
         split = f"{head}split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))
         scales = [
