@@ -17,6 +17,7 @@ from gateway.domain.errors import BodyInvalid, BodyTooLarge, QueryInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.params import ascii_number
 
 MAX_PAGE = 500
 MAX_ACK_BODY_BYTES = 64 * 1024
@@ -36,9 +37,10 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    number = ascii_number(raw)
+    if number is None:
         raise QueryInvalid(f"{name} must be a non-negative integer")
-    return int(raw)
+    return number
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ from gateway.domain.principals import Role
 from gateway.domain.review_rules import ItemKind, ReviewItem
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.params import ascii_number
 from gateway.services.review import reviewer_id
 from gateway.services.views import decision_json
 
@@ -74,9 +75,10 @@ async def _reviewer(request: web.Request) -> Any:
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["item_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise ReviewItemNotFound(f"no review item {raw!r}")
-    return int(raw)
+    item_id = ascii_number(raw)
+    if item_id is None:
+        raise ReviewItemNotFound(f"no review item {raw[:40]!r}")
+    return item_id
 
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
@@ -123,8 +125,8 @@ async def queue(request: web.Request) -> web.Response:
     await _reviewer(request)
     services = request.app[SERVICES]
     query = request.query
-    limit_raw = query.get("limit", "50")
-    if not limit_raw.isdigit():
+    limit = ascii_number(query.get("limit", "50"))
+    if limit is None:
         raise QueryInvalid("limit must be a positive integer")
     now = services.clock.now()
     items = await services.review.reviews.queue(
@@ -132,7 +134,7 @@ async def queue(request: web.Request) -> web.Response:
         clause=query.get("clause") or None,
         tenant_id=query.get("tenant") or None,
         overdue=query.get("overdue", "").lower() in ("1", "true", "yes"),
-        limit=max(1, min(MAX_QUEUE_PAGE, int(limit_raw))),
+        limit=max(1, min(MAX_QUEUE_PAGE, limit)),
     )
     counts = await services.review.reviews.counts(now, cap=QUEUE_COUNT_CAP)
     return web.json_response(

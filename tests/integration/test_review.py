@@ -400,3 +400,28 @@ async def test_the_queue_filters_by_clause_tenant_and_overdue(
     status, body = await get(client, "/v1/review/queue?limit=many", who)
     assert (status, body["error"]["code"]) == (400, "query_invalid")
     assert await listed("?clause=%22%3B%20DROP%20TABLE%20review_items%3B--") == []
+
+
+async def test_numbers_are_ascii_digits_only(
+    services: Services, tenant: Tenant, client: Client, reviewers: list[Tenant]
+) -> None:
+    """`str.isdigit()` takes "²" (int() then raised: a 500) and "٣" (read as 3: another item
+    than the one named). Only 0-9 are numbers in a path or a query."""
+    items = [(await in_review(services, tenant.tenant_id, [PORN]))[1] for _ in range(3)]
+    assert 3 in items
+    who = reviewers[0]
+    for path in (
+        "/v1/review/items/%C2%B2",
+        "/v1/review/items/%D9%A3",  # Arabic-Indic 3: not item 3
+        "/v1/review/items/%EF%BC%93",  # full-width 3
+    ):
+        status, body = await get(client, path, who)
+        assert (status, body["error"]["code"]) == (404, "review_item_not_found"), path
+    status, body = await post(client, "/v1/review/items/1%C2%B2/claim", who)
+    assert (status, body["error"]["code"]) == (404, "review_item_not_found")
+    status, body = await get(client, "/v1/review/queue?limit=%C2%B2", who)
+    assert (status, body["error"]["code"]) == (400, "query_invalid")
+    status, body = await get(client, "/v1/events?after=%C2%B2", tenant)
+    assert (status, body["error"]["code"]) == (400, "query_invalid")
+    status, body = await get(client, "/v1/review/items/3", who)  # ASCII 3 still is item 3
+    assert (status, body["item"]["id"]) == (200, 3)
