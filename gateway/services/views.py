@@ -12,6 +12,7 @@ from typing import Any
 from gateway.domain.decisions import DecisionRecord
 from gateway.domain.errors import NotFound
 from gateway.domain.ports.persistence import Decisions, ReviewQueue, StoredObjects, Uploads
+from gateway.domain.states import UploadState
 from gateway.domain.uploads import TrailEntry, UploadRecord
 
 
@@ -95,8 +96,19 @@ def upload_json(upload: UploadRecord, trail: list[TrailEntry]) -> dict[str, Any]
                 "from": e.from_state,
                 "to": e.to_state,
                 "code": e.code,
-                "actor": e.actor,
+                "actor": _shown_actor(e),
             }
             for e in trail
         ],
     }
+
+
+_HUMAN_DECISIONS = {UploadState.APPROVED.value, UploadState.REJECTED.value}
+
+
+def _shown_actor(entry: TrailEntry) -> str:
+    """A reviewer's decision shows as `reviewer`: which key decided is not the tenant's
+    business (the review log keeps it for the moderation team)."""
+    if entry.from_state == UploadState.REVIEW.value and entry.to_state in _HUMAN_DECISIONS:
+        return "reviewer"
+    return entry.actor

@@ -230,6 +230,11 @@ async def test_an_appeal_goes_once_to_a_reviewer_who_did_not_decide_before(
         ("appeal", "approve"),
     ]
     assert "key:" not in str(view["review"])  # reviewers stay anonymous to the tenant
+    reviewer_keys = {f"key:{r.api_key.split('_')[1]}" for r in (first, second)}
+    shown = [(e["from"], e["to"], e["actor"]) for e in view["trail"]]
+    assert not reviewer_keys & {actor for _, _, actor in shown}
+    assert ("review", "rejected", "reviewer") in shown
+    assert ("review", "approved", "reviewer") in shown
     events = await services.events.after(tenant.tenant_id, None, 50)
     mine = [e for e in events if e["data"]["upload_id"] == upload_id]
     assert [(e["type"], e["data"].get("verdict"), e["data"].get("decided_by")) for e in mine] == [
