@@ -134,3 +134,17 @@ def outcome_of(
     if needs_second_review or (choice == Choice.APPROVE and overturns_machine_block):
         return Outcome.SECOND_REVIEW
     return final
+
+
+# While one of these is open on an upload, its earlier decisions are hidden (blind 二审).
+BLINDING_KINDS = frozenset({ItemKind.SECOND, ItemKind.ESCALATION})
+
+
+def blinds(items: Iterable[ReviewItem]) -> bool:
+    """Whether an open second review or escalation keeps this upload's decisions hidden."""
+    return any(i.kind in BLINDING_KINDS and i.state == OPEN for i in items)
+
+
+def decision_visible(item: ReviewItem, viewer: str, *, blinded: bool) -> bool:
+    """A decision is shown unless its upload is blinded; its author always sees it."""
+    return not blinded or item.decided_by == viewer

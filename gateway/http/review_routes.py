@@ -28,7 +28,7 @@ from gateway.domain.errors import (
     Unauthorized,
 )
 from gateway.domain.principals import Role
-from gateway.domain.review_rules import ItemKind, ReviewItem
+from gateway.domain.review_rules import ItemKind, ReviewItem, blinds, decision_visible
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.http.params import ascii_number
@@ -160,17 +160,23 @@ async def show_item(request: web.Request) -> web.Response:
     token = f"?token={item.media_token}" if holder and item.media_token else ""
     record = await services.views.decision(item.upload_id)
     decision = decision_json(record, f"/v1/review/items/{item.id}/evidence/", token) or {}
+    viewer = reviewer_id(principal)
+    of_upload = await services.review.reviews.for_upload(item.upload_id)
+    # While a second review or an escalation is open, earlier decisions stay hidden from
+    # every reviewer but their author, here and in the log (blind 二审).
+    blinded = blinds(of_upload)
     earlier = [
         i
-        for i in await services.review.reviews.for_upload(item.upload_id)
-        if i.id != item.id and i.decided_at is not None
+        for i in of_upload
+        if i.id != item.id
+        and i.decided_at is not None
+        and decision_visible(i, viewer, blinded=blinded)
     ]
-    blind = item.kind == ItemKind.SECOND and item.state == "open"
     policy = services.policy
     hits = (record.hits or ()) if record is not None else ()
     fired = set(item.clauses) | {hit.item for hit in hits}
     body = {
-        "item": item_json(item, reveal_decision=True),
+        "item": item_json(item, reveal_decision=decision_visible(item, viewer, blinded=blinded)),
         "holder": holder,
         "video_url": f"/v1/review/items/{item.id}/video{token}" if holder else None,
         "upload": {
@@ -192,8 +198,8 @@ async def show_item(request: web.Request) -> web.Response:
             }
             for p in policy.items
         ],
-        "earlier_decisions": [] if blind else [item_json(i, reveal_decision=True) for i in earlier],
-        "blind": blind,
+        "earlier_decisions": [item_json(i, reveal_decision=True) for i in earlier],
+        "blind": blinded,
         "appeal": await _appeal_statement(request, item),
     }
     return web.json_response(body)
@@ -281,8 +287,14 @@ async def evidence(request: web.Request) -> web.StreamResponse:
 
 
 async def decision_log(request: web.Request) -> web.StreamResponse:
-    await _reviewer(request)
-    rows = await request.app[SERVICES].review.reviews.log()
+    viewer = reviewer_id(await _reviewer(request))
+    reviews = request.app[SERVICES].review.reviews
+    blinded = await reviews.blinded_uploads()
+    rows = [
+        row
+        for row in await reviews.log()
+        if row["upload_id"] not in blinded or row["decided_by"] == viewer
+    ]
     if request.query.get("format") != "csv":
         return web.json_response({"decisions": rows})
     buffer = io.StringIO()

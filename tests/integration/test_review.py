@@ -430,3 +430,47 @@ async def test_numbers_are_ascii_digits_only(
     assert (status, body["error"]["code"]) == (400, "query_invalid")
     status, body = await get(client, "/v1/review/items/3", who)  # ASCII 3 still is item 3
     assert (status, body["item"]["id"]) == (200, 3)
+
+
+async def test_a_blind_second_review_hides_the_first_decision_on_every_route(
+    services: Services, tenant: Tenant, client: Client, reviewers: list[Tenant]
+) -> None:
+    """The security review's reproduction: reviewer 2 saw reviewer 1's decision through the
+    first item, the decision log and its CSV while the second review was open."""
+    first, second, third = reviewers
+    upload_id, item = await in_review(services, tenant.tenant_id, [POLITICAL])
+    assert (await decide(client, item, first, "reject", [POLITICAL]))[1]["outcome"] == (
+        "second_review"
+    )
+    _, queue = await get(client, "/v1/review/queue", second)
+    (two,) = [i for i in queue["items"] if i["upload_id"] == upload_id]
+
+    for viewer in (second, third):
+        _, view = await get(client, f"/v1/review/items/{item}", viewer)
+        assert view["blind"] is True
+        assert not {"decided_by", "decision", "reason"} & set(view["item"])
+        _, view = await get(client, f"/v1/review/items/{two['id']}", viewer)
+        assert view["earlier_decisions"] == []
+        _, log = await get(client, "/v1/review/log", viewer)
+        assert all(row["upload_id"] != upload_id for row in log["decisions"])
+        csv = await client.get("/v1/review/log?format=csv", headers=viewer.auth)
+        assert upload_id not in await csv.text()
+    # Its author still sees it.
+    _, own = await get(client, f"/v1/review/items/{item}", first)
+    assert own["item"]["decision"] == "reject"
+    _, log = await get(client, "/v1/review/log", first)
+    assert [row["decision"] for row in log["decisions"] if row["upload_id"] == upload_id] == [
+        "reject"
+    ]
+
+    # Once the second review is decided, every reviewer sees both.
+    assert (await decide(client, two["id"], second, "reject", [POLITICAL]))[1]["outcome"] == (
+        "rejected"
+    )
+    _, log = await get(client, "/v1/review/log", third)
+    assert sorted(r["decision"] for r in log["decisions"] if r["upload_id"] == upload_id) == [
+        "reject",
+        "reject",
+    ]
+    _, view = await get(client, f"/v1/review/items/{item}", third)
+    assert view["item"]["decision"] == "reject"

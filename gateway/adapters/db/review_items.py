@@ -18,7 +18,7 @@ from gateway.domain.errors import (
     ReviewLeaseNotHeld,
     ReviewReviewerExcluded,
 )
-from gateway.domain.review_rules import DECIDED, OPEN, ItemKind, ReviewItem
+from gateway.domain.review_rules import BLINDING_KINDS, DECIDED, OPEN, ItemKind, ReviewItem
 
 
 def item_from_row(row: Any) -> ReviewItem:
@@ -202,6 +202,15 @@ class ReviewRepository:
                 .values(claimed_by=None, lease_expires_at=None, media_token=None)
             )
             await audit(conn, item_id, item.upload_id, now, reviewer, "release", {})
+
+    async def blinded_uploads(self) -> set[str]:
+        """Uploads with an open second review or escalation (their decisions are hidden)."""
+        query = select(review_items.c.upload_id).where(
+            review_items.c.state == OPEN,
+            review_items.c.kind.in_([kind.value for kind in BLINDING_KINDS]),
+        )
+        async with self._engine.connect() as conn:
+            return {row.upload_id for row in await conn.execute(query.distinct())}
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Decisions, newest first: who decided what, when."""

@@ -268,6 +268,10 @@ class ReviewQueue(Protocol):
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]: ...
 
+    async def blinded_uploads(self) -> set[str]:
+        """Uploads whose decisions an open second review or escalation keeps hidden."""
+        ...
+
     async def appeal_statement(self, upload_id: str) -> str | None: ...
 
 
