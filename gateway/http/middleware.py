@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,6 +16,7 @@ from gateway.domain.tus_headers import TUS_VERSION
 from gateway.http.access_records import LOGGED_PREFIXES, build_record
 from gateway.http.app_keys import SERVICES
 from gateway.runtime.logs import request_id_var
+from gateway.runtime.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +136,11 @@ CORS_EXPOSE_HEADERS = (
 
 async def add_tus_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: Tus-Resumable on every tus response, errors included, and CORS
-    for browser clients whose origin the settings allow."""
+    for browser clients whose origin the settings allow. Every response: a Server header
+    that names no versions; the review page: a content security policy and no framing."""
+    response.headers["Server"] = "vodgate"
+    if request.path == "/review" or request.path.startswith("/review/"):
+        response.headers.update(review_page_headers(request.app[SERVICES].settings))
     if not request.path.startswith(TUS_PREFIX):
         return
     response.headers["Tus-Resumable"] = TUS_VERSION
@@ -148,3 +154,24 @@ async def add_tus_headers(request: web.Request, response: web.StreamResponse) ->
             response.headers["Access-Control-Allow-Methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
             response.headers["Access-Control-Max-Age"] = "86400"
+
+
+def review_page_headers(settings: Settings) -> dict[str, str]:
+    """The page loads its own script, styles, thumbnails and video; in the quarantine
+    deployment the player follows a presigned link to the S3 endpoint, so media may come
+    from there too. Nothing may frame the page or guess content types."""
+    media = "'self'"
+    if settings.staging == "s3" and settings.s3_endpoint_url:
+        parts = urlsplit(settings.s3_endpoint_url)
+        media += f" {parts.scheme}://{parts.netloc}"
+    policy = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"media-src {media}; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }

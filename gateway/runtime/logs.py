@@ -40,3 +40,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # aiohttp's own access log would duplicate ours (and write to stderr per request).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic announces its context on every command ("Context impl SQLiteImpl."): noise.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

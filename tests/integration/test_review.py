@@ -474,3 +474,27 @@ async def test_a_blind_second_review_hides_the_first_decision_on_every_route(
     ]
     _, view = await get(client, f"/v1/review/items/{item}", third)
     assert view["item"]["decision"] == "reject"
+
+
+async def test_a_percent_in_the_clause_filter_is_a_percent(
+    services: Services, tenant: Tenant, client: Client, reviewers: list[Tenant]
+) -> None:
+    await in_review(services, tenant.tenant_id, [PORN])
+    for wildcard in ("%25", "_", "3.1.10.3%25"):  # LIKE wildcards, unescaped, matched all
+        status, body = await get(client, f"/v1/review/queue?clause={wildcard}", reviewers[0])
+        assert (status, body["items"]) == (200, []), wildcard
+
+
+async def test_the_review_page_forbids_framing_sniffing_and_foreign_scripts(
+    client: Client,
+) -> None:
+    for path in ("/review", "/review/static/review.js"):
+        response = await client.get(path)
+        assert response.status == 200
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    health = await client.get("/healthz")
+    assert health.headers["Server"] == "vodgate"  # no Python or aiohttp version

@@ -106,7 +106,10 @@ class ReviewRepository:
         if clause is not None:
             # JSON arrays are stored as text on SQLite and JSON on PostgreSQL; the quoted id
             # matches exactly one element either way.
-            query = query.where(cast(review_items.c.clauses, String).contains(f'"{clause}"'))
+            # autoescape: a "%" or "_" in the asked clause is that character, not a wildcard.
+            query = query.where(
+                cast(review_items.c.clauses, String).contains(f'"{clause}"', autoescape=True)
+            )
         if tenant_id is not None:
             query = query.where(review_items.c.tenant_id == tenant_id)
         if overdue:
