@@ -221,11 +221,11 @@ def _tenant_thresholds(args: argparse.Namespace) -> int:
 
 
 def _tenant_webhook_set(args: argparse.Namespace) -> int:
-    from gateway.domain.webhook_urls import check_webhook_url
+    from gateway.runtime.wiring import checked_webhook_url
     from gateway.services.webhook_dispatch import new_secret
 
     async def action(services: Services, args: argparse.Namespace) -> int:
-        url = check_webhook_url(args.url)
+        url = await checked_webhook_url(services.settings, args.url)
         secret = args.secret or new_secret()
         await services.webhooks.set(args.tenant_id, url, secret, services.clock.now())
         print(json.dumps({"tenant_id": args.tenant_id, "url": url, "secret": secret}))

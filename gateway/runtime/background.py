@@ -8,6 +8,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from gateway.domain.renditions import rendition_for_height
+from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.supervisor import Supervisor
 from gateway.runtime.wiring import Services
 from gateway.services.delivery.context import DeliveryContext
@@ -122,6 +123,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
 
 def build_background(services: Services) -> Supervisor:
     """Every loop a serve or worker process runs, each sized by settings."""
+    from gateway.adapters.net.webhook_destinations import guarded_session
     from gateway.services.webhook_dispatch import WebhookDispatcher
 
     settings = services.settings
@@ -142,6 +144,7 @@ def build_background(services: Services) -> Supervisor:
         supervisor.add(f"screening-{i}", screening.run)
     for i, delivery in enumerate(build_delivery_workers(services)):
         supervisor.add(f"delivery-{i}", delivery.run)
+    allowed = parse_networks(settings.webhook_allowed_networks)
     dispatcher = WebhookDispatcher(
         events=services.events,
         clock=services.clock,
@@ -149,6 +152,8 @@ def build_background(services: Services) -> Supervisor:
         timeout_s=settings.webhook_timeout_s,
         retry_base_s=settings.webhook_retry_base_s,
         retry_window=dt.timedelta(seconds=settings.webhook_retry_window_s),
+        open_session=lambda timeout: guarded_session(timeout, allowed),
+        allowed_networks=allowed,
     )
     supervisor.add("webhooks", dispatcher.run)
     supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from gateway.domain.errors import ConfigError
+from gateway.domain.webhook_urls import parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024**2
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = 10.0  # seconds for one delivery attempt
     webhook_retry_base_s: float = 5.0  # seconds; doubles per attempt, capped at 1 h
     webhook_retry_window_s: float = 48 * 3600.0  # seconds an event is retried before giving up
+    # CIDRs webhooks may be delivered to although they are loopback, private or link-local
+    # (an operator's own receivers; the tests' loopback one). Default: none.
+    webhook_allowed_networks: tuple[str, ...] = ()
     # Comma-separated crash points for the crash-recovery tests (services/failpoints.py);
     # empty in production.
     failpoints: str = ""
@@ -105,6 +109,12 @@ class Settings(BaseSettings):
         if toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(cidrs)  # a ValueError names the bad one
+        return cidrs
 
     @field_validator("data_dir")
     @classmethod

@@ -40,6 +40,7 @@ from gateway.domain.licences import LicenceRules
 from gateway.domain.policy import Policy
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.storage import ObjectStore, StagedCopies
+from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
 from gateway.services import failpoints
 from gateway.services.access_log_writer import AccessLogWriter
@@ -233,6 +234,14 @@ async def open_registry(settings: Settings) -> Registry:
     return Registry(
         engine, TenantRepository(engine), LicenceRepository(engine), ThresholdRepository(engine)
     )
+
+
+async def checked_webhook_url(settings: Settings, url: str) -> str:
+    """A tenant's webhook URL, refused when its host is (or resolves to) an address signed
+    events must never reach."""
+    from gateway.adapters.net.webhook_destinations import check_webhook_destination
+
+    return await check_webhook_destination(url, parse_networks(settings.webhook_allowed_networks))
 
 
 def licence_rules(settings: Settings) -> LicenceRules:

@@ -10,15 +10,20 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from gateway.domain.errors import WebhookUrlInvalid
 from gateway.domain.events import PendingDelivery, event_json
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.persistence import WebhookOutbox
+from gateway.domain.webhook_urls import Network, check_destination
 from gateway.services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,8 @@ class WebhookDispatcher:
         retry_base_s: float,
         retry_window: dt.timedelta,
         poll_interval_s: float = 1.0,
+        open_session: Callable[[aiohttp.ClientTimeout], aiohttp.ClientSession] | None = None,
+        allowed_networks: Sequence[Network] = (),
     ) -> None:
         self._events = events
         self._clock = clock
@@ -56,9 +63,14 @@ class WebhookDispatcher:
         self._retry_base_s = retry_base_s
         self._window = retry_window
         self._poll_s = poll_interval_s
+        # The composition root passes a session whose resolver refuses forbidden addresses.
+        self._open_session = open_session or (
+            lambda timeout: aiohttp.ClientSession(timeout=timeout)
+        )
+        self._allowed = tuple(allowed_networks)
 
     async def run(self) -> None:
-        async with aiohttp.ClientSession(timeout=self._timeout) as session:
+        async with self._open_session(self._timeout) as session:
             while True:
                 try:
                     sent = await self.run_once(session)
@@ -86,10 +98,17 @@ class WebhookDispatcher:
             "Vodgate-Event-Type": item.type,
         }
         try:
-            async with session.post(item.url, data=body, headers=headers) as response:
+            _refuse_literal_address(item.url, self._allowed)
+            # A redirect is a failed attempt: following it would send the signed body (307)
+            # elsewhere, or (302) mark an event delivered that nobody received.
+            async with session.post(
+                item.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 ok = 200 <= response.status < 300
                 error = f"HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                if 300 <= response.status < 400:
+                    error += " (redirects are not followed)"
+        except (aiohttp.ClientError, TimeoutError, OSError, WebhookUrlInvalid) as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"
         now = self._clock.now()
         if ok:
@@ -107,3 +126,18 @@ class WebhookDispatcher:
         logger.warning(
             "webhook.failed", extra={"event_id": item.id, "attempt": item.attempts, "error": error}
         )
+
+
+def _refuse_literal_address(url: str, allowed: Sequence[Network]) -> None:
+    """aiohttp skips its resolver for an IP literal: check one here (a URL stored before the
+    set-time check, or an address the resolver never sees)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: the session's resolver checks what it resolves to
+    check_destination(host, [address], allowed)
+
+
+def _plain_session(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=timeout)

@@ -58,6 +58,9 @@ class Hooks:
         return [seen[k] for k in sorted(seen, key=lambda k: int(str(k)))]
 
 
+LOOPBACK = '["127.0.0.0/8"]'
+
+
 @pytest.fixture
 def hooks() -> Iterator[Hooks]:
     receiver = Hooks()
@@ -68,11 +71,18 @@ def hooks() -> Iterator[Hooks]:
 
 @pytest.fixture
 def delivery_gateway(
-    tmp_path: Path, s3_server: S3Server, setup_dirs: tuple[Path, Path], hooks: Hooks
+    tmp_path: Path,
+    s3_server: S3Server,
+    setup_dirs: tuple[Path, Path],
+    hooks: Hooks,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Gateway]:
     models, policies = setup_dirs
     data_dir = tmp_path / "var"
     created = provision_tenant(data_dir, "delivered-media")
+    # The receiver listens on loopback: the operator's setting that allows it, for the CLI
+    # that sets the URL and for the gateway that delivers.
+    monkeypatch.setenv("VODGATE_WEBHOOK_ALLOWED_NETWORKS", LOOPBACK)
     vodgate("tenant", "webhook", "set", created["tenant_id"], "--url", hooks.url, data_dir=data_dir)
     bucket = new_bucket()
     env = {
@@ -80,6 +90,7 @@ def delivery_gateway(
         "VODGATE_MODELS_DIR": str(models),
         "VODGATE_POLICIES_DIR": str(policies),
         "VODGATE_JOB_LEASE_S": "3",  # a killed worker's job comes back quickly
+        "VODGATE_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,
         "VODGATE_RENDITIONS": "[240]",
         **{
             k.upper(): str(v)

@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Services, close_services, open_services
 from gateway.services.webhook_dispatch import SIGNATURE_HEADER, WebhookDispatcher
@@ -59,6 +60,10 @@ async def receiver() -> AsyncIterator[Receiver]:
     await server.close()
 
 
+# The receivers here listen on loopback: the operator's setting that allows it.
+LOOPBACK = parse_networks(["127.0.0.0/8", "::1/128"])
+
+
 def dispatcher(services: Services) -> WebhookDispatcher:
     return WebhookDispatcher(
         events=services.events,
@@ -67,6 +72,7 @@ def dispatcher(services: Services) -> WebhookDispatcher:
         timeout_s=5,
         retry_base_s=5,
         retry_window=dt.timedelta(hours=48),
+        allowed_networks=LOOPBACK,
     )
 
 
@@ -206,3 +212,101 @@ def test_a_webhook_url_that_is_not_http_is_refused(tmp_path: Path, url: str) -> 
     )  # fmt: skip
     assert done.returncode == 1
     assert json.loads(done.stderr)["error"]["code"] == "webhook_url_invalid"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:8080/hook",
+        "http://[::1]/hook",
+        "http://127.1/hook",
+        "http://0x7f000001/hook",
+        "http://0.0.0.0/hook",
+        "http://10.0.0.5/hook",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[::ffff:127.0.0.1]/hook",
+    ],
+)
+def test_a_webhook_into_the_operators_network_is_refused(tmp_path: Path, url: str) -> None:
+    data_dir = tmp_path / "var"
+    base = [sys.executable, "-m", "gateway", "--log-level", "WARNING", "tenant"]
+    created = subprocess.run(
+        [*base, "create", "hooked", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    tenant_id = json.loads(created.stdout)["tenant_id"]
+    done = subprocess.run(
+        [*base, "webhook", "set", tenant_id, "--url", url, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert json.loads(done.stderr)["error"]["code"] == "webhook_url_invalid"
+
+
+@dataclass
+class Redirecting:
+    """An endpoint that answers with a redirect; the target records whatever reaches it."""
+
+    status: int
+    target_calls: int = 0
+
+
+@pytest.fixture
+async def redirecting() -> AsyncIterator[tuple[Redirecting, str]]:
+    found = Redirecting(307)
+
+    async def hook(_request: web.Request) -> web.Response:
+        return web.Response(status=found.status, headers={"Location": "/elsewhere"})
+
+    async def elsewhere(_request: web.Request) -> web.Response:
+        found.target_calls += 1
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_route("*", "/elsewhere", elsewhere)
+    server = TestServer(app)
+    await server.start_server()
+    yield found, str(server.make_url("/hook"))
+    await server.close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+    services: Services, tenant: Tenant, clock: ManualClock,
+    redirecting: tuple[Redirecting, str], status: int,
+) -> None:  # fmt: skip
+    endpoint, url = redirecting
+    endpoint.status = status
+    await services.webhooks.set(tenant.tenant_id, url, SECRET, clock.now())
+    await received(services, tenant.tenant_id)
+    async with aiohttp.ClientSession() as session:
+        assert await dispatcher(services).run_once(session) == 1
+    assert endpoint.target_calls == 0  # neither the signed body nor a GET went elsewhere
+    assert services.metrics.webhook_deliveries.labels(outcome="retry")._value.get() == 1
+    assert services.metrics.webhook_deliveries.labels(outcome="delivered")._value.get() == 0
+
+
+async def test_the_guard_refuses_at_connect_time_unless_the_network_is_allowed(
+    services: Services, tenant: Tenant, clock: ManualClock, receiver: Receiver
+) -> None:
+    """A name that resolves to loopback (as after DNS rebinding) is refused when the
+    dispatcher connects; an operator's allowed network is delivered to."""
+    from gateway.adapters.net.webhook_destinations import guarded_session
+
+    receiver.fail = 0
+    port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+    await services.webhooks.set(
+        tenant.tenant_id, f"http://localhost:{port}/hook", SECRET, clock.now()
+    )
+    await received(services, tenant.tenant_id)
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with guarded_session(timeout, ()) as session:
+        assert await dispatcher(services).run_once(session) == 1
+    assert receiver.calls == []
+    clock.advance(hours=1)
+    allowed = parse_networks(["127.0.0.0/8", "::1/128"])
+    async with guarded_session(timeout, allowed) as session:
+        assert await dispatcher(services).run_once(session) == 1
+    assert len(receiver.calls) == 1
