@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from gateway.client import UploadClient
 from gateway.runtime.settings import PROJECT_ROOT
@@ -92,21 +92,14 @@ def work_the_queue(page: Page, url: str, api_key: str) -> None:
     figures = page.locator("#evidence figure")
     expect(figures.first).to_be_visible()
     image = figures.first.locator("img")
-    page.wait_for_function(
-        "document.querySelector('#evidence img').naturalWidth > 0", timeout=10_000
-    )
+    until(page, image, "e => e.naturalWidth > 0")
     assert "blur" in image.evaluate("e => getComputedStyle(e).filter")  # wellness: blurred
     figures.first.hover()
-    page.wait_for_function(
-        "getComputedStyle(document.querySelector('#evidence img')).filter === 'none'"
-    )
+    until(page, image, "e => getComputedStyle(e).filter === 'none'")
     flagged = float(figures.first.get_attribute("data-t") or "nan")
     assert 6 <= flagged <= 14
     figures.first.click()  # the player jumps to the flagged frame (Range requests)
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('player').currentTime - {flagged}) < 1.0",
-        timeout=10_000,
-    )
+    until(page, page.locator("#player"), f"e => Math.abs(e.currentTime - {flagged}) < 1.0")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-page.png"))
 
@@ -121,3 +114,12 @@ def work_the_queue(page: Page, url: str, api_key: str) -> None:
     expect(page.locator("#log tr")).to_have_count(1)
     expect(page.locator("#log tr").first).to_contain_text("approve")
     assert errors == []
+
+
+def until(page: Page, locator: Locator, predicate: str, timeout_s: float = 10.0) -> None:
+    """Poll `predicate` on the element from the test side. Playwright's wait_for_function
+    evaluates strings with eval inside the page, which the page's CSP (rightly) forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not locator.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        page.wait_for_timeout(100)
