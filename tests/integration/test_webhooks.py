@@ -196,9 +196,21 @@ async def test_bad_event_requests_get_clear_errors(
         "https://user:pw@example.com/",
         "example.com/hook",
         "http://example.com:99999/",
+        # Into the operator's own network (the security review's list):
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:8080/hook",
+        "http://[::1]/hook",
+        "http://127.1/hook",
+        "http://0x7f000001/hook",
+        "http://0.0.0.0/hook",
+        "http://10.0.0.5/hook",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[::ffff:127.0.0.1]/hook",
     ],
 )
-def test_a_webhook_url_that_is_not_http_is_refused(tmp_path: Path, url: str) -> None:
+def test_a_webhook_url_that_is_not_a_public_http_endpoint_is_refused(
+    tmp_path: Path, url: str
+) -> None:
     data_dir = tmp_path / "var"
     base = [sys.executable, "-m", "gateway", "--log-level", "WARNING", "tenant"]
     created = subprocess.run(
@@ -211,36 +223,6 @@ def test_a_webhook_url_that_is_not_http_is_refused(tmp_path: Path, url: str) -> 
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1
-    assert json.loads(done.stderr)["error"]["code"] == "webhook_url_invalid"
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://169.254.169.254/latest/meta-data/",
-        "http://localhost:8080/hook",
-        "http://[::1]/hook",
-        "http://127.1/hook",
-        "http://0x7f000001/hook",
-        "http://0.0.0.0/hook",
-        "http://10.0.0.5/hook",
-        "http://metadata.google.internal/computeMetadata/v1/",
-        "http://[::ffff:127.0.0.1]/hook",
-    ],
-)
-def test_a_webhook_into_the_operators_network_is_refused(tmp_path: Path, url: str) -> None:
-    data_dir = tmp_path / "var"
-    base = [sys.executable, "-m", "gateway", "--log-level", "WARNING", "tenant"]
-    created = subprocess.run(
-        [*base, "create", "hooked", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    tenant_id = json.loads(created.stdout)["tenant_id"]
-    done = subprocess.run(
-        [*base, "webhook", "set", tenant_id, "--url", url, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 1, done.stdout
     assert json.loads(done.stderr)["error"]["code"] == "webhook_url_invalid"
 
 
