@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.http import api, event_routes, review_routes, tus
+from gateway.http import api, event_routes, parser_errors, review_routes, tus
 from gateway.http.app_keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
 from gateway.runtime.background import build_background
@@ -22,6 +22,7 @@ MAX_HEADER_BYTES = 2 * 1024 * 1024
 
 
 def create_app(services: Services) -> web.Application:
+    parser_errors.install()  # no raw header bytes (keys) from aiohttp's parser in the log
     app = web.Application(middlewares=[observe, errors_as_json, tus_version])
     app[SERVICES] = services
     tus.add_routes(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -267,3 +268,26 @@ async def test_dependency_failures_show_a_code_never_their_detail(services: Serv
     assert "AKIA" not in error["message"]
     assert "tenants/x" not in error["message"]
     assert "request id" in error["message"]
+
+
+@pytest.mark.parametrize("bad", [b"\x01", b"\x00", b"\rX", b"\x7f"])
+async def test_a_malformed_header_never_writes_the_key_to_the_log(
+    client: Client, caplog: pytest.LogCaptureFixture, bad: bytes
+) -> None:
+    """aiohttp's parser refused the request and logged, at ERROR with a traceback, the raw
+    header line: the API key with it (security review, finding 5)."""
+    caplog.set_level(logging.DEBUG)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer vg_0123456789abcdef_TOPSECRETKEY" + bad + b"\r\n\r\n"
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split(b" ")[1] == b"400", status_line
+    await asyncio.sleep(0.1)  # the server logs after answering
+    logged = "\n".join(caplog.text.splitlines())
+    assert "TOPSECRETKEY" not in logged
+    server_records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert all(r.levelno < logging.ERROR for r in server_records)
