@@ -5,6 +5,7 @@ Handlers only translate between HTTP and the ingest service; the rules live ther
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 from collections.abc import AsyncIterator
 
@@ -114,14 +115,19 @@ def _checksum(request: web.Request) -> Checksum | None:
 
 
 def _body(request: web.Request) -> Body:
-    return Body(_chunks(request), request.content_length, _checksum(request))
+    idle_s = request.app[SERVICES].settings.body_idle_timeout_s
+    return Body(_chunks(request, idle_s), request.content_length, _checksum(request))
 
 
-async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
-    """The request body as chunks; a lost connection becomes BodyInterrupted."""
+async def _chunks(request: web.Request, idle_s: float) -> AsyncIterator[bytes]:
+    """The request body as chunks. A lost connection, or one silent for `idle_s` (a NAT that
+    dropped it without a word), becomes BodyInterrupted: what arrived is kept, its offset
+    committed and the upload's lock freed, so the client can resume or terminate."""
     try:
-        async for chunk in request.content.iter_any():
+        while chunk := await asyncio.wait_for(request.content.readany(), idle_s):
             yield chunk
+    except TimeoutError as exc:
+        raise BodyInterrupted(f"no byte of the body arrived for {idle_s:g} s") from exc
     except (ConnectionError, ClientPayloadError) as exc:
         raise BodyInterrupted("the request body stopped before its end") from exc
     if request.content_length is not None and request.content.total_bytes < request.content_length:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
     write_batch_bytes: int = 256 * 1024
     fsync: bool = True  # fdatasync staged bytes before acknowledging an offset
+    # Seconds a request body may stay silent before the PATCH ends: what arrived is kept and
+    # its offset committed, and the upload's lock is freed (a vanished client can resume).
+    body_idle_timeout_s: float = Field(default=30.0, gt=0)
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed

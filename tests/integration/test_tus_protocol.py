@@ -271,3 +271,42 @@ async def test_a_failed_insert_leaves_no_staged_orphan(
     with pytest.raises(ConnectionError):
         await services.ingest.create(principal, 5, dict(LICENCE_META), Body(chunks(), 5, None))
     assert list(services.settings.staging_dir.iterdir()) == []
+
+
+async def test_a_stalled_patch_keeps_its_bytes_and_frees_the_upload(
+    client: Client, tenant: Tenant, services: Services
+) -> None:
+    """The security review's reproduction: Content-Length 100, 20 bytes, then silence with the
+    socket open. Every later PATCH and DELETE answered 423 for as long as the socket lived."""
+    services.settings = services.settings.model_copy(update={"body_idle_timeout_s": 0.5})
+    upload_id = await create(client, tenant, 100)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    head = [
+        f"PATCH /files/{upload_id} HTTP/1.1",
+        f"Host: {client.host}:{client.port}",
+        "Content-Type: application/offset+octet-stream",
+        "Content-Length: 100",
+        "Upload-Offset: 0",
+        *(f"{k}: {v}" for k, v in tenant.auth.items()),
+    ]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+    for byte in bytes(range(20)):  # 1 byte at a time, then nothing
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(0.01)
+    try:
+        offset = 0
+        for _ in range(100):  # the idle timeout commits what arrived
+            offset = await server_offset(client, tenant, upload_id)
+            if offset == 20:
+                break
+            await asyncio.sleep(0.1)
+        assert offset == 20
+        assert staged(services, upload_id) == bytes(range(20))
+        # The lock is free while the stalled socket is still open: the client resumes.
+        status, _, _ = await patch(client, tenant, upload_id, 20, bytes(range(20, 100)))
+        assert status == 204
+        assert await server_offset(client, tenant, upload_id) == 100
+    finally:
+        writer.close()
+        del reader
