@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Seconds a request body may stay silent before the PATCH ends: what arrived is kept and
     # its offset committed, and the upload's lock is freed (a vanished client can resume).
     body_idle_timeout_s: float = Field(default=30.0, gt=0)
+    # A long PATCH body is made durable and its offset recorded every this many bytes or
+    # seconds, whichever comes first, so a crash loses at most one interval (0: off).
+    checkpoint_bytes: int = Field(default=64 * MiB, ge=0)
+    checkpoint_interval_s: float = Field(default=10.0, ge=0)
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed

@@ -125,6 +125,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         max_size=settings.tus_max_size,
         expiry=dt.timedelta(seconds=settings.upload_expiry_s),
         write_batch_bytes=settings.write_batch_bytes,
+        checkpoint_bytes=settings.checkpoint_bytes,
+        checkpoint_s=settings.checkpoint_interval_s,
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set

@@ -4,7 +4,8 @@ its offset may be acknowledged, and the bytes that arrived before a disconnect k
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from gateway.domain.errors import (
@@ -32,6 +33,10 @@ class Body:
     checksum: Checksum | None
 
 
+# Records the offset of the bytes a checkpoint made durable (bytes written by this body).
+Checkpoint = Callable[[int], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """What one body left behind: bytes made durable, and why it stopped short (if it did)."""
@@ -51,21 +56,42 @@ class BodyReceiver:
     """Streams one body into the staging store and makes it durable; never raises for the
     body itself (a partial, oversized or mismatching body comes back in `Received`)."""
 
-    def __init__(self, staging: StagingStore, metrics: Metrics, batch_bytes: int) -> None:
+    def __init__(
+        self,
+        staging: StagingStore,
+        metrics: Metrics,
+        batch_bytes: int,
+        checkpoint_bytes: int = 0,
+        checkpoint_s: float = 0.0,
+    ) -> None:
         self._staging = staging
         self._metrics = metrics
         self._batch = batch_bytes
+        # A long body is made durable and its offset recorded every this many bytes or
+        # seconds (0: never), so a crash loses at most one interval of it.
+        self._checkpoint_bytes = checkpoint_bytes
+        self._checkpoint_s = checkpoint_s
 
-    async def receive(self, upload_id: str, offset: int, length: int, body: Body) -> Received:
+    async def receive(
+        self,
+        upload_id: str,
+        offset: int,
+        length: int,
+        body: Body,
+        record: Checkpoint | None = None,
+    ) -> Received:
         """Stream the body to staging and make it durable. Never raises for the body itself:
-        a partial, oversized or mismatching body comes back as `Received.error`."""
+        a partial, oversized or mismatching body comes back as `Received.error`. With
+        `record`, a body without a checksum is checkpointed on the way (a checksum covers
+        the whole body: nothing of it may count before all of it is checked)."""
         checksum = body.checksum
         writer = await self._staging.open_writer(
             upload_id, offset, None if checksum is None else checksum.algorithm
         )
         self._metrics.active_writes.inc()
         try:
-            stopped, tail = await self._stream(writer, body.chunks, length - offset)
+            checkpoints = record if checksum is None else None
+            stopped, tail = await self._stream(writer, body.chunks, length - offset, checkpoints)
             if isinstance(stopped, PayloadTooLarge) or (
                 stopped is not None and checksum is not None
             ):
@@ -92,12 +118,17 @@ class BodyReceiver:
             await writer.close()
 
     async def _stream(
-        self, writer: StagedWriter, chunks: AsyncIterator[bytes], room: int
+        self,
+        writer: StagedWriter,
+        chunks: AsyncIterator[bytes],
+        room: int,
+        record: Checkpoint | None,
     ) -> tuple[BaseException | None, list[bytes]]:
-        """Copy the chunks to the writer in batches. Returns why it stopped early (if it did)
-        and the last batch, not yet written, for the commit to write."""
+        """Copy the chunks to the writer in batches, checkpointing on the way. Returns why
+        it stopped early (if it did) and the last batch, not yet written, for the commit."""
         batch: list[bytes] = []
         size = 0
+        durable, durable_at = 0, time.monotonic()
         try:
             async for chunk in chunks:
                 if writer.written + size + len(chunk) > room:
@@ -108,8 +139,22 @@ class BodyReceiver:
                 if size >= self._batch:
                     await writer.write(batch)
                     batch, size = [], 0
+                    if record is not None and self._due(writer.written - durable, durable_at):
+                        await asyncio.shield(self._checkpoint(writer, record))
+                        durable, durable_at = writer.written, time.monotonic()
         except (BodyInterrupted, asyncio.CancelledError) as exc:
             # The bytes that arrived are kept; the caller re-raises once they are recorded.
             self._metrics.interrupted_bodies.inc()
             return exc, batch
         return None, batch
+
+    def _due(self, undurable: int, since: float) -> bool:
+        by_size = self._checkpoint_bytes > 0 and undurable >= self._checkpoint_bytes
+        by_time = self._checkpoint_s > 0 and time.monotonic() - since >= self._checkpoint_s
+        return by_size or by_time
+
+    async def _checkpoint(self, writer: StagedWriter, record: Checkpoint) -> None:
+        """Durable first (fdatasync), then recorded: an offset never runs ahead of its bytes."""
+        await writer.checkpoint()
+        await record(writer.written)
+        self._metrics.body_checkpoints.inc()

@@ -55,6 +55,8 @@ class IngestService:
         max_size: int,
         expiry: dt.timedelta,
         write_batch_bytes: int,
+        checkpoint_bytes: int = 0,
+        checkpoint_s: float = 0.0,
     ) -> None:
         self._uploads = uploads
         self._licences = licences
@@ -64,7 +66,9 @@ class IngestService:
         self._metrics = metrics
         self.max_size = max_size
         self._expiry = expiry
-        self._receiver = BodyReceiver(staging, metrics, write_batch_bytes)
+        self._receiver = BodyReceiver(
+            staging, metrics, write_batch_bytes, checkpoint_bytes, checkpoint_s
+        )
         self._locker = locker
         self._uow = unit_of_work
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
@@ -158,20 +162,23 @@ class IngestService:
                     headers={"Upload-Offset": str(upload.offset)},
                 )
             check_room(offset, upload.length, body)
-            received = await self._receiver.receive(upload.id, offset, upload.length, body)
-            if received.written:
-                # Shielded: a cancelled handler (shutdown) still records what reached disk.
+            recorded = upload
+
+            async def record(written: int) -> None:
+                """Record `offset + written` (durable already); checkpoints and the end."""
+                nonlocal recorded
+                before = recorded.offset
                 now = self._clock.now()
-                upload = await asyncio.shield(
-                    self._uploads.record_offset(
-                        upload,
-                        offset + received.written,
-                        now,
-                        now + self._expiry,
-                        principal.actor,
-                    )
+                recorded = await self._uploads.record_offset(
+                    recorded, offset + written, now, now + self._expiry, principal.actor
                 )
-                self._count_received(upload, received.written)
+                self._count_received(recorded, recorded.offset - before)
+
+            received = await self._receiver.receive(upload.id, offset, upload.length, body, record)
+            if offset + received.written > recorded.offset:
+                # Shielded: a cancelled handler (shutdown) still records what reached disk.
+                await asyncio.shield(record(received.written))
+            upload = recorded
             if received.error is not None:
                 raise received.error
             return upload

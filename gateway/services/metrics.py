@@ -42,6 +42,11 @@ class Metrics:
         self.checksum_mismatches = Counter(
             "vodgate_checksum_mismatches_total", "PATCH bodies discarded on checksum", registry=r
         )
+        self.body_checkpoints = Counter(
+            "vodgate_body_checkpoints_total",
+            "Offsets recorded in the middle of a long PATCH body",
+            registry=r,
+        )
         self.interrupted_bodies = Counter(
             "vodgate_interrupted_bodies_total", "PATCH bodies that stopped half-way", registry=r
         )

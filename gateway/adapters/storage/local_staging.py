@@ -75,6 +75,7 @@ class LocalStagedWriter:
         self._fd: int | None = None
         self._created = False  # a new file's directory entry needs its own sync
         self._written = 0
+        self._durable = 0  # bytes of `_written` a checkpoint made durable (kept on rollback)
 
     @property
     def written(self) -> int:
@@ -113,23 +114,30 @@ class LocalStagedWriter:
     async def digest(self) -> bytes | None:
         return None if self._hasher is None else self._hasher.digest()
 
+    def _sync(self) -> None:
+        fd = self._open()
+        if self._fsync:
+            os.fdatasync(fd)
+            if self._created:
+                _sync_directory(self._path.parent)
+                self._created = False
+
     async def commit(self, tail: list[bytes]) -> None:
         def _commit() -> None:
             if tail:
                 self._write_now(tail)
-            fd = self._open()
-            if self._fsync:
-                os.fdatasync(fd)
-                if self._created:
-                    _sync_directory(self._path.parent)
-                    self._created = False
+            self._sync()
 
         await _io(_commit)
 
+    async def checkpoint(self) -> None:
+        await _io(self._sync)
+        self._durable = self._written
+
     async def rollback(self) -> None:
         if self._fd is not None:
-            await _io(os.ftruncate, self._fd, self._start)
-        self._written = 0
+            await _io(os.ftruncate, self._fd, self._start + self._durable)
+        self._written = self._durable
 
     async def close(self) -> None:
         if self._fd is not None:

@@ -28,8 +28,13 @@ class StagedWriter(Protocol):
         acknowledged."""
         ...
 
+    async def checkpoint(self) -> None:
+        """Make every byte written so far durable, mid-body: its offset may then be recorded,
+        and a later rollback keeps it."""
+        ...
+
     async def rollback(self) -> None:
-        """Discard every byte written through this writer."""
+        """Discard every byte written through this writer since its last checkpoint."""
         ...
 
     async def close(self) -> None: ...
