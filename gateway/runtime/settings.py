@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     accesslog_retention_days: int = Field(default=60, ge=60)  # clause 3.1.8: at least 60 days
     accesslog_flush_interval_s: float = 0.05  # seconds; the writer batches rows per transaction
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
+    # When set, GET /metrics answers only `Authorization: Bearer <this>` (default: open).
+    metrics_token: SecretStr | None = None
     # Browser origins allowed to call /files/ (tus-js-client, Uppy); "*" allows any. Keys are
     # sent in the Authorization header, never cookies, so no credentialed CORS is needed.
     cors_allow_origins: tuple[str, ...] = ("*",)

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 
 from gateway.runtime.wiring import Services
 from tests.conftest import TUS, Tenant, TenantFactory
@@ -291,3 +292,16 @@ async def test_a_malformed_header_never_writes_the_key_to_the_log(
     assert "TOPSECRETKEY" not in logged
     server_records = [r for r in caplog.records if r.name == "aiohttp.server"]
     assert all(r.levelno < logging.ERROR for r in server_records)
+
+
+async def test_metrics_can_require_a_scrape_token(services: Services, client: Client) -> None:
+    """Open by default; with `metrics_token` set, only the scraper that holds it reads it."""
+    assert (await client.get("/metrics")).status == 200
+    token = SecretStr("scrape-me")
+    services.settings = services.settings.model_copy(update={"metrics_token": token})
+    await expect_error(await client.get("/metrics"), 401, "unauthorized")
+    wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    await expect_error(wrong, 401, "unauthorized")
+    right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert right.status == 200
+    assert "vodgate_" in await right.text()
