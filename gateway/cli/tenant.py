@@ -1,0 +1,94 @@
+"""`vodgate tenant ...`: create tenants, override their thresholds, set their webhook."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from gateway.cli.common import state_options, with_services
+from gateway.domain.errors import ConfigError
+from gateway.domain.principals import Role
+from gateway.runtime.wiring import Services
+
+
+def add_tenant_commands(commands: Any) -> None:
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = tenant.add_parser("create", help="create a tenant; prints its API key once")
+    state_options(create)
+    create.add_argument("name")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.UPLOADER.value)
+    create.set_defaults(run=_tenant_create)
+
+    thresholds = tenant.add_parser(
+        "thresholds", help="override a policy label's review/block thresholds for one tenant"
+    )
+    state_options(thresholds)
+    thresholds.add_argument("tenant_id")
+    thresholds.add_argument("--label", required=True, help="detector:label, e.g. open_nsfw:nsfw")
+    thresholds.add_argument("--review-at", type=float, required=True, help="score 0..1")
+    thresholds.add_argument("--block-at", type=float, required=True, help="score 0..1")
+    thresholds.set_defaults(run=_tenant_thresholds)
+
+    webhook = tenant.add_parser(
+        "webhook", help="where a tenant's events are POSTed (signed with HMAC-SHA256)"
+    ).add_subparsers(required=True, metavar="ACTION")
+    webhook_set = webhook.add_parser("set", help="set the endpoint; prints the signing secret")
+    state_options(webhook_set)
+    webhook_set.add_argument("tenant_id")
+    webhook_set.add_argument("--url", required=True, help="http(s) URL that receives events")
+    webhook_set.add_argument("--secret", help="signing secret (default: a new random one)")
+    webhook_set.set_defaults(run=_tenant_webhook_set)
+
+
+def _tenant_create(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        tenant_id, key = await services.tenants.create(
+            args.name, Role(args.role), services.clock.now()
+        )
+        print(
+            json.dumps(
+                {
+                    "tenant_id": tenant_id,
+                    "name": args.name,
+                    "role": args.role,
+                    "api_key": key.plaintext,
+                }
+            )
+        )
+        return 0
+
+    return with_services(args, action)
+
+
+def _tenant_thresholds(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        policy = services.policy
+        values = {"review_at": args.review_at, "block_at": args.block_at}
+        try:
+            policy.with_overrides({args.label: values})  # the same checks the worker applies
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        await services.thresholds.set(
+            args.tenant_id, args.label, args.review_at, args.block_at, services.clock.now()
+        )
+        print(json.dumps({"tenant_id": args.tenant_id, "label": args.label, **values}))
+        return 0
+
+    return with_services(args, action)
+
+
+def _tenant_webhook_set(args: argparse.Namespace) -> int:
+    from gateway.runtime.wiring import checked_webhook_url
+    from gateway.services.webhook_dispatch import new_secret
+
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        url = await checked_webhook_url(services.settings, args.url)
+        secret = args.secret or new_secret()
+        await services.webhooks.set(args.tenant_id, url, secret, services.clock.now())
+        print(json.dumps({"tenant_id": args.tenant_id, "url": url, "secret": secret}))
+        return 0
+
+    return with_services(args, action)
