@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from gateway.domain.media import MediaFacts
+from gateway.domain.media import HDR_TRANSFERS, MediaFacts
 
 VerdictName = Literal["pass", "review", "block"]
 
@@ -66,28 +66,44 @@ class SamplingRecord(_Record):
 
 
 class MediaSummary(_Record):
-    """The probe's facts a reader needs: format, duration, codec and frame size."""
+    """The probe's facts a reader needs: format, duration, codec, frame size, how to show it.
+
+    `size` and `hdr` are derived (and shown by the API); stored rows may carry them, and rows
+    written before width and height were recorded carry only `size`."""
 
     format: str
     duration_s: float
     codec: str
-    size: str  # "WIDTHxHEIGHT" as coded, as the API has always shown it
-    width: int
+    width: int  # as coded
     height: int
     rotation: int = 0  # the display turns the coded frame by this much (degrees)
-    hdr: bool = False  # PQ or HLG: tone-mapped to SDR for the models and the renditions
     transfer: str = ""  # the transfer characteristics ffprobe names (smpte2084, ...)
     interlaced: bool = False  # deinterlaced for sampling and renditions
     audio_codec: str | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _size_parts(cls, data: Any) -> Any:
-        # Rows written before width and height were recorded carry only "size".
-        if isinstance(data, dict) and "size" in data and "height" not in data:
-            width, _, height = str(data["size"]).partition("x")
-            data = {**data, "width": int(width or 0), "height": int(height or 0)}
+    def _derived_fields_in(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k != "hdr"}
+        size = data.pop("size", None)
+        if size is not None and "height" not in data:
+            width, _, height = str(size).partition("x")
+            data |= {"width": int(width or 0), "height": int(height or 0)}
         return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def size(self) -> str:
+        """ "WIDTHxHEIGHT" as coded, as the API has always shown it."""
+        return f"{self.width}x{self.height}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hdr(self) -> bool:
+        """PQ or HLG: tone-mapped to SDR for the models and the renditions."""
+        return self.transfer in HDR_TRANSFERS
 
     @classmethod
     def of(cls, facts: MediaFacts) -> MediaSummary:
@@ -96,11 +112,9 @@ class MediaSummary(_Record):
             format=facts.format_name,
             duration_s=facts.duration_s,
             codec=video.codec,
-            size=f"{video.width}x{video.height}",
             width=video.width,
             height=video.height,
             rotation=video.rotation,
-            hdr=video.hdr,
             transfer=video.color_transfer,
             interlaced=video.interlaced,
             audio_codec=facts.audio_codec,

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.domain.errors import ClauseUnknown, ReasonRequired, ReviewInputInvalid
+from gateway.domain.errors import (
+    AppealStatementRequired,
+    AppealStatementTooLong,
+    ClauseUnknown,
+    ReasonRequired,
+    ReviewInputInvalid,
+)
 from gateway.domain.policy import Policy
 
 
@@ -113,6 +119,14 @@ def check_decision(policy: Policy, choice: str, clauses: Sequence[str], reason: 
     if len(reason) > MAX_REASON_CHARS:
         raise ReviewInputInvalid(f"the reason is longer than {MAX_REASON_CHARS} characters")
     return chosen
+
+
+def check_appeal_statement(statement: str) -> None:
+    """A tenant's appeal says why, within the length a reason may have."""
+    if not statement.strip():
+        raise AppealStatementRequired("an appeal needs a statement")
+    if len(statement) > MAX_REASON_CHARS:
+        raise AppealStatementTooLong(f"the statement is longer than {MAX_REASON_CHARS} characters")
 
 
 def outcome_of(

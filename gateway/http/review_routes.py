@@ -287,14 +287,8 @@ async def evidence(request: web.Request) -> web.StreamResponse:
 
 
 async def decision_log(request: web.Request) -> web.StreamResponse:
-    viewer = reviewer_id(await _reviewer(request))
-    reviews = request.app[SERVICES].review.reviews
-    blinded = await reviews.blinded_uploads()
-    rows = [
-        row
-        for row in await reviews.log()
-        if row["upload_id"] not in blinded or row["decided_by"] == viewer
-    ]
+    principal = await _reviewer(request)
+    rows = await request.app[SERVICES].review.decision_log(principal)
     if request.query.get("format") != "csv":
         return web.json_response({"decisions": rows})
     buffer = io.StringIO()

@@ -255,8 +255,9 @@ async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
 
-def build_screener(settings: Settings) -> Screener:
-    """The screening graph: hardened probe and sampler, every enabled model, the policy.
+def build_screener(settings: Settings, policy: Policy | None = None) -> Screener:
+    """The screening graph: hardened probe and sampler, every enabled model, the policy
+    (`open_services` has read it already; `vodgate scan` has not).
 
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
     Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
@@ -268,7 +269,7 @@ def build_screener(settings: Settings) -> Screener:
     from gateway.domain.media import SamplingPlan
     from gateway.services.screener import Screener
 
-    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s)
     detectors = load_classifiers(settings.models_dir, policy, plan.frame_size)
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.

@@ -13,11 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from gateway.domain.decisions import DecisionRecord
 from gateway.domain.errors import (
     AppealNotRejected,
-    AppealStatementRequired,
-    AppealStatementTooLong,
     NotFound,
     ReviewAdminOnly,
     ReviewItemDecided,
@@ -37,11 +34,11 @@ from gateway.domain.ports.persistence import (
 from gateway.domain.ports.storage import StagedCopies
 from gateway.domain.principals import Principal, Role
 from gateway.domain.review_rules import (
-    MAX_REASON_CHARS,
     Choice,
     ItemKind,
     Outcome,
     ReviewItem,
+    check_appeal_statement,
     check_decision,
     outcome_of,
     priority_for,
@@ -110,8 +107,6 @@ class ReviewService:
         chosen = check_decision(policy, choice, clauses, reason)
         reviewer = reviewer_id(principal)
         now = self._clock.now()
-        # Read before the transaction: SQLite has one connection, which it holds.
-        screening = await self._decisions.load((await self.reviews.get(item_id)).upload_id)
         async with self._uow.begin() as tx:
             item = await tx.review.get(item_id)
             if item.state != "open":
@@ -132,7 +127,7 @@ class ReviewService:
             detail = {"decision": chosen.value, "clauses": clauses, "outcome": outcome.value}
             await tx.review.audit(item.id, item.upload_id, now, reviewer, "decide", detail)
             if outcome in (Outcome.APPROVED, Outcome.REJECTED):
-                await self._finish_upload(tx, item, outcome, reviewer, now, screening)
+                await self._finish_upload(tx, item, outcome, reviewer, now)
             else:
                 kind = ItemKind.SECOND if outcome == Outcome.SECOND_REVIEW else ItemKind.ESCALATION
                 excluded = [*item.excluded, reviewer]
@@ -168,11 +163,11 @@ class ReviewService:
         outcome: Outcome,
         reviewer: str,
         now: dt.datetime,
-        screening: DecisionRecord | None,
     ) -> None:
         """The upload moves on; the decision event cites the screening's clauses."""
         to = _S.APPROVED if outcome == Outcome.APPROVED else _S.REJECTED
         code = None if to == _S.APPROVED else "review_rejected"
+        screening = await tx.decisions.load(item.upload_id)
         moved = await move(
             tx, item.upload_id, _S.REVIEW, to, now, reviewer, code, decision=screening
         )
@@ -181,14 +176,20 @@ class ReviewService:
         if to == _S.APPROVED:
             await tx.jobs.enqueue(item.upload_id, FORWARD, now)
 
+    async def decision_log(self, principal: Principal) -> list[dict[str, Any]]:
+        """Who decided what, newest first, without the decisions a blind second review or an
+        escalation keeps from this viewer (their own are always shown)."""
+        viewer = reviewer_id(principal)
+        blinded = await self.reviews.blinded_uploads()
+        return [
+            row
+            for row in await self.reviews.log()
+            if row["upload_id"] not in blinded or row["decided_by"] == viewer
+        ]
+
     async def appeal(self, principal: Principal, upload_id: str, statement: str) -> int:
         """The tenant's one appeal against a rejection, for a reviewer new to the upload."""
-        if not statement.strip():
-            raise AppealStatementRequired("an appeal needs a statement")
-        if len(statement) > MAX_REASON_CHARS:
-            raise AppealStatementTooLong(
-                f"the statement is longer than {MAX_REASON_CHARS} characters"
-            )
+        check_appeal_statement(statement)
         upload = await self._uploads.get(upload_id, principal.tenant_id)
         if upload is None:
             raise NotFound("no such upload")

@@ -16,15 +16,22 @@ class DecisionRepository:
         self._engine = engine
 
     async def load(self, upload_id: str) -> DecisionRecord | None:
-        query = select(decisions.c.body).where(decisions.c.upload_id == upload_id)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else DecisionRecord.from_json(dict(row.body))
+            return await _load(conn, upload_id)
+
+
+async def _load(conn: AsyncConnection, upload_id: str) -> DecisionRecord | None:
+    query = select(decisions.c.body).where(decisions.c.upload_id == upload_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else DecisionRecord.from_json(dict(row.body))
 
 
 class DecisionWrites:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+
+    async def load(self, upload_id: str) -> DecisionRecord | None:
+        return await _load(self._conn, upload_id)
 
     async def save(self, upload_id: str, record: DecisionRecord, now: dt.datetime) -> None:
         """A re-run (job retried after a crash) replaces the row."""

@@ -88,21 +88,20 @@ class _GroupCommit:
     async def _write(
         self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
     ) -> None:
-        screen = [
-            job_row(row["id"], self._first_job.stage, row["created_at"], self._first_job.node)
-            for row, _, _ in batch
-            if row["state"] == UploadState.RECEIVED.value
-        ]
+        complete = [row for row, _, _ in batch if row["state"] == UploadState.RECEIVED.value]
         async with self._engine.begin() as conn:
             await conn.execute(insert(uploads), [row for row, _, _ in batch])
             await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
-            if screen:  # complete at creation: its screening job and event commit with it
-                await conn.execute(insert(jobs), screen)
-                for row, _, _ in batch:
-                    if row["state"] == UploadState.RECEIVED.value:
-                        await _announce_received(
-                            conn, row["tenant_id"], row["id"], row["created_at"]
-                        )
+            if complete:  # complete at creation: its first job and event commit with it
+                first = self._first_job
+                await conn.execute(
+                    insert(jobs),
+                    [job_row(r["id"], first.stage, r["created_at"], first.node) for r in complete],
+                )
+                await conn.execute(
+                    insert(outbox),
+                    [_received_row(r["tenant_id"], r["id"], r["created_at"]) for r in complete],
+                )
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
@@ -212,7 +211,7 @@ class UploadRepository:
                         upload.id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor
                     ),
                 )
-                await _announce_received(conn, upload.tenant_id, upload.id, now)
+                await conn.execute(insert(outbox), _received_row(upload.tenant_id, upload.id, now))
                 first = self._first_job  # with the state change
                 await enqueue(conn, upload.id, first.stage, now, first.node)
         state = UploadState(values.get("state", upload.state))
@@ -325,12 +324,11 @@ def _event(
     }
 
 
-async def _announce_received(
-    conn: AsyncConnection, tenant_id: str, upload_id: str, now: dt.datetime
-) -> None:
+def _received_row(tenant_id: str, upload_id: str, now: dt.datetime) -> dict[str, Any]:
     """Completion commits with its event, as the domain names it."""
     event = transition_event(
         tenant_id, upload_id, UploadState.RECEIVING, UploadState.RECEIVED, None
     )
-    if event is not None:
-        await conn.execute(insert(outbox), outbox_row(event, now))
+    if event is None:  # the domain names one for this move; a change there must show here
+        raise AssertionError("receiving -> received announces no event")
+    return outbox_row(event, now)

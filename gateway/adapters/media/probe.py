@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 # Signatures of containers that must never reach a demuxer (read from the first bytes).
 _PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"<?xml", b"<smil")
 _IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"\x89PNG", b"\xff\xd8\xff", b"BM")
-_ACCEPTED_NAMES = "MP4, MOV, 3GP, MKV, WebM, FLV, MPEG-TS, AVI, MPEG-PS, ASF, MXF"
 
 
 class FfprobeProber:
@@ -69,7 +68,8 @@ class FfprobeProber:
         container = refused_container(head)
         if container is not None:
             raise MediaUnsupported(
-                f"the container {container} is not accepted (accepted: {_ACCEPTED_NAMES})"
+                f"the container {container} is not accepted "
+                f"(accepted: {', '.join(ALLOWED_DEMUXERS)})"
             )
         out, err, code = await self._run(path)
         if code != 0:

@@ -59,6 +59,10 @@ class DecisionWrites(Protocol):
         """Replaces an earlier record (a job re-run after a crash)."""
         ...
 
+    async def load(self, upload_id: str) -> DecisionRecord | None:
+        """Read inside the transaction (SQLite has one connection, and the transaction holds it)."""
+        ...
+
 
 class StoredObjectWrites(Protocol):
     async def record(self, upload_id: str, name: str, copy: StoredCopy, now: dt.datetime) -> None:

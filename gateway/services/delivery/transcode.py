@@ -27,7 +27,7 @@ from gateway.services.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 _S = UploadState
-_NO_MEDIA = MediaSummary(format="", duration_s=0.0, codec="", size="0x0", width=0, height=0)
+_NO_MEDIA = MediaSummary(format="", duration_s=0.0, codec="", width=0, height=0)
 
 
 class TranscodeStage:
