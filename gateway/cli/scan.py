@@ -27,7 +27,8 @@ def add_scan_command(commands: Any) -> None:
         "scan",
         help="screen a local file (no server); prints the decision JSON",
         description="Screen FILE as the gateway would: check the declared licence, probe, "
-        "sample frames, run the models, apply the policy. Exit code 0 pass, 1 review, "
+        "sample frames, run the models and the text detectors (OCR, QR codes, subtitles, the "
+        "declared title), apply the policy. Exit code 0 pass, 1 review, "
         "2 block (content or licence), 3 error.",
     )
     scan.add_argument("file", type=Path)
@@ -38,7 +39,7 @@ def add_scan_command(commands: Any) -> None:
         type=_meta_pair,
         metavar="KEY=VALUE",
         help="declared metadata, as an upload would send it (licence_type, licence_number, "
-        "content_category, rights_holder, rights_expires, title)",
+        "content_category, rights_holder, rights_expires, title, filename, description)",
     )
     scan.add_argument(
         "--tenant",
@@ -89,7 +90,7 @@ def run_scan(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # a model or policy that does not check out
         return _print_error("config_invalid", str(exc))
     try:
-        result = asyncio.run(screener.screen(args.file, thresholds or None))
+        result = asyncio.run(screener.screen(args.file, thresholds or None, metadata))
     except MediaRefused as exc:
         return _print({"verdict": "error", **exc.as_body()}, EXIT_ERROR)
     from gateway.services.screener import decision_record

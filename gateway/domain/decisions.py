@@ -29,6 +29,11 @@ class FrameScore(_Record):
     box: tuple[int, int, int, int] | None = None
     reference: str | None = None
     bank: str | None = None
+    term: str | None = None
+    normalised: str | None = None
+    span: tuple[int, int] | None = None
+    end_s: float | None = None
+    source: str | None = None
 
 
 class HitRecord(_Record):
@@ -155,6 +160,8 @@ class DecisionRecord(_Record):
     evidence: tuple[EvidenceFrame, ...] = ()
     stage_seconds: dict[str, float] | None = None
     declared_vs_file: dict[str, MetadataCheck] | None = None
+    # Text seen and kept as evidence but judged by no item (a QR code to an unlisted domain).
+    observed: tuple[FrameScore, ...] = ()
     error: ErrorRecord | None = None
 
     @classmethod

@@ -34,6 +34,13 @@ class VideoStream:
 
 
 @dataclass(frozen=True, slots=True)
+class SubtitleStream:
+    index: int  # the stream's index in the file
+    codec: str  # mov_text, subrip, ass, webvtt... (bitmap subtitles are listed too)
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MediaFacts:
     """What the hardened probe says the file is."""
 
@@ -44,6 +51,7 @@ class MediaFacts:
     stream_count: int
     tags: dict[str, str] = field(default_factory=dict)
     audio_codec: str | None = None  # the first audio track's codec; None when silent
+    subtitles: tuple[SubtitleStream, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,9 @@ class SampledFrame:
     reason: str  # "interval_or_scene" or "dense"
     # [height, width, 3] uint8 RGB (a numpy array); the domain passes it on, never looks in.
     pixels: Any
+    # The frame upright at its own aspect, at most SamplingPlan.text_side on its long side,
+    # for detectors that read text or codes; None when no such detector is on.
+    text_pixels: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,5 +72,6 @@ class SamplingPlan:
     dense_fps: float = 3.0  # frames a second around a suspicious frame
     dense_window_s: float = 2.0  # seconds either side of it
     frame_size: int = 256  # frames come out square at this size, for the models
+    text_side: int = 0  # and at their own aspect up to this long side, for OCR (0: not)
     dense: bool = True  # look closer around suspicious frames (off only to measure its worth)
     parallel_segments: int = 0  # decoders run at once on a long video; 0: one per core

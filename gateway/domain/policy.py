@@ -33,14 +33,15 @@ class LabelRule(_Frozen):
 
     label: str = Field(pattern=r"^[a-z0-9_.-]+:[a-z0-9_.-]+$")
     review_at: float = Field(ge=0.0, le=1.0)
-    block_at: float = Field(ge=0.0, le=1.0)
+    # None: this label can only send to review (free text a customer declares, a title).
+    block_at: float | None = Field(ge=0.0, le=1.0)
     # Sampled frames that must reach a threshold before it fires (guards against one noisy
     # frame); dense re-sampling around a suspicious frame supplies the extra frames.
     min_frames: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> LabelRule:
-        if self.block_at < self.review_at:
+        if self.block_at is not None and self.block_at < self.review_at:
             raise ValueError(f"{self.label}: block_at {self.block_at} < review_at {self.review_at}")
         return self
 
@@ -114,6 +115,12 @@ class Signal:
     box: tuple[int, int, int, int] | None = None
     reference: str | None = None
     bank: str | None = None
+    # A text hit: the list's term, the text in normal form, the term's place in `text`.
+    term: str | None = None
+    normalised: str | None = None
+    span: tuple[int, int] | None = None
+    end_s: float | None = None  # a subtitle cue's end
+    source: str | None = None  # where text was read: ocr, subtitles, title, qr...
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +186,8 @@ def decide(
 
 def _evaluate(item: PolicyItem, rule: LabelRule, signals: list[Signal]) -> Hit | None:
     for verdict, threshold in ((Verdict.BLOCK, rule.block_at), (Verdict.REVIEW, rule.review_at)):
+        if threshold is None:
+            continue
         reached = sorted(
             (s for s in signals if s.score >= threshold),
             key=lambda s: (-s.score, s.timestamp_s),

@@ -1,7 +1,7 @@
 """The composition root: the one place that picks concrete adapters and builds the graph.
 
 open_services       adapters, repositories and the request-path services
-build_screener      probe, sampler, every enabled model (checked) and the policy
+build_screener      probe, sampler, every enabled detector (checked) and the policy
 build_background    the supervisor with every loop a serve or worker process runs
 """
 
@@ -262,7 +262,8 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
     Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
     """
-    from gateway.adapters.detectors.registry import load_classifiers
+    from gateway.adapters.detectors.ocr_gate import OcrBudget
+    from gateway.adapters.detectors.registry import TextScreening, load_detectors
     from gateway.adapters.media.formats import ffmpeg_capabilities
     from gateway.adapters.media.probe import FfprobeProber
     from gateway.adapters.media.sampler import FfmpegFrameSampler
@@ -270,8 +271,14 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
     from gateway.services.screener import Screener
 
     policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
-    plan = SamplingPlan(interval_s=settings.sample_interval_s)
-    detectors = load_classifiers(settings.models_dir, policy, plan.frame_size)
+    plan = SamplingPlan(interval_s=settings.sample_interval_s, text_side=settings.text_frame_side)
+    text = TextScreening(
+        settings.policies_dir,
+        ocr=settings.ocr,
+        ocr_threads=settings.ocr_threads,
+        budget=OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window),
+    )
+    detectors = load_detectors(settings.models_dir, policy, plan.frame_size, text)
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
     return Screener(prober, FfmpegFrameSampler(), detectors, policy, plan)

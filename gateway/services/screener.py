@@ -7,15 +7,16 @@ several times a second), which catches short segments the fixed interval steps o
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from gateway.domain.decisions import (
     DecisionRecord,
@@ -29,10 +30,11 @@ from gateway.domain.decisions import (
 )
 from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan
 from gateway.domain.policy import Decision, DetectorFailure, Policy, Signal, Verdict, decide
-from gateway.domain.ports.detection import Detector
+from gateway.domain.ports.detection import Detector, DetectorPass, ScreeningSubject
 from gateway.domain.ports.media import FrameSampler, Prober
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Evidence thumbnails kept per screening: enough to show each fired clause, bounded memory.
 MAX_EVIDENCE_FRAMES = 12
@@ -40,6 +42,8 @@ MAX_EVIDENCE_FRAMES = 12
 # not a thousand windows.
 MAX_DENSE_WINDOWS = 20
 THUMBNAIL_QUALITY = 80
+# Text seen but judged by no policy item (a QR code to an unlisted domain), kept as evidence.
+MAX_OBSERVED = 50
 
 
 @dataclass
@@ -58,16 +62,19 @@ class ScreeningResult:
     stage_seconds: dict[str, float]
     evidence: list[Evidence] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    observed: list[Signal] = field(default_factory=list)
 
 
 @dataclass
 class _Run:
     """The state of one screening (a Screener is shared by several workers)."""
 
+    passes: dict[str, tuple[Detector, DetectorPass]] = field(default_factory=dict)
     signals: list[Signal] = field(default_factory=list)
     kept: dict[float, SampledFrame] = field(default_factory=dict)
     suspicious: list[float] = field(default_factory=list)
     failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per detector, all its calls
 
 
 class Screener:
@@ -86,14 +93,24 @@ class Screener:
         self.plan = plan or SamplingPlan()
 
     async def screen(
-        self, path: Path, overrides: Mapping[str, Mapping[str, float]] | None = None
+        self,
+        path: Path,
+        overrides: Mapping[str, Mapping[str, float]] | None = None,
+        declared: Mapping[str, str] | None = None,
     ) -> ScreeningResult:
+        """`declared`: the customer's Upload-Metadata (title, filename, licence_number...),
+        which text detectors read too."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         probe = await self.prober.probe(path)
         timings["probe"] = time.perf_counter() - started
         policy = self.policy.with_overrides(overrides) if overrides else self.policy
         run = _Run()
+        subject = ScreeningSubject(path, probe, dict(declared or {}))
+        for detector in self.detectors:
+            opened = await self._guarded(run, detector, functools.partial(detector.begin, subject))
+            if opened is not None:
+                run.passes[detector.name] = (detector, opened)
 
         started = time.perf_counter()
         frames = self.sampler.sample(
@@ -109,6 +126,12 @@ class Screener:
             dense = self.sampler.sample_dense(path, self.plan, centre, video=probe.video)
             count += await self._classify_stream(dense, run, dense=True)
         timings["sample_and_classify"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for detector, opened in list(run.passes.values()):
+            if detector.name not in run.failed:
+                run.signals.extend(await self._guarded(run, detector, opened.finish) or [])
+        timings["whole_video_detectors"] = time.perf_counter() - started
+        timings.update({f"detector:{name}": s for name, s in run.seconds.items()})
 
         failures = [
             DetectorFailure(label, f"{detector}: {reason}")
@@ -130,9 +153,37 @@ class Screener:
             frames=count,
             tenant_thresholds={k: dict(v) for k, v in overrides.items()} if overrides else None,
         )
+        labels = policy.labels()
+        observed = [s for s in run.signals if s.label not in labels and s.text is not None]
         return ScreeningResult(
-            decision, probe, sampling, count, timings, evidence, [d.name for d in self.detectors]
+            decision,
+            probe,
+            sampling,
+            count,
+            timings,
+            evidence,
+            [d.name for d in self.detectors],
+            observed[:MAX_OBSERVED],
         )
+
+    async def _guarded(
+        self, run: _Run, detector: Detector, call: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """A detector's call; when it raises, its labels fall back to each item's on_error
+        and the other detectors go on. The reason names the detector only: exception text
+        stays in the log."""
+        started = time.perf_counter()
+        try:
+            return await call()
+        except Exception as exc:  # a detector's own errors are untyped (onnxruntime)
+            logger.warning(
+                "detector.failed", extra={"detector": detector.name, "error": str(exc)[:300]}
+            )
+            run.failed[detector.name] = (list(detector.labels), "detector_error")
+            return None
+        finally:
+            seconds = run.seconds.get(detector.name, 0.0) + time.perf_counter() - started
+            run.seconds[detector.name] = seconds
 
     async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
         batch: list[SampledFrame] = []
@@ -148,29 +199,22 @@ class Screener:
 
     async def _classify_batch(self, batch: list[SampledFrame], run: _Run, dense: bool) -> int:
         new: list[Signal] = []
-        for detector in self.detectors:
-            if detector.name in run.failed:
-                continue
-            try:
-                new.extend(await detector.detect(batch))
-            except Exception as exc:  # a detector's own errors are untyped (onnxruntime)
-                # Its labels fall back to each item's on_error; the other detectors go on.
-                # The reason names the detector only: exception text stays in the log.
-                logger.warning(
-                    "detector.failed",
-                    extra={"detector": detector.name, "error": str(exc)[:300]},
-                )
-                run.failed[detector.name] = (list(detector.labels), "detector_error")
+        for detector, opened in run.passes.values():
+            if detector.name not in run.failed:
+                detect = functools.partial(opened.detect, batch)
+                new.extend(await self._guarded(run, detector, detect) or [])
         run.signals.extend(new)
         threshold = self.policy.review_threshold
         policy_labels = self.policy.labels()
-        hot = {s.timestamp_s for s in new if s.label in policy_labels and s.score >= threshold}
+        found = [s for s in new if s.label in policy_labels and s.score >= threshold]
+        hot = {s.timestamp_s for s in found}
+        # Only image scores ask for a closer look: a text hit is already exact.
+        closer = {s.timestamp_s for s in found if s.text is None}
         for frame in batch:
-            if frame.timestamp_s in hot:
-                if len(run.kept) < 4 * MAX_EVIDENCE_FRAMES:
-                    run.kept[frame.timestamp_s] = frame
-                if not dense:  # dense frames never open further windows
-                    run.suspicious.append(frame.timestamp_s)
+            if frame.timestamp_s in hot and len(run.kept) < 4 * MAX_EVIDENCE_FRAMES:
+                run.kept[frame.timestamp_s] = frame
+            if frame.timestamp_s in closer and not dense:  # dense frames open no windows
+                run.suspicious.append(frame.timestamp_s)
         return len(batch)
 
 
@@ -185,17 +229,32 @@ def _merge_windows(times: list[float], half_width: float) -> list[float]:
 
 def _evidence(decision: Decision, kept: dict[float, SampledFrame]) -> list[Evidence]:
     wanted: list[float] = []
+    boxes: dict[float, list[tuple[int, int, int, int]]] = {}
     for hit in decision.hits:
         for signal in hit.frames:
             if signal.timestamp_s in kept and signal.timestamp_s not in wanted:
                 wanted.append(signal.timestamp_s)
-    evidence = []
-    for timestamp in wanted[:MAX_EVIDENCE_FRAMES]:
-        frame = kept[timestamp]
-        buffer = io.BytesIO()
-        Image.fromarray(frame.pixels).save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
-        evidence.append(Evidence(timestamp, frame.reason, buffer.getvalue()))
-    return evidence
+            if signal.box is not None:
+                boxes.setdefault(signal.timestamp_s, []).append(signal.box)
+    return [
+        _thumbnail(kept[timestamp], boxes.get(timestamp, []))
+        for timestamp in wanted[:MAX_EVIDENCE_FRAMES]
+    ]
+
+
+def _thumbnail(frame: SampledFrame, boxes: list[tuple[int, int, int, int]]) -> Evidence:
+    """The frame as a JPEG; a text hit's box drawn on the frame the text was read from."""
+    pixels = frame.text_pixels if boxes and frame.text_pixels is not None else frame.pixels
+    image = Image.fromarray(pixels)
+    if boxes:
+        draw = ImageDraw.Draw(image)
+        for x, y, width, height in boxes:
+            draw.rectangle(
+                (x - 2, y - 2, x + width + 2, y + height + 2), outline=(255, 0, 0), width=3
+            )
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
+    return Evidence(frame.timestamp_s, frame.reason, buffer.getvalue())
 
 
 def decision_record(
@@ -229,6 +288,7 @@ def decision_record(
         evidence=tuple(evidence if evidence is not None else _unsaved(result.evidence)),
         stage_seconds={k: round(v, 3) for k, v in result.stage_seconds.items()},
         declared_vs_file=declared_vs_file,
+        observed=tuple(_frame_score(s) for s in result.observed),
     )
 
 
@@ -257,4 +317,9 @@ def _frame_score(signal: Signal) -> FrameScore:
         box=signal.box,
         reference=signal.reference,
         bank=signal.bank,
+        term=signal.term,
+        normalised=signal.normalised,
+        span=signal.span,
+        end_s=signal.end_s,
+        source=signal.source,
     )

@@ -119,7 +119,8 @@ class ScreeningWorker(LeasedWorker):
             }
             async with self.heartbeat(job), self._staged.local_copy(upload.id) as path:
                 result = await asyncio.wait_for(
-                    self._screener.screen(path, overrides or None), SCREENING_TIMEOUT_S
+                    self._screener.screen(path, overrides or None, upload.metadata),
+                    SCREENING_TIMEOUT_S,
                 )
         except LicenceRejected as exc:
             refusal = DecisionRecord.refusal("block", _error_record(exc))

@@ -19,6 +19,7 @@ from gateway.adapters.detectors.manifest import ModelManifest
 from gateway.domain.errors import ConfigError
 from gateway.domain.media import SampledFrame
 from gateway.domain.policy import Signal
+from gateway.domain.ports.detection import ScreeningSubject
 
 Frames = npt.NDArray[np.uint8]  # [n, size, size, 3] RGB
 
@@ -70,8 +71,16 @@ class OnnxClassifier:
     def warm_up(self, frame_size: int) -> None:
         self._infer(np.zeros((1, frame_size, frame_size, 3), dtype=np.uint8))
 
+    async def begin(self, subject: ScreeningSubject) -> OnnxClassifier:
+        """The Detector port: a classifier keeps nothing between frames, so it is its own
+        pass."""
+        return self
+
+    async def finish(self) -> list[Signal]:
+        return []
+
     async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
-        """The Detector port: one score per label per frame."""
+        """One score per label per frame."""
         pixels = np.stack([frame.pixels for frame in frames])
         return await self.classify(pixels, [frame.timestamp_s for frame in frames])
 

@@ -1,16 +1,41 @@
-"""Load every enabled model manifest and check the policy against what they provide."""
+"""Every detector the configuration turns on, loaded and warmed, and the policy checked
+against the labels they provide: a label no detector gives stops the gateway."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.adapters.detectors.declared_text import DeclaredTextDetector
 from gateway.adapters.detectors.manifest import find_manifests, load_manifest
+from gateway.adapters.detectors.ocr import OcrDetector
+from gateway.adapters.detectors.ocr_gate import OcrBudget
 from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
+from gateway.adapters.detectors.qr_codes import QrCodeDetector
+from gateway.adapters.detectors.subtitle_text import SubtitleTextDetector
+from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.errors import ConfigError
 from gateway.domain.policy import Policy
+from gateway.domain.ports.detection import Detector
+
+logger = logging.getLogger(__name__)
+
+KEYWORDS_FOLDER = "keywords"
+# Label kinds OCR gives (VODGATE_OCR=false switches them off).
+OCR_KINDS = ("ocr", "licence_number")
+DOMAINS_FOLDER = "domains"
 
 
-def load_classifiers(models_dir: Path, policy: Policy, frame_size: int) -> list[OnnxClassifier]:
+@dataclass(frozen=True, slots=True)
+class TextScreening:
+    policies_dir: Path
+    ocr: bool = True
+    ocr_threads: int = 2
+    budget: OcrBudget = field(default_factory=OcrBudget)
+
+
+def load_classifiers(models_dir: Path, frame_size: int) -> list[OnnxClassifier]:
     classifiers = []
     for path in find_manifests(models_dir):
         manifest, model_file = load_manifest(path)
@@ -18,10 +43,48 @@ def load_classifiers(models_dir: Path, policy: Policy, frame_size: int) -> list[
             classifier = OnnxClassifier(manifest, model_file)
             classifier.warm_up(frame_size)
             classifiers.append(classifier)
-    provided = {label for c in classifiers for label in c.labels}
-    missing = policy.labels() - provided
-    if missing:
-        raise ConfigError(
-            f"the policy names labels no enabled model in {models_dir} provides: {sorted(missing)}"
-        )
     return classifiers
+
+
+def load_text_detectors(text: TextScreening) -> list[Detector]:
+    lists = LiveLists(text.policies_dir / KEYWORDS_FOLDER, text.policies_dir / DOMAINS_FOLDER)
+    detectors: list[Detector] = [
+        SubtitleTextDetector(lists),
+        DeclaredTextDetector(lists),
+        QrCodeDetector(lists),
+    ]
+    if text.ocr:
+        ocr = OcrDetector(lists, threads=text.ocr_threads, budget=text.budget)
+        ocr.warm_up()
+        detectors.append(ocr)
+    return detectors
+
+
+def load_detectors(
+    models_dir: Path, policy: Policy, frame_size: int, text: TextScreening | None
+) -> list[Detector]:
+    """Blocking (models load): at start-up, in a thread."""
+    detectors: list[Detector] = [*load_classifiers(models_dir, frame_size)]
+    switched_off: tuple[str, ...] = ()
+    if text is not None:
+        detectors += load_text_detectors(text)
+        if not text.ocr:
+            switched_off = OCR_KINDS
+    check_policy_labels(policy, detectors, f"{models_dir} or the text lists", switched_off)
+    return detectors
+
+
+def check_policy_labels(
+    policy: Policy, detectors: list[Detector], where: str, switched_off: tuple[str, ...] = ()
+) -> None:
+    """Every policy label some detector gives. Labels of a kind the operator switched off
+    (OCR) are allowed and logged: their items fire from their other detectors only."""
+    provided = {label for detector in detectors for label in detector.labels}
+    missing = policy.labels() - provided
+    off = {label for label in missing if label.split(":", 1)[0] in switched_off}
+    if off:
+        logger.warning("policy.labels_switched_off", extra={"labels": sorted(off)})
+    missing -= off
+    if missing:
+        raise ConfigError(f"the policy names labels no enabled detector in {where} provides: "
+                          f"{sorted(missing)}")  # fmt: skip

@@ -17,7 +17,7 @@ from gateway.adapters.media.limits import (
     prlimit_prefix,
 )
 from gateway.domain.errors import MediaNoVideo, MediaRefused, MediaTooLong, MediaUnsupported
-from gateway.domain.media import MediaFacts, VideoStream
+from gateway.domain.media import MediaFacts, SubtitleStream, VideoStream
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +151,15 @@ class FfprobeProber:
             audio_codec=next(
                 (str(s.get("codec_name")) for s in streams if s.get("codec_type") == "audio"),
                 None,
+            ),
+            subtitles=tuple(
+                SubtitleStream(
+                    index=int(s.get("index", 0)),
+                    codec=str(s.get("codec_name", ""))[:40],
+                    language=str((s.get("tags") or {}).get("language", ""))[:20],
+                )
+                for s in streams
+                if s.get("codec_type") == "subtitle"
             ),
         )
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -32,8 +33,9 @@ DECODE_THREADS = 2
 PARALLEL_SEGMENTS = max(1, min(4, os.cpu_count() or 1))
 # Shorter videos are decoded in one piece: a second process would cost more than it saves.
 MIN_SEGMENT_S = 20.0
-# Frames waiting between the decoders and the classifiers (~200 KB each at 256x256).
-MERGE_QUEUE_FRAMES = 64
+# Frames waiting between the decoders and the detectors (~200 KB each at 256x256, ~1.7 MB
+# with a 960x540 text frame).
+MERGE_QUEUE_FRAMES = 32
 
 
 class FfmpegFrameSampler:
@@ -108,7 +110,7 @@ class FfmpegFrameSampler:
             f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
             f"+gt(scene\\,{plan.scene_threshold})'"
         )
-        video_filter = f"{select},scale={plan.frame_size}:{plan.frame_size}"
+        video_filter = f"{select},{_scale(plan, video)}"
         segments = split_segments(duration_s, plan.parallel_segments or PARALLEL_SEGMENTS)
         if len(segments) == 1:
             frames = self._run(
@@ -176,7 +178,7 @@ class FfmpegFrameSampler:
         step = 1.0 / plan.dense_fps
         video_filter = (
             f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{step:.4f})',"
-            f"scale={plan.frame_size}:{plan.frame_size}"
+            f"{_scale(plan, video)}"
         )
         async for frame in self._run(
             path, video_filter, plan, video, "dense", start, length, length
@@ -215,7 +217,8 @@ class FfmpegFrameSampler:
         timestamps: asyncio.Queue[float | None] = asyncio.Queue()
         stderr_tail: list[bytes] = []
         reader = asyncio.ensure_future(_read_showinfo(process.stderr, timestamps, stderr_tail))
-        frame_bytes = plan.frame_size * plan.frame_size * 3
+        width, height = output_size(plan, video)
+        frame_bytes = width * height * 3
         yielded = 0
         try:
             while True:
@@ -226,11 +229,13 @@ class FfmpegFrameSampler:
                 timestamp = await timestamps.get()
                 if timestamp is None:
                     raise SamplingFailed("ffmpeg gave a frame without its timestamp")
-                pixels = np.frombuffer(data, dtype=np.uint8).reshape(
-                    plan.frame_size, plan.frame_size, 3
-                )
+                pixels = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
                 yielded += 1
-                yield SampledFrame(round(timestamp, 3), reason, pixels)
+                if plan.text_side:
+                    square = await asyncio.to_thread(_model_square, pixels, plan.frame_size)
+                    yield SampledFrame(round(timestamp, 3), reason, square, pixels)
+                else:
+                    yield SampledFrame(round(timestamp, 3), reason, pixels)
             code = await asyncio.wait_for(process.wait(), 30)
             await reader
             if code != 0:
@@ -243,6 +248,29 @@ class FfmpegFrameSampler:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+
+def output_size(plan: SamplingPlan, video: VideoStream) -> tuple[int, int]:
+    """What ffmpeg writes per frame: the models' square, or with text detectors on, the
+    upright frame at its own aspect with its long side at most `plan.text_side` (never
+    enlarged), in even numbers."""
+    if not plan.text_side:
+        return plan.frame_size, plan.frame_size
+    width, height = video.width, video.height
+    if video.rotation in (90, 270):
+        width, height = height, width
+    scale = min(1.0, plan.text_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def _scale(plan: SamplingPlan, video: VideoStream) -> str:
+    width, height = output_size(plan, video)
+    return f"scale={width}:{height}"
+
+
+def _model_square(pixels: Frame, size: int) -> Frame:
+    """The models' square input from the text frame (area averaging, as ffmpeg's scale)."""
+    return np.ascontiguousarray(cv2.resize(pixels, (size, size), interpolation=cv2.INTER_AREA))
 
 
 def split_segments(duration_s: float, parallel: int) -> list[tuple[float, float | None]]:

@@ -1,16 +1,40 @@
-"""The Detector port: sampled frames in, typed signals out.
+"""The Detector port: one pass per screened video; sampled frames in, typed signals out.
 
-An image classifier scores labels; an OCR detector will add the text it read and its box; a
-hash matcher the reference it matched and its bank (`Signal` carries each when present).
-The screener takes any number of detectors and never asks which kind it holds."""
+An image classifier scores labels frame by frame; a text detector adds the text it read and
+its box; a hash matcher the reference it matched and its bank (`Signal` carries each when
+present). Some need the whole video before they can judge (an on-screen licence number in
+the opening and closing seconds, subtitle tracks, matches in time order): they answer in
+`finish`. The screener takes any number of detectors and never asks which kind it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
-from gateway.domain.media import SampledFrame
+from gateway.domain.media import MediaFacts, SampledFrame
 from gateway.domain.policy import Signal
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningSubject:
+    """What one screening looks at: the staged file, what the probe said of it, and what the
+    customer declared (Upload-Metadata: title, filename, description, licence_number...)."""
+
+    path: Path
+    media: MediaFacts
+    declared: Mapping[str, str] = field(default_factory=dict)
+
+
+class DetectorPass(Protocol):
+    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
+        """Signals for these frames (they arrive in batches, in time order per segment)."""
+        ...
+
+    async def finish(self) -> list[Signal]:
+        """Signals only the whole video gives; called once, after the last frame."""
+        ...
 
 
 class Detector(Protocol):
@@ -24,7 +48,7 @@ class Detector(Protocol):
         """The `detector:label`s it scores; a policy may name any of them."""
         ...
 
-    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
-        """Signals for these frames. Raises on failure: the screener then applies each of
-        its labels' on_error and goes on with the other detectors."""
+    async def begin(self, subject: ScreeningSubject) -> DetectorPass:
+        """A pass over one video. Raises on failure (here, in `detect` or in `finish`): the
+        screener then applies each of its labels' on_error and goes on with the others."""
         ...

@@ -1,0 +1,1 @@
+"""Text screening's building blocks: normalising text, keyword and domain lists, matching."""
