@@ -18,6 +18,7 @@ import yaml
 from gateway.adapters.media.sampler import split_segments
 from gateway.domain.media import SampledFrame, SamplingPlan
 from gateway.domain.policy import Signal, Verdict
+from gateway.domain.ports.detection import ScreeningSubject
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Services, build_screener
 from gateway.services.screener import Screener, decision_record
@@ -245,24 +246,39 @@ def test_a_policy_label_without_a_model_stops_start_up(
 
 
 class BrokenDetector:
-    """Failure injection: the Detector port, but detection always fails."""
+    """Failure injection: the Detector port, but detection fails (at `fail_in`)."""
 
     name = "broken@0"
 
-    def __init__(self, labels: list[str]) -> None:
+    def __init__(self, labels: list[str], fail_in: str = "detect") -> None:
         self.labels = labels
+        self.fail_in = fail_in
+
+    def _maybe_fail(self, where: str) -> None:
+        if where == self.fail_in:
+            raise RuntimeError("onnxruntime: simulated failure at /models/secret/path")
+
+    async def begin(self, subject: ScreeningSubject) -> BrokenDetector:
+        self._maybe_fail("begin")
+        return self
 
     async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
-        raise RuntimeError("onnxruntime: simulated failure at /models/secret/path")
+        self._maybe_fail("detect")
+        return []
+
+    async def finish(self) -> list[Signal]:
+        self._maybe_fail("finish")
+        return []
 
 
+@pytest.mark.parametrize("fail_in", ["begin", "detect", "finish"])
 async def test_a_failing_detector_falls_back_to_on_error_never_pass(
-    screener: Screener, clips: dict[str, Path]
+    screener: Screener, clips: dict[str, Path], fail_in: str
 ) -> None:
     broken = Screener(
         screener.prober,
         screener.sampler,
-        [BrokenDetector(["colour_test:red"])],
+        [BrokenDetector(["colour_test:red"], fail_in)],
         screener.policy,
         screener.plan,
     )

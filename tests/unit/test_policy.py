@@ -17,7 +17,9 @@ def signal(score: float, at: float = 0.0, label: str = NSFW) -> Signal:
 
 
 def test_the_file_has_every_item_of_3_1_10_3_and_3_1_3_5() -> None:
-    assert [i.id for i in POLICY.items] == [f"3.1.10.3({n})" for n in range(1, 8)]
+    assert [i.id for i in POLICY.items] == [f"3.1.10.3({n})" for n in range(1, 8)] + ["3.1.10.1"]
+    # After issue 10 every item of the list has at least one detector.
+    assert all(item.detectors for item in POLICY.items)
     covered = {c for i in POLICY.items for c in i.also_covers}
     assert covered == {f"3.1.3.5.{n}" for n in range(1, 9)}
     assert all(i.text_zh and i.gloss_en for i in POLICY.items)
@@ -35,7 +37,7 @@ def test_no_signal_passes_and_thresholds_with_min_frames() -> None:
     hit = block.hits[0]
     assert (hit.item_id, hit.clause, hit.threshold) == ("3.1.10.3(3)", "3.1.10.3", 0.92)
     assert hit.text_zh.startswith("封建迷信")
-    assert (block.policy_id, block.policy_version) == ("prohibited-content", 1)
+    assert (block.policy_id, block.policy_version) == ("prohibited-content", 2)
 
 
 def test_a_failed_detector_never_passes() -> None:
@@ -55,9 +57,17 @@ def test_per_tenant_overrides() -> None:
         POLICY.with_overrides({NSFW: {"review_at": 0.9, "block_at": 0.5}})
 
 
+def test_a_review_only_label_never_blocks() -> None:
+    title = "metadata:gambling"
+    decision = decide(POLICY, [Signal("metadata@1", title, 0.0, 1.0, text="赌场", term="赌场")])
+    assert decision.verdict == Verdict.REVIEW
+    assert decision.hits[0].item_id == "3.1.10.3(4)"
+
+
 def test_an_item_without_detector_must_say_how_it_is_covered() -> None:
     data = POLICY.model_dump()
     data["items"][0]["coverage"] = ""
+    data["items"][0]["detectors"] = []
     with pytest.raises(ValueError, match="coverage"):
         Policy.model_validate(data)
 

@@ -5,8 +5,8 @@ other code is kept as evidence (`qr:unlisted`, judged by no item) and not judged
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import concurrent.futures
+import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +25,9 @@ UNLISTED_LABEL = "qr:unlisted"
 MAX_PAYLOAD_CHARS = 500
 # Distinct codes kept per video: the same code on every frame is one finding.
 MAX_CODES = 50
+QR_FORMATS = zxingcpp.BarcodeFormats(
+    [zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.MicroQRCode]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,7 @@ def decode_codes(pixels: npt.NDArray[np.uint8]) -> list[QrCode]:
     codes = []
     for result in zxingcpp.read_barcodes(
         np.ascontiguousarray(pixels),
-        formats=zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.MicroQRCode,
+        formats=QR_FORMATS,
     ):
         if result.content_type == zxingcpp.ContentType.Text:
             payload = result.text[:MAX_PAYLOAD_CHARS]

@@ -29,8 +29,13 @@ MAX_TRACK_BYTES = 16 * 1024 * 1024
 # Tracks read per video, and signals kept from them.
 MAX_TRACKS = 8
 MAX_SIGNALS = 200
+TRACK_TIMEOUT_S = 120.0
 # Markup a converted cue may still carry: <i>, <font ...>, {\an8}.
 _MARKUP = re.compile(r"<[^>]{0,200}>|\{\\[^}]{0,200}\}")
+
+
+class SubtitleUnreadable(Exception):
+    """ffmpeg could not convert a text track (the screener applies on_error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,8 @@ class SubtitleTextDetector:
                 int(30 + subject.media.duration_s / 10),
                 subject.path,
                 ffmpeg=self._ffmpeg,
-                decoders=(stream.codec,),
+                # The SRT encoder is named too: ffmpeg checks encoders against the list.
+                decoders=(stream.codec, "srt", "subrip"),
             )
         )
         argv = [*command, "-map", f"0:{stream.index}", "-c:s", "srt", "-f", "srt", "pipe:1"]
@@ -73,16 +79,44 @@ class SubtitleTextDetector:
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
-        assert process.stdout is not None  # noqa: S101 (asked for above)
+        assert process.stdout is not None and process.stderr is not None  # noqa: S101
         try:
-            data = await asyncio.wait_for(process.stdout.read(MAX_TRACK_BYTES), 120)
+            data, errors = await asyncio.wait_for(
+                asyncio.gather(
+                    _read_up_to(process.stdout, MAX_TRACK_BYTES),
+                    _read_up_to(process.stderr, 64 * 1024, keep_tail=True),
+                ),
+                TRACK_TIMEOUT_S,
+            )
+            # At the cap ffmpeg is still writing: stopped here, the text read so far kept.
+            capped = len(data) >= MAX_TRACK_BYTES
+            code = 0 if capped else await asyncio.wait_for(process.wait(), TRACK_TIMEOUT_S)
         finally:
             if process.returncode is None:
                 process.kill()
-            await process.wait()
+                await process.wait()
+        if code != 0:
+            # A track the screening cannot read is the detector's failure: never a pass.
+            tail = errors.decode(errors="replace")[-300:]
+            raise SubtitleUnreadable(f"stream {stream.index}: ffmpeg exited with {code}: {tail}")
         return await asyncio.to_thread(parse_srt, data.decode("utf-8", errors="replace"))
+
+
+async def _read_up_to(
+    stream: asyncio.StreamReader, limit: int, *, keep_tail: bool = False
+) -> bytes:
+    """Everything up to `limit` bytes, or to the end; with keep_tail the stream is read to
+    its end and its last `limit` bytes kept (a child's stderr must never block it)."""
+    data = bytearray()
+    while chunk := await stream.read(64 * 1024):
+        data += chunk
+        if len(data) >= limit:
+            if not keep_tail:
+                return bytes(data[:limit])
+            del data[:-limit]
+    return bytes(data)
 
 
 def parse_srt(text: str) -> list[Cue]:

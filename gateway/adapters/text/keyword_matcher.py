@@ -3,12 +3,12 @@ each list's terms, in normal form on both sides, minus the list's known false fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import ahocorasick
 
-from gateway.adapters.text.normalise import normalise, normalise_with_map
+from gateway.adapters.text.normalise import normalise_many, normalise_with_map
 from gateway.adapters.text.term_lists import TermList
 
 # Hits reported per text: a line that is nothing but terms must not flood the decision.
@@ -45,16 +45,15 @@ class KeywordMatcher:
         allowed = _spans(self._allowed, normal)
         hits: list[TermHit] = []
         seen: set[tuple[str, str]] = set()
-        for end, entries in self._terms.iter(normal):
-            for list_name, term, length in entries:
-                start = end - length + 1
-                if (list_name, term) in seen or any(
-                    a <= start and end < b for a, b in allowed.get(list_name, ())
-                ):
-                    continue
-                seen.add((list_name, term))
-                span = (origin[start], origin[end] + 1)
-                hits.append(TermHit(list_name, term, text, normal, span))
+        for end, list_name, term, length in self._terms.iter(normal):
+            start = end - length + 1
+            if (list_name, term) in seen or any(
+                a <= start and end < b for a, b in allowed.get(list_name, ())
+            ):
+                continue
+            seen.add((list_name, term))
+            span = (origin[start], origin[end] + 1)
+            hits.append(TermHit(list_name, term, text, normal, span))
         return _longest(hits)[:MAX_HITS_PER_TEXT]
 
 
@@ -74,29 +73,46 @@ def _longest(hits: list[TermHit]) -> list[TermHit]:
     ]
 
 
-def _automaton(entries: Iterable[tuple[str, str]]) -> ahocorasick.Automaton | None:
-    """One automaton; a normal form shared by several lists' terms keeps them all."""
-    by_key: dict[str, list[tuple[str, str, int]]] = {}
-    for list_name, term in entries:
-        key = normalise(term)
-        if key:  # a term of nothing but punctuation would match everywhere
-            by_key.setdefault(key, []).append((list_name, term, len(key)))
-    if not by_key:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """An automaton over normal forms; each match's value indexes `entries`: the key's
+    length and every (list, term) sharing that normal form."""
+
+    automaton: ahocorasick.Automaton
+    entries: list[tuple[int, list[tuple[str, str]]]]
+
+    def iter(self, normal: str) -> Iterator[tuple[int, str, str, int]]:
+        """(end, list, term, length) for every occurrence."""
+        for end, index in self.automaton.iter(normal):
+            length, owners = self.entries[index]
+            for list_name, term in owners:
+                yield end, list_name, term, length
+
+
+def _automaton(entries: Iterable[tuple[str, str]]) -> _Terms | None:
+    pairs = list(entries)
     automaton = ahocorasick.Automaton()
-    for key, values in by_key.items():
-        automaton.add_word(key, values)
+    index: dict[str, int] = {}
+    table: list[tuple[int, list[tuple[str, str]]]] = []
+    for (list_name, term), key in zip(pairs, normalise_many([t for _, t in pairs]), strict=True):
+        if not key:  # a term of nothing but punctuation would match everywhere
+            continue
+        at = index.get(key)
+        if at is None:
+            at = index[key] = len(table)
+            table.append((len(key), []))
+            automaton.add_word(key, at)
+        table[at][1].append((list_name, term))
+    if not table:
+        return None
     automaton.make_automaton()
-    return automaton
+    return _Terms(automaton, table)
 
 
-def _spans(
-    automaton: ahocorasick.Automaton | None, normal: str
-) -> dict[str, list[tuple[int, int]]]:
+def _spans(terms: _Terms | None, normal: str) -> dict[str, list[tuple[int, int]]]:
     spans: dict[str, list[tuple[int, int]]] = {}
-    if automaton is None:
+    if terms is None:
         return spans
-    for end, entries in automaton.iter(normal):
-        for list_name, _term, length in entries:
-            spans.setdefault(list_name, []).append((end - length + 1, end + 1))
+    for end, list_name, _term, length in terms.iter(normal):
+        spans.setdefault(list_name, []).append((end - length + 1, end + 1))
     return spans

@@ -29,8 +29,11 @@ class ListSnapshot:
 
 
 class LiveLists:
-    def __init__(self, keywords_dir: Path, domains_dir: Path) -> None:
+    def __init__(
+        self, keywords_dir: Path, domains_dir: Path, check_every_s: float = RELOAD_CHECK_S
+    ) -> None:
         """Blocking (reads and builds every list): at start-up, in a thread."""
+        self.check_every_s = check_every_s
         self.keywords_dir = keywords_dir
         self.domains_dir = domains_dir
         self._snapshot = self._load()
@@ -70,10 +73,10 @@ class LiveLists:
     async def current(self) -> ListSnapshot:
         """The lists in force, reloaded first when their files changed (checked at most
         every RELOAD_CHECK_S)."""
-        if time.monotonic() - self._checked < RELOAD_CHECK_S:
+        if time.monotonic() - self._checked < self.check_every_s:
             return self._snapshot
         async with self._lock:
-            if time.monotonic() - self._checked >= RELOAD_CHECK_S:
+            if time.monotonic() - self._checked >= self.check_every_s:
                 await asyncio.to_thread(self._reload_if_changed)
                 self._checked = time.monotonic()
         return self._snapshot

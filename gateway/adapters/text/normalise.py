@@ -18,7 +18,9 @@ import opencc
 # same fold on terms and text only makes the classes coarser, never misses).
 _LOOKALIKES = str.maketrans(
     {"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s",
-     "7": "t", "8": "b", "9": "g", "v": "u"}
+     "7": "t", "8": "b", "9": "g", "v": "u",
+     # What OCR reads for a character drawn in another script or font (賭 read as 睹).
+     "睹": "赌"}
 )  # fmt: skip
 # Unicode categories that never carry meaning for matching: punctuation, separators,
 # symbols, marks and controls.
@@ -32,6 +34,26 @@ def _t2s() -> opencc.OpenCC:
 
 def normalise(text: str) -> str:
     return normalise_with_map(text)[0]
+
+
+def normalise_many(terms: list[str]) -> list[str]:
+    """`normalise` for a whole list at once (a million terms load in seconds): NFKC, case
+    and OpenCC run once over the joined list, not once per term."""
+    joined = "\n".join(term.replace("\n", " ") for term in terms)
+    folded = _t2s().convert(unicodedata.normalize("NFKC", joined).casefold()).split("\n")
+    if len(folded) != len(terms):  # a conversion that ate a line break: term by term
+        return [normalise(term) for term in terms]
+    return [_strip(term) for term in folded]
+
+
+def _strip(folded: str) -> str:
+    if folded.isalnum():  # most terms: letters and digits only (checked in C)
+        return folded.translate(_LOOKALIKES)
+    return "".join(
+        char.translate(_LOOKALIKES)
+        for char in folded
+        if unicodedata.category(char)[0] not in _DROPPED
+    )
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:

@@ -1,0 +1,223 @@
+"""Text screening end to end on real ffmpeg, the real PP-OCRv4 models and zxing-cpp, with the
+shipped keyword and domain lists and the shipped policy: captions, subtitles, titles, the
+on-screen licence number, QR codes, and hostile text input."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gateway.adapters.detectors.ocr import OcrDetector
+from gateway.adapters.detectors.ocr_gate import OcrBudget, OcrGate
+from gateway.adapters.detectors.registry import TextScreening, load_text_detectors
+from gateway.adapters.media.probe import FfprobeProber
+from gateway.adapters.media.sampler import FfmpegFrameSampler
+from gateway.adapters.policy_files import load_content_policy
+from gateway.domain.decisions import DecisionRecord
+from gateway.domain.media import SamplingPlan
+from gateway.runtime.settings import PROJECT_ROOT
+from gateway.services.screener import Screener, decision_record
+from tests.media import run
+from tests.text_media import caption, qr_clip, srt_file, text_clip
+
+POLICIES = PROJECT_ROOT / "policies"
+LICENCE = {"licence_type": "avsp", "licence_number": "1109364"}
+
+
+@pytest.fixture(scope="module")
+def screener() -> Screener:
+    return text_screener()
+
+
+def text_screener() -> Screener:
+    """The text detectors with the shipped lists and policy; a sample every second (text
+    shown for a shorter time than the interval can fall between samples)."""
+    detectors = load_text_detectors(TextScreening(POLICIES))
+    policy = load_content_policy(POLICIES / "prohibited-content.yaml")
+    plan = SamplingPlan(interval_s=1.0, text_side=960)
+    return Screener(FfprobeProber(), FfmpegFrameSampler(), detectors, policy, plan)
+
+
+async def screen(screener: Screener, path: Path, **declared: str) -> DecisionRecord:
+    return decision_record(await screener.screen(path, None, {**LICENCE, **declared}))
+
+
+def frames_of(record: DecisionRecord, label: str) -> list[dict[str, object]]:
+    return [f.model_dump() for h in record.hits or () if h.label == label for f in h.frames]
+
+
+async def test_a_caption_blocks_with_its_text_box_and_thumbnail(
+    screener: Screener, tmp_path: Path
+) -> None:
+    clip = text_clip(
+        tmp_path / "caption.mp4", 4, [caption("線上賭場 注册送彩金", start_s=1, end_s=3, size=64)]
+    )
+    record = await screen(screener, clip)
+    assert record.verdict == "block"
+    assert "3.1.10.3(4)" in record.clauses
+    hit = frames_of(record, "ocr:gambling")[0]
+    assert hit["term"] in {"线上赌场", "注册送彩金"}
+    assert hit["source"] == "ocr"
+    assert 1.0 <= float(hit["timestamp_s"]) <= 3.0  # type: ignore[arg-type]
+    x, y, w, h = hit["box"]  # type: ignore[misc]
+    # Drawn at x=100, y=0.8*1080 on 1920x1080; read on the 960x540 frame.
+    assert 30 <= x <= 80
+    assert 400 <= y <= 460
+    assert (w, h) > (200, 20)
+    assert "赌场" in str(hit["normalised"])
+    assert any(e.timestamp_s == hit["timestamp_s"] and e.bytes > 0 for e in record.evidence)
+
+
+async def test_ordinary_text_passes(screener: Screener, tmp_path: Path) -> None:
+    clip = text_clip(
+        tmp_path / "news.mp4",
+        4,
+        [
+            caption("今日新闻：全市气温回升 明天多云转晴", start_s=0, end_s=4, size=48),
+            caption("新品上市 限时八折", start_s=1, end_s=3, size=40, y="100", colour="yellow"),
+        ],
+    )
+    record = await screen(screener, clip)
+    assert record.verdict == "pass", record.hits
+
+
+async def test_a_subtitle_cue_blocks_citing_its_time(screener: Screener, tmp_path: Path) -> None:
+    cues = srt_file(
+        tmp_path / "cues.srt",
+        [(2.0, 4.0, "大家好"), (12.0, 14.5, "<i>欢迎来到澳门百家乐</i>"), (15.0, 16.0, "再见")],
+    )
+    clip = text_clip(tmp_path / "subs.mp4", 17, [], size="320x240", subtitles=cues)
+    record = await screen(screener, clip)
+    assert record.verdict == "block"
+    (hit,) = frames_of(record, "subtitles:gambling")
+    assert (hit["timestamp_s"], hit["end_s"], hit["term"]) == (12.0, 14.5, "百家乐")
+    assert hit["text"] == "欢迎来到澳门百家乐"  # markup removed
+
+
+async def test_a_title_with_a_keyword_goes_to_review(screener: Screener, tmp_path: Path) -> None:
+    clip = text_clip(tmp_path / "plain.mp4", 2, [], size="320x240")
+    record = await screen(screener, clip, title="最新傳奇私服 一刀999", filename="trip.mp4")
+    assert record.verdict == "review"
+    hits = frames_of(record, "metadata:game_cheats")
+    assert {h["term"] for h in hits} == {"传奇私服", "一刀999"}
+    assert {h["source"] for h in hits} == {"title"}
+    assert (await screen(screener, clip, title="周末去爬山")).verdict == "pass"
+
+
+async def test_a_different_licence_number_on_screen_goes_to_review(
+    screener: Screener, tmp_path: Path
+) -> None:
+    shown = [caption("信息网络传播视听节目许可证号：0105096", start_s=0, end_s=2, size=36)]
+    clip = text_clip(tmp_path / "licence.mp4", 4, shown)
+    record = await screen(screener, clip)
+    assert record.verdict == "review"
+    assert "3.1.10.1" in record.clauses
+    (hit,) = frames_of(record, "licence_number:mismatch")
+    assert (hit["term"], hit["reference"]) == ("0105096", "1109364")
+    same = text_clip(
+        tmp_path / "same.mp4",
+        4,
+        [caption("信息网络传播视听节目许可证号：1109364", start_s=0, end_s=2, size=36)],
+    )
+    assert (await screen(screener, same)).verdict == "pass"
+
+
+async def test_qr_codes(screener: Screener, tmp_path: Path) -> None:
+    listed = await screen(screener, qr_clip(tmp_path / "bet.mp4", "https://m.bet365.com/zh?a=1"))
+    assert listed.verdict == "block"
+    (hit,) = frames_of(listed, "qr:gambling")
+    assert (hit["term"], hit["normalised"]) == ("bet365.com", "m.bet365.com")
+
+    unlisted = await screen(screener, qr_clip(tmp_path / "ok.mp4", "https://example.org/menu"))
+    assert unlisted.verdict == "pass"
+    assert [(o.text, o.source) for o in unlisted.observed] == [("https://example.org/menu", "qr")]
+
+    binary = bytes(range(256)) * 11 + bytes(range(100))  # 2,916 bytes: a version-40 code
+    record = await screen(screener, qr_clip(tmp_path / "binary.mp4", binary))
+    assert record.verdict == "pass"
+    assert [o.text for o in record.observed] == ["<2916 bytes of binary data>"]
+
+
+async def test_a_link_in_a_caption_to_a_listed_domain_blocks(
+    screener: Screener, tmp_path: Path
+) -> None:
+    clip = text_clip(
+        tmp_path / "link.mp4", 3, [caption("官网 www.1xbet.com", start_s=0, end_s=3, size=56)]
+    )
+    record = await screen(screener, clip)
+    assert record.verdict == "block"
+    assert frames_of(record, "link:gambling")[0]["term"] == "1xbet.com"
+
+
+async def test_a_100000_cue_track_is_read(screener: Screener, tmp_path: Path) -> None:
+    cues = [(i * 0.05, i * 0.05 + 0.04, f"第{i}句 普通对白") for i in range(100_000)]
+    cues[99_990] = (cues[99_990][0], cues[99_990][1], "外挂免费下载")
+    track = srt_file(tmp_path / "many.srt", cues)
+    clip = text_clip(tmp_path / "many.mkv", 5001, [], size="64x64", rate=1, subtitles=track)
+    record = await screen(screener, clip)
+    assert record.verdict == "block"
+    (hit,) = frames_of(record, "subtitles:game_cheats")
+    assert hit["timestamp_s"] == pytest.approx(99_990 * 0.05)
+
+
+async def test_a_bitmap_or_broken_subtitle_track_does_not_stop_screening(
+    screener: Screener, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.srt"
+    broken.write_bytes(b"1\n00:00:01,000 --> 00:00:02,000\n\xff\xfe\x00 bad bytes\n\nnot a cue\n")
+    clip = text_clip(tmp_path / "broken.mkv", 3, [], size="320x240", subtitles=broken)
+    record = await screen(screener, clip)
+    assert record.verdict == "pass"
+
+
+async def test_text_noise_on_every_frame_stays_within_the_ocr_budget(
+    screener: Screener, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clip = tmp_path / "noise.mp4"
+    run(
+        "-f", "lavfi", "-i", "nullsrc=s=960x540:r=5:d=40,geq=random(1)*255:128:128",
+        "-vf", caption("%{eif\\:n\\:d} 滚动文字 %{eif\\:t*1000\\:d}", start_s=0, end_s=40,
+                       size=40, y="200"),
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip),
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="gateway.adapters.detectors.ocr"):
+        result = await screener.screen(clip, None, LICENCE)
+    (record,) = [r for r in caplog.records if r.getMessage() == "ocr.frames"]
+    budget = OcrBudget()
+    assert result.frames_sampled >= 40
+    assert record.read <= budget.per_window * 4  # type: ignore[attr-defined]
+
+
+def test_the_gate_reads_changes_and_skips_repeats() -> None:
+    import numpy as np
+
+    gate = OcrGate(OcrBudget(per_window=100, every_nth=3), duration_s=100.0)
+    blank = np.zeros((54, 96, 3), np.uint8)
+    text = blank.copy()
+    text[20:30, 10:80] = 255
+    moved = blank.copy()
+    moved[40:50, 10:80] = 255
+    wants = [
+        gate.wants(float(t), f) for t, f in enumerate([blank, text, text, text, text, text, moved])
+    ]
+    # blank holds no text; text appears (read); repeats skipped until the every-nth read.
+    assert wants == [False, True, False, False, False, True, True]
+
+
+def test_ocr_reads_chinese_and_english(screener: Screener) -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    (ocr,) = [d for d in screener.detectors if isinstance(d, OcrDetector)]
+    image = Image.new("RGB", (960, 540), (20, 40, 60))
+    ImageDraw.Draw(image).text(
+        (80, 200), "澳門百家樂 Casino", font=ImageFont.truetype(FONT_PATH, 48), fill="white"
+    )
+    lines = ocr.read_lines(np.asarray(image), 0.0)
+    assert [line.text.replace(" ", "") for line in lines] == ["澳門百家樂Casino"]
+    assert lines[0].score > 0.8
+
+
+FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
