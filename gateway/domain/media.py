@@ -40,6 +40,17 @@ class SubtitleStream:
     language: str = ""
 
 
+# Subtitle codecs that carry text (bitmap ones, DVD and PGS, would need OCR).
+TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"})
+
+
+@dataclass(frozen=True, slots=True)
+class SubtitleCue:
+    start_s: float
+    end_s: float
+    text: str  # markup removed
+
+
 @dataclass(frozen=True, slots=True)
 class MediaFacts:
     """What the hardened probe says the file is."""

@@ -267,6 +267,7 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
     from gateway.adapters.media.formats import ffmpeg_capabilities
     from gateway.adapters.media.probe import FfprobeProber
     from gateway.adapters.media.sampler import FfmpegFrameSampler
+    from gateway.adapters.media.subtitles import FfmpegSubtitleReader
     from gateway.domain.media import SamplingPlan
     from gateway.services.screener import Screener
 
@@ -278,7 +279,9 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
         ocr_threads=settings.ocr_threads,
         budget=OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window),
     )
-    detectors = load_detectors(settings.models_dir, policy, plan.frame_size, text)
+    detectors = load_detectors(
+        settings.models_dir, policy, plan.frame_size, text, FfmpegSubtitleReader()
+    )
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
     return Screener(prober, FfmpegFrameSampler(), detectors, policy, plan)

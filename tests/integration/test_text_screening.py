@@ -14,6 +14,7 @@ from gateway.adapters.detectors.ocr_gate import OcrBudget, OcrGate
 from gateway.adapters.detectors.registry import TextScreening, load_text_detectors
 from gateway.adapters.media.probe import FfprobeProber
 from gateway.adapters.media.sampler import FfmpegFrameSampler
+from gateway.adapters.media.subtitles import FfmpegSubtitleReader
 from gateway.adapters.policy_files import load_content_policy
 from gateway.domain.decisions import DecisionRecord
 from gateway.domain.media import SamplingPlan
@@ -34,7 +35,7 @@ def screener() -> Screener:
 def text_screener() -> Screener:
     """The text detectors with the shipped lists and policy; a sample every second (text
     shown for a shorter time than the interval can fall between samples)."""
-    detectors = load_text_detectors(TextScreening(POLICIES))
+    detectors = load_text_detectors(TextScreening(POLICIES), FfmpegSubtitleReader())
     policy = load_content_policy(POLICIES / "prohibited-content.yaml")
     plan = SamplingPlan(interval_s=1.0, text_side=960)
     return Screener(FfprobeProber(), FfmpegFrameSampler(), detectors, policy, plan)

@@ -18,6 +18,7 @@ from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.errors import ConfigError
 from gateway.domain.policy import Policy
 from gateway.domain.ports.detection import Detector
+from gateway.domain.ports.media import SubtitleReader
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,10 @@ def load_classifiers(models_dir: Path, frame_size: int) -> list[OnnxClassifier]:
     return classifiers
 
 
-def load_text_detectors(text: TextScreening) -> list[Detector]:
+def load_text_detectors(text: TextScreening, subtitles: SubtitleReader) -> list[Detector]:
     lists = LiveLists(text.policies_dir / KEYWORDS_FOLDER, text.policies_dir / DOMAINS_FOLDER)
     detectors: list[Detector] = [
-        SubtitleTextDetector(lists),
+        SubtitleTextDetector(lists, subtitles),
         DeclaredTextDetector(lists),
         QrCodeDetector(lists),
     ]
@@ -61,13 +62,17 @@ def load_text_detectors(text: TextScreening) -> list[Detector]:
 
 
 def load_detectors(
-    models_dir: Path, policy: Policy, frame_size: int, text: TextScreening | None
+    models_dir: Path,
+    policy: Policy,
+    frame_size: int,
+    text: TextScreening | None,
+    subtitles: SubtitleReader,
 ) -> list[Detector]:
     """Blocking (models load): at start-up, in a thread."""
     detectors: list[Detector] = [*load_classifiers(models_dir, frame_size)]
     switched_off: tuple[str, ...] = ()
     if text is not None:
-        detectors += load_text_detectors(text)
+        detectors += load_text_detectors(text, subtitles)
         if not text.ocr:
             switched_off = OCR_KINDS
     check_policy_labels(policy, detectors, f"{models_dir} or the text lists", switched_off)

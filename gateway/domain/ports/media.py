@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.domain.decisions import MediaSummary
-from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan, VideoStream
+from gateway.domain.media import (
+    MediaFacts,
+    SampledFrame,
+    SamplingPlan,
+    SubtitleCue,
+    SubtitleStream,
+    VideoStream,
+)
 from gateway.domain.renditions import Rendition
 
 
@@ -29,6 +36,15 @@ class FrameSampler(Protocol):
         self, path: Path, plan: SamplingPlan, around_s: float, *, video: VideoStream
     ) -> AsyncIterator[SampledFrame]:
         """Frames at `plan.dense_fps` in the window around `around_s`."""
+        ...
+
+
+class SubtitleReader(Protocol):
+    async def cues(
+        self, path: Path, stream: SubtitleStream, duration_s: float
+    ) -> list[SubtitleCue]:
+        """One text track's cues; raises when the track cannot be read (the screening then
+        treats it as a detector failure, never a pass)."""
         ...
 
 
