@@ -12,6 +12,7 @@ from gateway import __version__
 from gateway.cli.accesslog import add_accesslog_commands
 from gateway.cli.common import settings_from, state_options, with_services
 from gateway.cli.licence import add_licence_commands
+from gateway.cli.policy import add_policy_commands
 from gateway.cli.scan import add_scan_command
 from gateway.cli.tenant import add_tenant_commands
 from gateway.cli.upload import add_upload_command
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_tenant_commands(commands)
     add_licence_commands(commands)
+    add_policy_commands(commands)
     add_accesslog_commands(commands)
     add_upload_command(commands)
     add_scan_command(commands)

@@ -53,7 +53,8 @@ class PolicyItem(_Frozen):
     gloss_en: str
     also_covers: tuple[str, ...] = ()  # upload-side clauses 3.1.3.5.x with the same content
     detectors: tuple[LabelRule, ...] = ()
-    coverage: str = ""  # what covers it today when no detector does
+    coverage: str = ""  # how it is covered, in words (required when no detector is named)
+    uncovered: str = ""  # what of the item no detector sees yet
     on_error: Literal["review", "block"] = "review"
     # Human review: queue priority (5 most severe), minutes until a reviewer must have
     # decided (SLA), and whether a second, different reviewer must agree (二审).
@@ -99,6 +100,35 @@ class Policy(_Frozen):
             for item in self.items
         )
         return self.model_copy(update={"items": items})
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRow:
+    """One item for `vodgate policy coverage`: its detector labels, those this configuration
+    provides and those it does not, and what no detector sees yet."""
+
+    item_id: str
+    text_zh: str
+    provided: tuple[str, ...]
+    missing: tuple[str, ...]
+    uncovered: str
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.provided)
+
+
+def coverage(policy: Policy, provided: set[str]) -> list[CoverageRow]:
+    return [
+        CoverageRow(
+            item.id,
+            item.text_zh,
+            tuple(r.label for r in item.detectors if r.label in provided),
+            tuple(r.label for r in item.detectors if r.label not in provided),
+            item.uncovered,
+        )
+        for item in policy.items
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from gateway.adapters.storage.staged_copies import LocalStagedCopies, Quarantine
 from gateway.adapters.system_clock import SystemClock
 from gateway.domain.jobs import QUARANTINE, FirstJob
 from gateway.domain.licences import LicenceRules
-from gateway.domain.policy import Policy
+from gateway.domain.policy import CoverageRow, Policy, coverage
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.storage import ObjectStore, StagedCopies
 from gateway.domain.webhook_urls import parse_networks
@@ -51,6 +51,7 @@ from gateway.services.review import ReviewService
 from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
+    from gateway.adapters.detectors.registry import TextScreening
     from gateway.adapters.storage.s3_objects import S3ObjectStore
     from gateway.services.screener import Screener
 
@@ -256,14 +257,14 @@ async def close_services(services: Services) -> None:
 
 
 def build_screener(settings: Settings, policy: Policy | None = None) -> Screener:
-    """The screening graph: hardened probe and sampler, every enabled model, the policy
+    """The screening graph: hardened probe and sampler, every enabled model and the text
+    detectors (OCR, QR codes, subtitles, declared titles), the policy
     (`open_services` has read it already; `vodgate scan` has not).
 
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
     Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
     """
-    from gateway.adapters.detectors.ocr_gate import OcrBudget
-    from gateway.adapters.detectors.registry import TextScreening, load_detectors
+    from gateway.adapters.detectors.registry import load_detectors
     from gateway.adapters.media.formats import ffmpeg_capabilities
     from gateway.adapters.media.probe import FfprobeProber
     from gateway.adapters.media.sampler import FfmpegFrameSampler
@@ -273,15 +274,29 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
 
     policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s, text_side=settings.text_frame_side)
-    text = TextScreening(
-        settings.policies_dir,
-        ocr=settings.ocr,
-        ocr_threads=settings.ocr_threads,
-        budget=OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window),
-    )
+    text = _text_screening(settings)
     detectors = load_detectors(
         settings.models_dir, policy, plan.frame_size, text, FfmpegSubtitleReader()
     )
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
     return Screener(prober, FfmpegFrameSampler(), detectors, policy, plan)
+
+
+def _text_screening(settings: Settings) -> TextScreening:
+    from gateway.adapters.detectors.ocr_gate import OcrBudget
+    from gateway.adapters.detectors.registry import TextScreening
+
+    budget = OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window)
+    return TextScreening(
+        settings.policies_dir, ocr=settings.ocr, ocr_threads=settings.ocr_threads, budget=budget
+    )
+
+
+def policy_coverage(settings: Settings) -> list[CoverageRow]:
+    """Each policy item and the detectors this configuration gives it (no model is loaded;
+    manifests and lists are read: blocking)."""
+    from gateway.adapters.detectors.registry import available_labels
+
+    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
+    return coverage(policy, available_labels(settings.models_dir, _text_screening(settings)))

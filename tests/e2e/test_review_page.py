@@ -13,14 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from gateway.client import UploadClient
 from gateway.runtime.settings import PROJECT_ROOT
 from tests.e2e.conftest import Gateway, free_port, provision_tenant, vodgate
 from tests.media import colour_clip
-from tests.models import DARK, PINK
+from tests.models import DARK, PINK, TEST_POLICY
 from tests.pipeline_helpers import META
+from tests.text_media import srt_file, text_clip
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -28,7 +30,17 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 @pytest.fixture
 def review_gateway(tmp_path: Path, setup_dirs: tuple[Path, Path]) -> Iterator[Gateway]:
-    models, policies = setup_dirs
+    models, shared_policies = setup_dirs
+    # The test policy plus one keyword list read in subtitles (review only).
+    policies = tmp_path / "policies"
+    shutil.copytree(shared_policies, policies)
+    (policies / "keywords").mkdir()
+    (policies / "keywords" / "watch.txt").write_text("法轮功\n", encoding="utf-8")
+    policy = json.loads(json.dumps(TEST_POLICY))
+    policy["items"][0]["detectors"].append(
+        {"label": "subtitles:watch", "review_at": 0.5, "block_at": None}
+    )
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True))
     data_dir = tmp_path / "var"
     created = provision_tenant(data_dir, "reviewed-media")
     gateway = Gateway(
@@ -114,6 +126,42 @@ def work_the_queue(page: Page, url: str, api_key: str) -> None:
     expect(page.locator("#log tr")).to_have_count(1)
     expect(page.locator("#log tr").first).to_contain_text("approve")
     assert errors == []
+
+
+def test_text_hits_are_marked_and_seek_the_player(review_gateway: Gateway, tmp_path: Path) -> None:
+    cues = srt_file(tmp_path / "cues.srt", [(1.0, 2.0, "大家好"), (7.0, 9.0, "这是法轮功的视频")])
+    clip = text_clip(tmp_path / "subs.mp4", 12, [], size="320x240", subtitles=cues)
+    upload_id = asyncio.run(
+        UploadClient(review_gateway.url, review_gateway.api_key).upload(clip, META)
+    )
+    deadline = time.monotonic() + 60
+    while review_gateway.status(upload_id)["state"] != "review":
+        assert time.monotonic() < deadline, review_gateway.status(upload_id)
+        time.sleep(0.2)
+    reviewer = json.loads(
+        vodgate("tenant", "create", "moderators", "--role", "reviewer",
+                data_dir=review_gateway.data_dir)
+    )  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{review_gateway.url}/review")
+            page.fill("#key", reviewer["api_key"])
+            page.click("#signin button")
+            hits = page.locator("#text-hits li")
+            expect(hits).to_have_count(1)
+            expect(hits.first.locator("mark")).to_have_text("法轮功")
+            expect(hits.first).to_contain_text("这是法轮功的视频")
+            expect(hits.first).to_contain_text("7.0–9.0 s · subtitles · subtitles:watch")
+            hits.first.click()
+            until(page, page.locator("#player"), "e => Math.abs(e.currentTime - 7.0) < 1.0")
+            page.screenshot(path=str(ARTIFACTS / "review-page-text-hits.png"))
+            assert errors == []
+        finally:
+            browser.close()
 
 
 def until(page: Page, locator: Locator, predicate: str, timeout_s: float = 10.0) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from gateway.adapters.detectors.declared_text import DeclaredTextDetector
 from gateway.adapters.detectors.manifest import find_manifests, load_manifest
-from gateway.adapters.detectors.ocr import OcrDetector
+from gateway.adapters.detectors.ocr import LICENCE_LABEL, OcrDetector
 from gateway.adapters.detectors.ocr_gate import OcrBudget
 from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
 from gateway.adapters.detectors.qr_codes import QrCodeDetector
 from gateway.adapters.detectors.subtitle_text import SubtitleTextDetector
+from gateway.adapters.detectors.text_signals import text_labels
 from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.errors import ConfigError
 from gateway.domain.policy import Policy
@@ -45,6 +46,24 @@ def load_classifiers(models_dir: Path, frame_size: int) -> list[OnnxClassifier]:
             classifier.warm_up(frame_size)
             classifiers.append(classifier)
     return classifiers
+
+
+def available_labels(models_dir: Path, text: TextScreening) -> set[str]:
+    """The labels a configuration would provide, without loading a model: for reports."""
+    labels = {
+        label
+        for path in find_manifests(models_dir)
+        for manifest, _ in (load_manifest(path),)
+        if manifest.enabled
+        for label in manifest.label_names()
+    }
+    lists = LiveLists(text.policies_dir / KEYWORDS_FOLDER, text.policies_dir / DOMAINS_FOLDER)
+    for kind in ("subtitles", "metadata", *(("ocr",) if text.ocr else ())):
+        labels.update(text_labels(lists.snapshot, kind, links=kind != "metadata"))
+    labels.update(f"qr:{name}" for name in lists.domain_lists())
+    if text.ocr:
+        labels.add(LICENCE_LABEL)
+    return labels
 
 
 def load_text_detectors(text: TextScreening, subtitles: SubtitleReader) -> list[Detector]:

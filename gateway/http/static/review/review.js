@@ -61,6 +61,31 @@ function renderQueue() {
   if (!state.items.length) list.append(el("li", "The queue is empty."));
 }
 
+// Each text a detector read (OCR, subtitles, a title, a QR code): the matched term marked
+// in the original text; a click seeks the player to it. Text is hostile: textContent only.
+function renderTextHits(decision, player) {
+  const list = $("text-hits");
+  list.replaceChildren();
+  const rows = [];
+  for (const hit of decision.hits || []) for (const f of hit.frames) if (f.text) rows.push([hit, f]);
+  for (const f of decision.observed || []) rows.push([{ label: `${f.source}:unlisted`, item: "not judged" }, f]);
+  rows.sort((a, b) => a[1].timestamp_s - b[1].timestamp_s);
+  for (const [hit, f] of rows) {
+    const li = el("li", null, { "data-t": f.timestamp_s });
+    const text = el("span", null, { class: "text" });
+    const [start, end] = f.span || [0, 0];
+    if (end > start) text.append(f.text.slice(0, start), el("mark", f.text.slice(start, end)), f.text.slice(end));
+    else text.append(f.text);
+    const at = f.end_s ? `${f.timestamp_s.toFixed(1)}–${f.end_s.toFixed(1)} s` : `${f.timestamp_s.toFixed(1)} s`;
+    const term = f.term ? ` · term “${f.term}”` : "";
+    const normal = f.normalised ? ` · read as “${f.normalised}”` : "";
+    li.append(text, el("div", `${at} · ${f.source || ""} · ${hit.label} · ${hit.item}${term}${normal}`, { class: "where" }));
+    li.addEventListener("click", () => { player.currentTime = f.timestamp_s; player.play().catch(() => {}); });
+    list.append(li);
+  }
+  $("texts").hidden = !rows.length;
+}
+
 async function open(index) {
   if (index < 0 || index >= state.items.length) return;
   state.index = index;
@@ -107,7 +132,8 @@ function renderItem(view) {
     figure.addEventListener("click", () => { figure.classList.add("revealed"); player.currentTime = frame.timestamp_s; player.play().catch(() => {}); });
     grid.append(figure);
   }
-  if (!grid.children.length) grid.append(el("p", "No evidence frames (sent to review without a detector hit)."));
+  if (!grid.children.length) grid.append(el("p", "No evidence frames (no hit was on a frame: subtitles, a title, or no detector hit at all)."));
+  renderTextHits(view.decision, player);
   const clauses = $("clauses");
   clauses.replaceChildren();
   for (const c of view.clauses) {
