@@ -7,6 +7,7 @@ several times a second), which catches short segments the fixed interval steps o
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
@@ -139,7 +140,7 @@ class Screener:
             for label in labels
         ]
         decision = decide(policy, run.signals, failures)
-        evidence = _evidence(decision, run.kept)
+        evidence = await asyncio.to_thread(_evidence, decision, run.kept)  # JPEG encoding
         sampling = SamplingRecord(
             interval_s=self.plan.interval_s,
             scene_threshold=self.plan.scene_threshold,
