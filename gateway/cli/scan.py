@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +16,10 @@ from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFou
 from gateway.domain.licences import check_declared_licence, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.runtime.settings import Settings, load_settings
-from gateway.runtime.wiring import build_screener, licence_rules, open_registry
+from gateway.runtime.wiring import build_screener, licence_rules, open_database, open_registry
+
+if TYPE_CHECKING:
+    from gateway.services.screener import ScreeningResult
 
 EXIT_BY_VERDICT = {Verdict.PASS: 0, Verdict.REVIEW: 1, Verdict.BLOCK: 2}
 EXIT_ERROR = 3
@@ -86,11 +89,9 @@ def run_scan(args: argparse.Namespace) -> int:
     except ClientError as exc:  # the same refusal the worker records: a block
         return _print({"verdict": "block", **exc.as_body(), "metadata": metadata}, 2)
     try:
-        screener = build_screener(settings)
+        result = asyncio.run(_screen(settings, args.file, thresholds, metadata, args.tenant))
     except ConfigError as exc:  # a model or policy that does not check out
         return _print_error("config_invalid", str(exc))
-    try:
-        result = asyncio.run(screener.screen(args.file, thresholds or None, metadata))
     except MediaRefused as exc:
         return _print({"verdict": "error", **exc.as_body()}, EXIT_ERROR)
     from gateway.services.screener import decision_record
@@ -99,6 +100,22 @@ def run_scan(args: argparse.Namespace) -> int:
     body["metadata"] = metadata
     body["licence"] = licence
     return _print(body, EXIT_BY_VERDICT[result.decision.verdict])
+
+
+async def _screen(
+    settings: Settings,
+    path: Path,
+    thresholds: dict[str, dict[str, float]],
+    metadata: dict[str, str],
+    tenant_id: str | None,
+) -> ScreeningResult:
+    """Screened as the gateway would, with the configured database's hash banks."""
+    engine = await open_database(settings)
+    try:
+        screener = await asyncio.to_thread(build_screener, settings, None, engine)
+        return await screener.screen(path, thresholds or None, metadata, tenant_id)
+    finally:
+        await engine.dispose()
 
 
 async def _check_licence(

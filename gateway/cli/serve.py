@@ -22,7 +22,9 @@ async def _open(settings: Settings) -> Services:
     services = await open_services(settings)
     if settings.screening_workers > 0:
         # Models load and are checked here, before the gateway listens (ConfigError: exit 2).
-        services.screener = await asyncio.to_thread(build_screener, settings, services.policy)
+        services.screener = await asyncio.to_thread(
+            build_screener, settings, services.policy, services.engine
+        )
     return services
 
 

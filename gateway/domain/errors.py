@@ -188,6 +188,25 @@ class LicenceExists(Conflict):
     code = "licence_exists"
 
 
+class BankNotFound(NotFound):
+    code = "bank_not_found"
+
+
+class BankExists(Conflict):
+    code = "bank_exists"
+
+
+class BankEntryNotFound(NotFound):
+    code = "bank_entry_not_found"
+
+
+class BankInputInvalid(ClientError):
+    """A bank definition, a file to add or an import that cannot be used (not media, bad
+    hex): the message says which and where."""
+
+    code = "bank_input_invalid"
+
+
 class ContentCategoryUnknown(ClientError):
     code = "content_category_unknown"
 

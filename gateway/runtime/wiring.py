@@ -39,6 +39,7 @@ from gateway.domain.jobs import QUARANTINE, FirstJob
 from gateway.domain.licences import LicenceRules
 from gateway.domain.policy import CoverageRow, Policy, coverage
 from gateway.domain.ports.clock import Clock
+from gateway.domain.ports.detection import Detector
 from gateway.domain.ports.storage import ObjectStore, StagedCopies
 from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
@@ -53,6 +54,7 @@ from gateway.services.views import UploadViews
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.adapters.detectors.registry import TextScreening
     from gateway.adapters.storage.s3_objects import S3ObjectStore
+    from gateway.services.banks import BankService
     from gateway.services.screener import Screener
 
 
@@ -256,11 +258,15 @@ async def close_services(services: Services) -> None:
     await services.engine.dispose()
 
 
-def build_screener(settings: Settings, policy: Policy | None = None) -> Screener:
+def build_screener(
+    settings: Settings, policy: Policy | None = None, engine: AsyncEngine | None = None
+) -> Screener:
     """The screening graph: hardened probe and sampler, every enabled model and the text
     detectors (OCR, QR codes, subtitles, declared titles), the policy
     (`open_services` has read it already; `vodgate scan` has not).
 
+    With `engine`, the hash banks in that database are matched too (their index is built
+    on the first screening and rebuilt when a bank changes).
     Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
     Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
     """
@@ -275,8 +281,9 @@ def build_screener(settings: Settings, policy: Policy | None = None) -> Screener
     policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     plan = SamplingPlan(interval_s=settings.sample_interval_s, text_side=settings.text_frame_side)
     text = _text_screening(settings)
+    banks = [] if engine is None else [_bank_matcher(engine)]
     detectors = load_detectors(
-        settings.models_dir, policy, plan.frame_size, text, FfmpegSubtitleReader()
+        settings.models_dir, policy, plan.frame_size, text, FfmpegSubtitleReader(), banks
     )
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
@@ -300,3 +307,36 @@ def policy_coverage(settings: Settings) -> list[CoverageRow]:
 
     policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
     return coverage(policy, available_labels(settings.models_dir, _text_screening(settings)))
+
+
+def _bank_matcher(engine: AsyncEngine) -> Detector:
+    from gateway.adapters.db.banks import SqlBankStore
+    from gateway.adapters.detectors.bank_index import LiveBankIndex
+    from gateway.adapters.detectors.bank_matcher import BankMatcher
+
+    return BankMatcher(LiveBankIndex(SqlBankStore(engine)))
+
+
+def build_bank_service(services: Services) -> BankService:
+    """Banks for the CLI and the admin API: the hardened probe and sampler, PDQ."""
+    from gateway.adapters.db.banks import SqlBankStore
+    from gateway.adapters.detectors.pdq import PdqHasher
+    from gateway.adapters.media.probe import FfprobeProber
+    from gateway.adapters.media.sampler import FfmpegFrameSampler
+    from gateway.services.banks import BankService
+
+    return BankService(
+        SqlBankStore(services.engine),
+        FfprobeProber(),
+        FfmpegFrameSampler(),
+        PdqHasher(),
+        services.clock,
+    )
+
+
+async def open_database(settings: Settings) -> AsyncEngine:
+    """The configured database at the schema's head (what `vodgate scan` reads banks from)."""
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url)
+    await upgrade_to_head(engine)
+    return engine

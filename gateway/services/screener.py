@@ -98,6 +98,7 @@ class Screener:
         path: Path,
         overrides: Mapping[str, Mapping[str, float]] | None = None,
         declared: Mapping[str, str] | None = None,
+        tenant_id: str | None = None,
     ) -> ScreeningResult:
         """`declared`: the customer's Upload-Metadata (title, filename, licence_number...),
         which text detectors read too."""
@@ -107,7 +108,7 @@ class Screener:
         timings["probe"] = time.perf_counter() - started
         policy = self.policy.with_overrides(overrides) if overrides else self.policy
         run = _Run()
-        subject = ScreeningSubject(path, probe, dict(declared or {}))
+        subject = ScreeningSubject(path, probe, dict(declared or {}), tenant_id)
         for detector in self.detectors:
             opened = await self._guarded(run, detector, functools.partial(detector.begin, subject))
             if opened is not None:

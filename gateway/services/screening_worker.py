@@ -119,7 +119,9 @@ class ScreeningWorker(LeasedWorker):
             }
             async with self.heartbeat(job), self._staged.local_copy(upload.id) as path:
                 result = await asyncio.wait_for(
-                    self._screener.screen(path, overrides or None, upload.metadata),
+                    self._screener.screen(
+                        path, overrides or None, upload.metadata, upload.tenant_id
+                    ),
                     SCREENING_TIMEOUT_S,
                 )
         except LicenceRejected as exc:

@@ -293,3 +293,59 @@ appeals = Table(
     Column("item_id", Integer, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+
+banks = Table(
+    "banks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("item", String(32), nullable=False),
+    Column("owner_tenant", String(32), ForeignKey("tenants.id"), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("max_distance", Integer, nullable=False),
+    Column("min_matched_s", Float, nullable=False),
+    Column("min_frames", Integer, nullable=False),
+    Column("version", Integer, nullable=False),  # bumped by every change of its entries
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bank", String(64), ForeignKey("banks.name"), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("upload_id", String(32), nullable=True),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", UTCDateTime(), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("frames", Integer, nullable=False),
+    UniqueConstraint("bank", "sha256", name="uq_bank_entries_bank_sha256"),
+)
+
+bank_hashes = Table(
+    "bank_hashes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("entry_id", Integer, ForeignKey("bank_entries.id"), nullable=False, index=True),
+    Column("t_s", Float, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer, nullable=False),
+)
+
+# Who added or removed what, kept after the entry is gone.
+bank_audit = Table(
+    "bank_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bank", String(64), nullable=False, index=True),
+    Column("entry_id", Integer, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("detail", JSON, nullable=False),
+)

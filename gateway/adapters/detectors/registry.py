@@ -4,6 +4,7 @@ against the labels they provide: a label no detector gives stops the gateway."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gateway.adapters.detectors.qr_codes import QrCodeDetector
 from gateway.adapters.detectors.subtitle_text import SubtitleTextDetector
 from gateway.adapters.detectors.text_signals import text_labels
 from gateway.adapters.text.live_lists import LiveLists
+from gateway.domain.banks import bank_labels
 from gateway.domain.errors import ConfigError
 from gateway.domain.policy import Policy
 from gateway.domain.ports.detection import Detector
@@ -63,6 +65,7 @@ def available_labels(models_dir: Path, text: TextScreening) -> set[str]:
     labels.update(f"qr:{name}" for name in lists.domain_lists())
     if text.ocr:
         labels.add(LICENCE_LABEL)
+    labels.update(bank_labels())  # the bank matcher runs wherever there is a database
     return labels
 
 
@@ -86,9 +89,11 @@ def load_detectors(
     frame_size: int,
     text: TextScreening | None,
     subtitles: SubtitleReader,
+    others: Sequence[Detector] = (),
 ) -> list[Detector]:
-    """Blocking (models load): at start-up, in a thread."""
-    detectors: list[Detector] = [*load_classifiers(models_dir, frame_size)]
+    """Blocking (models load): at start-up, in a thread. `others`: detectors built
+    elsewhere (the bank matcher, which reads the database), checked with the rest."""
+    detectors: list[Detector] = [*load_classifiers(models_dir, frame_size), *others]
     switched_off: tuple[str, ...] = ()
     if text is not None:
         detectors += load_text_detectors(text, subtitles)

@@ -25,6 +25,7 @@ class ScreeningSubject:
     path: Path
     media: MediaFacts
     declared: Mapping[str, str] = field(default_factory=dict)
+    tenant_id: str | None = None  # whose upload (a rights holder's own copies pass)
 
 
 class DetectorPass(Protocol):

@@ -1,0 +1,90 @@
+"""hash banks: banks, their entries and frame hashes, and an audit of changes
+
+Revision ID: 0006
+Revises: 0005
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "banks",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("item", sa.String(length=32), nullable=False),
+        sa.Column("owner_tenant", sa.String(length=32), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("max_distance", sa.Integer(), nullable=False),
+        sa.Column("min_matched_s", sa.Float(), nullable=False),
+        sa.Column("min_frames", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_tenant"], ["tenants.id"], name=op.f("fk_banks_owner_tenant_tenants")
+        ),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_banks")),
+    )
+    op.create_table(
+        "bank_entries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("bank", sa.String(length=64), nullable=False),
+        sa.Column("reference", sa.String(length=200), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("upload_id", sa.String(length=32), nullable=True),
+        sa.Column("added_by", sa.String(length=64), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("frames", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["bank"], ["banks.name"], name=op.f("fk_bank_entries_bank_banks")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_entries")),
+        sa.UniqueConstraint("bank", "sha256", name="uq_bank_entries_bank_sha256"),
+    )
+    op.create_table(
+        "bank_hashes",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("t_s", sa.Float(), nullable=False),
+        sa.Column("pdq", sa.String(length=64), nullable=False),
+        sa.Column("quality", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"], ["bank_entries.id"], name=op.f("fk_bank_hashes_entry_id_bank_entries")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_hashes")),
+    )
+    op.create_index(op.f("ix_bank_hashes_entry_id"), "bank_hashes", ["entry_id"], unique=False)
+    op.create_table(
+        "bank_audit",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("bank", sa.String(length=64), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_audit")),
+    )
+    op.create_index(op.f("ix_bank_audit_bank"), "bank_audit", ["bank"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_bank_audit_bank"), table_name="bank_audit")
+    op.drop_table("bank_audit")
+    op.drop_index(op.f("ix_bank_hashes_entry_id"), table_name="bank_hashes")
+    op.drop_table("bank_hashes")
+    op.drop_table("bank_entries")
+    op.drop_table("banks")

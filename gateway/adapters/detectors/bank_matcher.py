@@ -1,0 +1,96 @@
+"""BankMatcher: sampled frames hashed with PDQ, looked up in the banks' index, and judged per
+reference in time order (`domain.banks.match_references`). A prohibited bank's match is a
+`bank:<item>` signal; a rights bank's is `rights:<item>` unless the upload is its owner's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gateway.adapters.detectors.bank_index import IndexSnapshot, LiveBankIndex
+from gateway.adapters.detectors.pdq import PdqHasher
+from gateway.domain.banks import BankKind, FrameMatch, bank_labels, match_references
+from gateway.domain.media import SampledFrame
+from gateway.domain.policy import Signal
+from gateway.domain.ports.detection import ScreeningSubject
+
+# PDQ's own quality score: below it a frame is too flat or blank to say anything.
+MIN_QUALITY = 50
+# Frame matches kept per screening (a video matching everywhere needs no more evidence).
+MAX_FRAME_MATCHES = 20_000
+
+
+class BankMatcher:
+    def __init__(self, index: LiveBankIndex, hasher: PdqHasher | None = None) -> None:
+        self.index = index
+        self.hasher = hasher or PdqHasher()
+        self.name = "banks@pdq"
+        self.labels = bank_labels()
+
+    async def begin(self, subject: ScreeningSubject) -> BankPass:
+        return BankPass(self, await self.index.current(), subject)
+
+
+@dataclass
+class BankPass:
+    matcher: BankMatcher
+    snapshot: IndexSnapshot
+    subject: ScreeningSubject
+    matches: list[FrameMatch] = field(default_factory=list)
+    hashed: int = 0
+    skipped_flat: int = 0
+
+    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
+        if self.snapshot.index.ntotal == 0:
+            return []
+        sampled = [f for f in frames if f.reason != "dense"]
+        # Each frame and its mirror image: a horizontally flipped copy matches too.
+        mirrored = [replace(f, pixels=np.ascontiguousarray(f.pixels[:, ::-1])) for f in sampled]
+        hashes = await self.matcher.hasher.hash_frames(sampled + mirrored)
+        usable = [h for h in hashes if h.quality >= MIN_QUALITY]
+        self.hashed += len(sampled)
+        self.skipped_flat += len(hashes) - len(usable)
+        radius = max((b.max_distance for b in self.snapshot.banks.values()), default=31)
+        found = await asyncio.to_thread(
+            self.snapshot.search,
+            [h.pdq for h in usable],
+            [h.timestamp_s for h in usable],
+            radius,
+        )
+        for match in found:
+            bank = self.snapshot.banks.get(self.snapshot.entry_bank.get(match.entry_id, ""))
+            if bank is not None and match.distance <= bank.max_distance:
+                self.matches.append(match)
+        del self.matches[MAX_FRAME_MATCHES:]
+        return []
+
+    async def finish(self) -> list[Signal]:
+        signals = []
+        by_bank: dict[str, list[FrameMatch]] = {}
+        for match in self.matches:
+            by_bank.setdefault(self.snapshot.entry_bank[match.entry_id], []).append(match)
+        for name, matches in by_bank.items():
+            bank = self.snapshot.banks[name]
+            if bank.kind == BankKind.RIGHTS and bank.owner_tenant == self.subject.tenant_id:
+                continue  # a rights holder's own uploads pass
+            for found in match_references(
+                matches, min_matched_s=bank.min_matched_s, min_frames=bank.min_frames
+            ):
+                (r0, r1) = found.reference_range
+                signals.append(
+                    Signal(
+                        self.matcher.name,
+                        bank.label,
+                        found.upload_range[0],
+                        1.0,
+                        reference=f"entry {found.entry_id} at {r0:.1f}-{r1:.1f} s",
+                        bank=bank.name,
+                        end_s=found.upload_range[1],
+                        text=f"{found.frames} frames matched, closest {found.best.distance} bits",
+                        source="bank",
+                    )
+                )
+        return signals

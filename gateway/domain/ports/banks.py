@@ -1,0 +1,82 @@
+"""What the bank service and the bank matcher ask of storage and of a frame hasher."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.domain.banks import Bank, BankEntry, FrameHash
+from gateway.domain.media import SampledFrame
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    reference: str
+    sha256: str
+    upload_id: str | None
+    added_by: str
+    duration_s: float
+    hashes: Sequence[FrameHash]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedHash:
+    """One stored frame hash with what a match on it means (for the in-memory index)."""
+
+    entry_id: int
+    bank: str
+    timestamp_s: float
+    pdq: str
+
+
+class BankStore(Protocol):
+    async def create(self, bank: Bank, now: dt.datetime) -> None:
+        """Raises BankExists."""
+        ...
+
+    async def get(self, name: str) -> Bank | None: ...
+
+    async def banks(self) -> list[tuple[Bank, int]]:
+        """Every bank with its entry count."""
+        ...
+
+    async def add_entry(
+        self, bank: str, entry: NewEntry, now: dt.datetime
+    ) -> tuple[BankEntry, bool]:
+        """The entry, and whether it is new (the same file twice is one entry). Bumps the
+        bank's version when it is."""
+        ...
+
+    async def remove_entry(self, bank: str, entry_id: int, actor: str, now: dt.datetime) -> None:
+        """Audited; bumps the bank's version. Raises BankEntryNotFound."""
+        ...
+
+    async def entries(self, bank: str) -> list[BankEntry]: ...
+
+    async def entry(self, entry_id: int) -> BankEntry | None: ...
+
+    async def hashes(self, entry_id: int) -> list[FrameHash]: ...
+
+    async def versions(self) -> tuple[tuple[str, int, bool], ...]:
+        """(name, version, enabled) of every bank: what the index was built from."""
+        ...
+
+    async def indexed_hashes(self) -> list[IndexedHash]:
+        """Every frame hash of every enabled bank (to build the index)."""
+        ...
+
+
+class FrameHasher(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def hash_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:
+        """One perceptual hash per frame, with its quality."""
+        ...
+
+    async def hash_reference_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:
+        """A reference's hashes: each frame and the variants a copy is likely to be (centre
+        crops), all at the frame's time."""
+        ...
