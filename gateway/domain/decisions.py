@@ -162,6 +162,11 @@ class DecisionRecord(_Record):
     declared_vs_file: dict[str, MetadataCheck] | None = None
     # Text seen and kept as evidence but judged by no item (a QR code to an unlisted domain).
     observed: tuple[FrameScore, ...] = ()
+    # The bytes' sha256 and what screened them (Screener.key); a decision taken from an
+    # earlier screening of the same bytes under the same key says so (no frame was read).
+    content_sha256: str | None = None
+    screened_with: str | None = None
+    reused_from: str | None = None
     error: ErrorRecord | None = None
 
     @classmethod

@@ -17,7 +17,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.domain.banks import BankKind
 from gateway.domain.errors import (
+    BankInputInvalid,
     BodyInvalid,
     BodyTooLarge,
     NotFound,
@@ -27,11 +29,12 @@ from gateway.domain.errors import (
     ReviewVideoGone,
     Unauthorized,
 )
-from gateway.domain.principals import Role
+from gateway.domain.principals import Principal, Role
 from gateway.domain.review_rules import ItemKind, ReviewItem, blinds, decision_visible
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.http.params import ascii_number
+from gateway.runtime.wiring import build_bank_service
 from gateway.services.review import reviewer_id
 from gateway.services.views import decision_json
 
@@ -48,6 +51,9 @@ class DecisionRequest(BaseModel):
     decision: str
     clauses: list[str] = Field(default_factory=list, max_length=20)
     reason: str = ""
+    # A rejected video's hashes go into this prohibited bank with the decision: its
+    # re-uploads are then blocked without a human.
+    add_to_bank: str | None = Field(default=None, max_length=64)
 
 
 class AppealRequest(BaseModel):
@@ -58,6 +64,7 @@ class AppealRequest(BaseModel):
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/review/queue", queue)
     app.router.add_get("/v1/review/log", decision_log)
+    app.router.add_get("/v1/review/banks", prohibited_banks)
     app.router.add_get("/v1/review/items/{item_id}", show_item)
     app.router.add_post("/v1/review/items/{item_id}/claim", claim)
     app.router.add_post("/v1/review/items/{item_id}/release", release)
@@ -234,11 +241,54 @@ async def decide(request: web.Request) -> web.Response:
     item_id = _item_id(request)
     body: DecisionRequest = await _json_body(request, DecisionRequest)
     services = request.app[SERVICES]
-    # Only the holder of a live lease gets through (409 otherwise): the service checks.
+    if body.add_to_bank is None:
+        # Only the holder of a live lease gets through (409 otherwise): the service checks.
+        result = await services.review.decide(
+            principal, item_id, body.decision, body.clauses, body.reason
+        )
+        return web.json_response(result)
+    return web.json_response(await _decide_into_bank(request, principal, item_id, body))
+
+
+async def _decide_into_bank(
+    request: web.Request, principal: Principal, item_id: int, body: DecisionRequest
+) -> dict[str, Any]:
+    """Reject and bank: the staged video is hashed first (it may be gone after the
+    decision), the entry stored only once the rejection has committed."""
+    services = request.app[SERVICES]
+    banks = build_bank_service(services)
+    if body.decision != "reject":
+        raise BankInputInvalid("only a rejected video can be added to a bank")
+    bank = await banks.check_target(body.add_to_bank or "")
+    item = await services.review.reviews.get(item_id)
+    if not item.held_by(reviewer_id(principal), services.clock.now()):
+        raise ReviewLeaseNotHeld("claim this item first")
+    async with services.staged.local_copy(item.upload_id) as path:
+        entry = await banks.hash_file(
+            path, reviewer_id(principal), upload_id=item.upload_id, reference=item.upload_id
+        )
     result = await services.review.decide(
         principal, item_id, body.decision, body.clauses, body.reason
     )
-    return web.json_response(result)
+    stored, _ = await banks.store_entry(bank.name, entry)
+    result["bank_entry"] = {"bank": bank.name, "entry": stored.id, "frames": stored.frames}
+    return result
+
+
+async def prohibited_banks(request: web.Request) -> web.Response:
+    """The banks a reviewer may add a rejected video to (for the page's menu)."""
+    await _reviewer(request)
+    banks = build_bank_service(request.app[SERVICES])
+    listed = await banks.store.banks()
+    return web.json_response(
+        {
+            "banks": [
+                {"name": bank.name, "clause": bank.item}
+                for bank, _ in listed
+                if bank.kind == BankKind.PROHIBITED and bank.enabled
+            ]
+        }
+    )
 
 
 async def _media_access(request: web.Request) -> ReviewItem:

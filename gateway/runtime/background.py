@@ -109,6 +109,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
             thresholds=services.thresholds,
             rules=services.licence_rules,
             screener=services.screener,
+            decisions=services.decisions,
             staged=services.staged,
             evidence_dir=settings.evidence_dir,
             clock=services.clock,

@@ -93,6 +93,8 @@ class Services:
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
     quarantine: ObjectStore | None = None
+    # Hash banks: operators' CLI and reviewers' "add to bank" (set by open_services).
+    banks: BankService | None = None
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -172,7 +174,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         reviews=reviews,
         evidence_dir=settings.evidence_dir,
     )
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         metrics=metrics,
@@ -202,6 +204,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         views=views,
         quarantine=quarantine,
     )
+    services.banks = build_bank_service(services)
+    return services
 
 
 def _s3_store(settings: Settings, bucket: str) -> S3ObjectStore:
@@ -283,7 +287,13 @@ def build_screener(
     text = _text_screening(settings)
     banks = [] if engine is None else [_bank_matcher(engine)]
     detectors = load_detectors(
-        settings.models_dir, policy, plan.frame_size, text, FfmpegSubtitleReader(), banks
+        settings.models_dir,
+        policy,
+        plan.frame_size,
+        text,
+        FfmpegSubtitleReader(),
+        banks,
+        banks=engine is not None,
     )
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
@@ -325,6 +335,8 @@ def build_bank_service(services: Services) -> BankService:
     from gateway.adapters.media.sampler import FfmpegFrameSampler
     from gateway.services.banks import BankService
 
+    if services.banks is not None:
+        return services.banks
     return BankService(
         SqlBankStore(services.engine),
         FfprobeProber(),

@@ -92,6 +92,24 @@ class BankService:
     ) -> tuple[BankEntry, bool]:  # fmt: skip
         """Hash a video's frames into the bank; the same file twice is one entry."""
         await self._bank(bank)
+        entry = await self.hash_file(path, added_by, upload_id=upload_id, reference=reference)
+        return await self.store.add_entry(bank, entry, self.clock.now())
+
+    async def check_target(self, name: str) -> Bank:
+        """A bank a reviewer may add a rejected upload to: an existing prohibited bank."""
+        bank = await self._bank(name)
+        if bank.kind != BankKind.PROHIBITED:
+            raise BankInputInvalid(f"{name!r} is a rights bank: only its owner's files go there")
+        return bank
+
+    async def store_entry(self, bank: str, entry: NewEntry) -> tuple[BankEntry, bool]:
+        return await self.store.add_entry(bank, entry, self.clock.now())
+
+    async def hash_file(
+        self, path: Path, added_by: str, *, upload_id: str | None = None,
+        reference: str | None = None,
+    ) -> NewEntry:  # fmt: skip
+        """A video's reference hashes, not yet stored."""
         digest = await _sha256(path)
         try:
             media = await self.prober.probe(path)
@@ -109,11 +127,10 @@ class BankService:
                 hashes += await self.hasher.hash_reference_frames(batch)
                 batch = []
         hashes += await self.hasher.hash_reference_frames(batch)
-        entry = NewEntry(
+        return NewEntry(
             reference or path.name, digest, upload_id, added_by, media.duration_s,
             sorted(hashes, key=lambda h: h.timestamp_s),
         )  # fmt: skip
-        return await self.store.add_entry(bank, entry, self.clock.now())
 
     async def remove(self, bank: str, entry_id: int, actor: str) -> None:
         await self._bank(bank)

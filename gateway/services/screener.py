@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import io
 import logging
 import time
@@ -167,6 +168,18 @@ class Screener:
             [d.name for d in self.detectors],
             observed[:MAX_OBSERVED],
         )
+
+    async def key(
+        self,
+        overrides: Mapping[str, Mapping[str, float]] | None,
+        tenant_id: str | None,
+        declared: Mapping[str, str],
+    ) -> str:
+        """What a verdict on given bytes depends on: the policy, the tenant's thresholds and
+        every detector's state. Equal keys and equal bytes: the verdict can be reused."""
+        parts = [f"{self.policy.id}@{self.policy.version}", repr(sorted((overrides or {}).items()))]
+        parts += [await detector.state(tenant_id, declared) for detector in self.detectors]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     async def _guarded(
         self, run: _Run, detector: Detector, call: Callable[[], Awaitable[T]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.policy import Verdict
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.persistence import (
+    Decisions,
     JobQueue,
     LicenceRegistry,
     TenantThresholds,
@@ -67,6 +69,7 @@ class ScreeningWorker(LeasedWorker):
         thresholds: TenantThresholds,
         rules: LicenceRules,
         screener: Screener,
+        decisions: Decisions,
         staged: StagedCopies,
         evidence_dir: Path,
         clock: Clock,
@@ -85,6 +88,7 @@ class ScreeningWorker(LeasedWorker):
         self._thresholds = thresholds
         self._rules = rules
         self._screener = screener
+        self._decisions = decisions
         self._staged = staged
         self._evidence_dir = evidence_dir
         self._metrics = metrics
@@ -118,12 +122,17 @@ class ScreeningWorker(LeasedWorker):
                 if label in labels
             }
             async with self.heartbeat(job), self._staged.local_copy(upload.id) as path:
-                result = await asyncio.wait_for(
-                    self._screener.screen(
-                        path, overrides or None, upload.metadata, upload.tenant_id
-                    ),
-                    SCREENING_TIMEOUT_S,
-                )
+                digest = await asyncio.to_thread(_sha256, path)
+                key = await self._screener.key(overrides, upload.tenant_id, upload.metadata)
+                earlier = await self._decisions.reusable(digest, key, upload.id)
+                result = None
+                if earlier is None:
+                    result = await asyncio.wait_for(
+                        self._screener.screen(
+                            path, overrides or None, upload.metadata, upload.tenant_id
+                        ),
+                        SCREENING_TIMEOUT_S,
+                    )
         except LicenceRejected as exc:
             refusal = DecisionRecord.refusal("block", _error_record(exc))
             await self._finish(job, upload, UploadState.REJECTED, exc.code, refusal)
@@ -133,7 +142,10 @@ class ScreeningWorker(LeasedWorker):
         except Exception as exc:
             await self._failed_attempt(job, upload, exc)
         else:
-            await self._decided(job, upload, result)
+            if result is not None:
+                await self._decided(job, upload, result, digest, key)
+            elif earlier is not None:
+                await self._reused(job, upload, earlier, digest)
 
     async def _recheck_licence(self, upload: UploadRecord) -> None:
         """The registry may have changed since creation: a licence that lapsed blocks."""
@@ -145,17 +157,39 @@ class ScreeningWorker(LeasedWorker):
         except ClientError as exc:  # metadata that was valid at creation; treat as refusal
             raise LicenceRejected(exc.message, code=exc.code, clause=exc.clause) from exc
 
-    async def _decided(self, job: Job, upload: UploadRecord, result: ScreeningResult) -> None:
+    async def _decided(
+        self, job: Job, upload: UploadRecord, result: ScreeningResult, digest: str, key: str
+    ) -> None:
         evidence = await asyncio.to_thread(self._save_evidence, upload.id, result)
         record = decision_record(
             result, evidence, compare_metadata(upload.metadata, result.probe.tags)
-        )
+        ).model_copy(update={"content_sha256": digest, "screened_with": key})
         verdict = Verdict(result.decision.verdict)
         self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
         code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
         await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, record)
         logger.info(
             "screening.decided", extra={"upload_id": upload.id, "verdict": verdict.name.lower()}
+        )
+
+    async def _reused(
+        self, job: Job, upload: UploadRecord, earlier: tuple[str, DecisionRecord], digest: str
+    ) -> None:
+        """The same bytes were screened under the same key: that verdict, at once. The
+        tenant sees the digest, never the other upload (another tenant's, perhaps)."""
+        source, record = earlier
+        reused = record.model_copy(
+            update={"reused_from": f"sha256:{digest}", "evidence": (), "stage_seconds": {}}
+        )
+        verdict = {"pass": Verdict.PASS, "review": Verdict.REVIEW, "block": Verdict.BLOCK}[
+            record.verdict
+        ]
+        self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
+        code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
+        await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, reused)
+        logger.info(
+            "screening.reused",
+            extra={"upload_id": upload.id, "from_upload": source, "verdict": record.verdict},
         )
 
     def _save_evidence(self, upload_id: str, result: ScreeningResult) -> list[EvidenceFrame]:
@@ -245,6 +279,15 @@ class ScreeningWorker(LeasedWorker):
             now=now,
             actor=self.actor,
         )
+
+
+def _sha256(path: Path) -> str:
+    """Blocking (a thread): the staged bytes' digest."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # Declared Upload-Metadata keys and the container tags that say the same thing.

@@ -53,6 +53,40 @@ def screening_gateway(tmp_path: Path) -> Iterator[Gateway]:
     assert "Traceback" not in gateway.log.read_text(), gateway.log.read_text()
 
 
+def test_a_duplicate_takes_the_earlier_verdict_until_the_policy_changes(
+    screening_gateway: Gateway, tmp_path: Path
+) -> None:
+    clip = colour_clip(tmp_path / "pink.mp4", 20, base=DARK, segments=((6, 6, PINK),))
+    client = UploadClient(screening_gateway.url, screening_gateway.api_key)
+    first = wait_settled(screening_gateway, asyncio.run(client.upload(clip, META)))
+    second = wait_settled(screening_gateway, asyncio.run(client.upload(clip, META)))
+    assert first["state"] == second["state"] == "review"
+    earlier, reused = first["decision"], second["decision"]
+    assert isinstance(earlier, dict)
+    assert isinstance(reused, dict)
+    assert earlier.get("reused_from") is None
+    assert reused["reused_from"] == f"sha256:{earlier['content_sha256']}"
+    assert (reused["hits"], reused["clauses"]) == (earlier["hits"], earlier["clauses"])
+    assert reused["evidence"] == []
+    assert reused["stage_seconds"] == {}  # no probe, no frame read
+    log = screening_gateway.log.read_text()
+    assert log.count('"screening.reused"') == 1
+    assert log.count('"screening.decided"') == 1
+
+    # A new policy version: the same bytes are screened again.
+    screening_gateway.stop()
+    policies = Path(screening_gateway.env["VODGATE_POLICIES_DIR"])
+    policy = {**TEST_POLICY, "version": TEST_POLICY["version"] + 1}  # type: ignore[operator]
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(policy))
+    screening_gateway.start()
+    third = wait_settled(screening_gateway, asyncio.run(client.upload(clip, META)))
+    decision = third["decision"]
+    assert isinstance(decision, dict)
+    assert decision.get("reused_from") is None
+    assert decision["policy"]["version"] == TEST_POLICY["version"] + 1  # type: ignore[operator]
+    assert screening_gateway.log.read_text().count('"screening.decided"') == 2
+
+
 def wait_settled(gateway: Gateway, upload_id: str, timeout_s: float = 60) -> dict[str, object]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

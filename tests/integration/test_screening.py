@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +257,9 @@ class BrokenDetector:
     def _maybe_fail(self, where: str) -> None:
         if where == self.fail_in:
             raise RuntimeError("onnxruntime: simulated failure at /models/secret/path")
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        return self.name
 
     async def begin(self, subject: ScreeningSubject) -> BrokenDetector:
         self._maybe_fail("begin")

@@ -173,6 +173,11 @@ decisions = Table(
     Column("policy_version", Integer, nullable=False),
     Column("body", JSON, nullable=False),  # clauses, hits, sampling plan, models, evidence
     Column("created_at", UTCDateTime(), nullable=False),
+    # The bytes and what screened them: a later upload of the same bytes under the same
+    # key takes this verdict without decoding (Screener.key).
+    Column("content_sha256", String(64), nullable=True),
+    Column("screened_with", String(64), nullable=True),
+    Index("ix_decisions_content_sha256", "content_sha256"),
 )
 
 tenant_thresholds = Table(

@@ -5,7 +5,7 @@ reference in time order (`domain.banks.match_references`). A prohibited bank's m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,6 +29,12 @@ class BankMatcher:
         self.hasher = hasher or PdqHasher()
         self.name = "banks@pdq"
         self.labels = bank_labels()
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        """Bank versions; and the tenant when a rights bank exists (its owner passes)."""
+        snapshot = await self.index.current()
+        rights = any(b.kind == BankKind.RIGHTS for b in snapshot.banks.values())
+        return f"{self.name}:{snapshot.versions}:{tenant_id if rights else ''}"
 
     async def begin(self, subject: ScreeningSubject) -> BankPass:
         return BankPass(self, await self.index.current(), subject)

@@ -4,7 +4,7 @@ block threshold, so a hit sends the video to a human unless a list's rule says o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.adapters.detectors.text_signals import text_labels, text_signals
@@ -25,6 +25,10 @@ class DeclaredTextDetector:
     @property
     def labels(self) -> list[str]:
         return text_labels(self.lists.snapshot, "metadata", links=False)
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        fields = [declared.get(key, "")[:2000] for key in DECLARED_FIELDS]
+        return f"{self.name}:{await self.lists.state()}:{fields}"
 
     async def begin(self, subject: ScreeningSubject) -> DeclaredTextPass:
         return DeclaredTextPass(self.name, await self.lists.current(), subject)

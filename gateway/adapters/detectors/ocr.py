@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,10 @@ class OcrDetector:
 
     def warm_up(self) -> None:
         self.read_lines(np.zeros((540, 960, 3), np.uint8), 0.0)
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        number = declared.get("licence_number", "")  # compared with what is on screen
+        return f"{self.name}:{await self.lists.state()}:{number}"
 
     async def begin(self, subject: ScreeningSubject) -> OcrPass:
         return OcrPass(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +70,9 @@ class OnnxClassifier:
 
     def warm_up(self, frame_size: int) -> None:
         self._infer(np.zeros((1, frame_size, frame_size, 3), dtype=np.uint8))
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        return f"{self.name}:{self.manifest.sha256[:16]}"
 
     async def begin(self, subject: ScreeningSubject) -> OnnxClassifier:
         """The Detector port: a classifier keeps nothing between frames, so it is its own

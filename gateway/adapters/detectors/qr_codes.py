@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib.metadata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +45,9 @@ class QrCodeDetector:
     @property
     def labels(self) -> list[str]:
         return [f"qr:{name}" for name in self.lists.snapshot.domains.lists]
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        return f"{self.name}:{await self.lists.state()}"
 
     async def begin(self, subject: ScreeningSubject) -> QrPass:
         return QrPass(self, await self.lists.current())

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 KEYWORDS_FOLDER = "keywords"
 # Label kinds OCR gives (VODGATE_OCR=false switches them off).
 OCR_KINDS = ("ocr", "licence_number")
+BANK_KINDS = ("bank", "rights")
 DOMAINS_FOLDER = "domains"
 
 
@@ -90,15 +91,18 @@ def load_detectors(
     text: TextScreening | None,
     subtitles: SubtitleReader,
     others: Sequence[Detector] = (),
+    *,
+    banks: bool = True,
 ) -> list[Detector]:
     """Blocking (models load): at start-up, in a thread. `others`: detectors built
-    elsewhere (the bank matcher, which reads the database), checked with the rest."""
+    elsewhere (the bank matcher, which reads the database), checked with the rest;
+    `banks=False`: screening without a database (bank labels are switched off)."""
     detectors: list[Detector] = [*load_classifiers(models_dir, frame_size), *others]
-    switched_off: tuple[str, ...] = ()
+    switched_off: tuple[str, ...] = () if banks else BANK_KINDS
     if text is not None:
         detectors += load_text_detectors(text, subtitles)
         if not text.ocr:
-            switched_off = OCR_KINDS
+            switched_off += OCR_KINDS
     check_policy_labels(policy, detectors, f"{models_dir} or the text lists", switched_off)
     return detectors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.adapters.detectors.text_signals import text_labels, text_signals
@@ -31,6 +31,9 @@ class SubtitleTextDetector:
     @property
     def labels(self) -> list[str]:
         return text_labels(self.lists.snapshot, "subtitles")
+
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        return f"{self.name}:{await self.lists.state()}"
 
     async def begin(self, subject: ScreeningSubject) -> SubtitlePass:
         return SubtitlePass(self, await self.lists.current(), subject)

@@ -5,6 +5,7 @@ previous lists stay in force (a typo must not switch screening off)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ class LiveLists:
     @property
     def snapshot(self) -> ListSnapshot:
         return self._snapshot
+
+    async def state(self) -> str:
+        """A digest of the lists in force (their files' names, sizes and times)."""
+        snapshot = await self.current()
+        return hashlib.sha256(repr(snapshot.signature).encode()).hexdigest()[:16]
 
     def keyword_lists(self) -> list[str]:
         return sorted(self._snapshot.keywords.lists)

@@ -49,6 +49,12 @@ class Detector(Protocol):
         """The `detector:label`s it scores; a policy may name any of them."""
         ...
 
+    async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
+        """What its signals depend on besides the video (model, list and bank versions, the
+        declared fields it reads): equal states and equal bytes give equal signals, so a
+        verdict may be reused."""
+        ...
+
     async def begin(self, subject: ScreeningSubject) -> DetectorPass:
         """A pass over one video. Raises on failure (here, in `detect` or in `finish`): the
         screener then applies each of its labels' on_error and goes on with the others."""

@@ -236,6 +236,12 @@ class TenantThresholds(Protocol):
 class Decisions(Protocol):
     async def load(self, upload_id: str) -> DecisionRecord | None: ...
 
+    async def reusable(
+        self, content_sha256: str, screened_with: str, upload_id: str
+    ) -> tuple[str, DecisionRecord] | None:
+        """An earlier decision on the same bytes under the same screening key."""
+        ...
+
 
 class StoredObjects(Protocol):
     async def get(self, upload_id: str, name: str) -> StoredCopy | None: ...

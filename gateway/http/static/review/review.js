@@ -164,8 +164,13 @@ async function decide(decision) {
   const clauses = [...document.querySelectorAll("#clauses input:checked")].map((b) => b.value);
   const id = state.current.item.id;
   try {
-    const result = await api("POST", `/v1/review/items/${id}/decision`, { decision, clauses: decision === "reject" ? clauses : [], reason });
-    say(`#${id}: ${result.decision} → ${result.outcome}`);
+    const body = { decision, clauses: decision === "reject" ? clauses : [], reason };
+    const bank = $("bank").value;
+    if (decision === "reject" && bank) body.add_to_bank = bank;
+    const result = await api("POST", `/v1/review/items/${id}/decision`, body);
+    const banked = result.bank_entry ? ` · added to bank ${result.bank_entry.bank}` : "";
+    say(`#${id}: ${result.decision} → ${result.outcome}${banked}`);
+    $("bank").value = "";
     state.current = null;
     $("item").hidden = true;
     $("player").removeAttribute("src");
@@ -174,6 +179,14 @@ async function decide(decision) {
   } catch (error) {
     say(`#${id}: ${error.message}`);
   }
+}
+
+// The prohibited banks a rejected video can be added to (re-uploads then block unseen).
+async function loadBanks() {
+  const data = await api("GET", "/v1/review/banks");
+  const select = $("bank");
+  select.replaceChildren(el("option", "— no bank —", { value: "" }));
+  for (const bank of data.banks) select.append(el("option", `${bank.name} (${bank.clause})`, { value: bank.name }));
 }
 
 async function loadLog() {
@@ -218,7 +231,7 @@ $("signin").addEventListener("submit", async (event) => {
   event.preventDefault();
   state.key = $("key").value.trim();
   sessionStorage.setItem("vodgate-key", state.key);
-  try { await loadQueue(); say("Signed in."); if (state.items.length) await open(0); } catch (error) { say(error.message); }
+  try { await loadQueue(); loadBanks().catch(() => {}); say("Signed in."); if (state.items.length) await open(0); } catch (error) { say(error.message); }
 });
 $("approve").addEventListener("click", () => decide("approve"));
 $("reject").addEventListener("click", () => decide("reject"));
@@ -234,4 +247,4 @@ $("tab-queue").addEventListener("click", () => showTab("queue"));
 $("tab-log").addEventListener("click", () => showTab("log"));
 $("export").addEventListener("click", () => exportCsv().catch((e) => say(e.message)));
 setInterval(() => { if (state.key && !$("queue-view").hidden) loadQueue().catch(() => {}); }, 15000);
-if (state.key) { $("key").value = state.key; loadQueue().then(() => state.items.length && open(0)).catch((e) => say(e.message)); }
+if (state.key) { $("key").value = state.key; loadBanks().catch(() => {}); loadQueue().then(() => state.items.length && open(0)).catch((e) => say(e.message)); }

@@ -1,4 +1,5 @@
-"""hash banks: banks, their entries and frame hashes, and an audit of changes
+"""hash banks: banks, their entries and frame hashes, an audit of changes; decisions keep the
+bytes' digest and the screening key (duplicate re-uploads)
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Duplicate re-uploads: the bytes' digest and the screening key beside each decision.
+    op.add_column("decisions", sa.Column("content_sha256", sa.String(length=64), nullable=True))
+    op.add_column("decisions", sa.Column("screened_with", sa.String(length=64), nullable=True))
+    op.create_index("ix_decisions_content_sha256", "decisions", ["content_sha256"], unique=False)
     op.create_table(
         "banks",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -88,3 +93,6 @@ def downgrade() -> None:
     op.drop_table("bank_hashes")
     op.drop_table("bank_entries")
     op.drop_table("banks")
+    op.drop_index("ix_decisions_content_sha256", table_name="decisions")
+    op.drop_column("decisions", "screened_with")
+    op.drop_column("decisions", "content_sha256")
