@@ -13,13 +13,20 @@ from gateway.http.app import MAX_HEADER_BYTES, create_app
 from gateway.http.app_keys import SERVICES
 from gateway.runtime.background import build_background
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import Services, build_screener, close_services, open_services
+from gateway.runtime.wiring import (
+    Services,
+    build_bank_service,
+    build_screener,
+    close_services,
+    open_services,
+)
 
 logger = logging.getLogger(__name__)
 
 
 async def _open(settings: Settings) -> Services:
     services = await open_services(settings)
+    services.banks = await asyncio.to_thread(build_bank_service, services)
     if settings.screening_workers > 0:
         # Models load and are checked here, before the gateway listens (ConfigError: exit 2).
         services.screener = await asyncio.to_thread(

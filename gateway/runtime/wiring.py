@@ -93,7 +93,7 @@ class Services:
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
     quarantine: ObjectStore | None = None
-    # Hash banks: operators' CLI and reviewers' "add to bank" (set by open_services).
+    # Hash banks: reviewers' "add to bank" (built by serve off the loop: imports load).
     banks: BankService | None = None
 
 
@@ -204,7 +204,6 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         views=views,
         quarantine=quarantine,
     )
-    services.banks = build_bank_service(services)
     return services
 
 
