@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg python3-venv python3-dev g++ nodejs npm postgresql chromium fonts-wqy-microhei
+APT_PACKAGES := ffmpeg python3-venv python3-dev g++ libchromaprint-tools nodejs npm postgresql chromium fonts-wqy-microhei
 JS_DIR := tests/e2e/js
 # The OCR models ship in this wheel (PP-OCRv4, Apache-2.0); see pyproject.toml for why --no-deps.
 RAPIDOCR_VERSION := 1.4.4
@@ -41,6 +41,7 @@ deps: .stamp-apt $(VENV)/.stamp-pip $(JS_DIR)/node_modules/.stamp-npm
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	$(PYTHON) -m venv --help >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	command -v g++ >/dev/null || missing="$$missing g++"; \
+	command -v fpcalc >/dev/null || missing="$$missing libchromaprint-tools"; \
 	[ -f "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] || missing="$$missing python3-dev"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \

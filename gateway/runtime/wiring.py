@@ -322,14 +322,16 @@ def _bank_matcher(engine: AsyncEngine) -> Detector:
     from gateway.adapters.db.banks import SqlBankStore
     from gateway.adapters.detectors.bank_index import LiveBankIndex
     from gateway.adapters.detectors.bank_matcher import BankMatcher
+    from gateway.adapters.media.fingerprint import FpcalcFingerprinter
 
-    return BankMatcher(LiveBankIndex(SqlBankStore(engine)))
+    return BankMatcher(LiveBankIndex(SqlBankStore(engine)), audio=FpcalcFingerprinter())
 
 
 def build_bank_service(services: Services) -> BankService:
     """Banks for the CLI and the admin API: the hardened probe and sampler, PDQ."""
     from gateway.adapters.db.banks import SqlBankStore
     from gateway.adapters.detectors.pdq import PdqHasher
+    from gateway.adapters.media.fingerprint import FpcalcFingerprinter
     from gateway.adapters.media.probe import FfprobeProber
     from gateway.adapters.media.sampler import FfmpegFrameSampler
     from gateway.services.banks import BankService
@@ -342,6 +344,7 @@ def build_bank_service(services: Services) -> BankService:
         FfmpegFrameSampler(),
         PdqHasher(),
         services.clock,
+        FpcalcFingerprinter(),
     )
 
 

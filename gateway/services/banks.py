@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from gateway.domain.audio_match import ITEM_S
 from gateway.domain.banks import (
     BANK_NAME,
     ITEM,
@@ -26,9 +27,9 @@ from gateway.domain.banks import (
     FrameHash,
     parse_hash_line,
 )
-from gateway.domain.errors import BankInputInvalid, BankNotFound, MediaRefused
+from gateway.domain.errors import BankInputInvalid, BankNotFound, MediaNoVideo, MediaRefused
 from gateway.domain.media import SamplingPlan
-from gateway.domain.ports.banks import BankStore, FrameHasher, NewEntry
+from gateway.domain.ports.banks import AudioFingerprinter, BankStore, FrameHasher, NewEntry
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.media import FrameSampler, Prober
 
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 # within half a second of a reference frame.
 REFERENCE_PLAN = SamplingPlan(interval_s=1.0, dense=False)
 EXPORT_HEADER = "# vodgate-bank v1"
+# An audio-only reference is fingerprinted up to this long (a song, an album side).
+MAX_AUDIO_REFERENCE_S = 3600.0
 MAX_IMPORT_LINES = 5_000_000
 
 
@@ -49,12 +52,14 @@ class BankService:
         sampler: FrameSampler,
         hasher: FrameHasher,
         clock: Clock,
+        audio: AudioFingerprinter,
     ) -> None:
         self.store = store
         self.prober = prober
         self.sampler = sampler
         self.hasher = hasher
         self.clock = clock
+        self.audio = audio
 
     async def create(
         self,
@@ -113,6 +118,8 @@ class BankService:
         digest = await _sha256(path)
         try:
             media = await self.prober.probe(path)
+        except MediaNoVideo:  # a song: its audio fingerprint is the reference
+            return await self._audio_only(path, digest, added_by, upload_id, reference)
         except MediaRefused as exc:
             raise BankInputInvalid(
                 f"{path.name}: not a video this gateway takes ({exc.code})"
@@ -127,10 +134,26 @@ class BankService:
                 hashes += await self.hasher.hash_reference_frames(batch)
                 batch = []
         hashes += await self.hasher.hash_reference_frames(batch)
+        audio = await self.audio.fingerprint(path, media.duration_s) if media.audio_codec else []
         return NewEntry(
             reference or path.name, digest, upload_id, added_by, media.duration_s,
-            sorted(hashes, key=lambda h: h.timestamp_s),
+            sorted(hashes, key=lambda h: h.timestamp_s), audio,
         )  # fmt: skip
+
+    async def _audio_only(
+        self, path: Path, digest: str, added_by: str, upload_id: str | None,
+        reference: str | None,
+    ) -> NewEntry:  # fmt: skip
+        try:
+            audio = await self.audio.fingerprint(path, MAX_AUDIO_REFERENCE_S)
+        except Exception as exc:  # ffmpeg or fpcalc could not read it: the file's fault
+            raise BankInputInvalid(
+                f"{path.name}: neither a video nor audio this gateway reads"
+            ) from exc
+        if not audio:
+            raise BankInputInvalid(f"{path.name}: no video and no audio to fingerprint")
+        seconds = round(len(audio) * ITEM_S, 1)
+        return NewEntry(reference or path.name, digest, upload_id, added_by, seconds, (), audio)
 
     async def remove(self, bank: str, entry_id: int, actor: str) -> None:
         await self._bank(bank)

@@ -17,6 +17,7 @@ from gateway.adapters.db.banks import SqlBankStore
 from gateway.adapters.detectors.bank_index import LiveBankIndex
 from gateway.adapters.detectors.bank_matcher import BankMatcher
 from gateway.adapters.detectors.pdq import PdqHasher
+from gateway.adapters.media.fingerprint import FpcalcFingerprinter
 from gateway.adapters.media.probe import FfprobeProber
 from gateway.adapters.media.sampler import FfmpegFrameSampler
 from gateway.adapters.policy_files import load_content_policy
@@ -57,8 +58,11 @@ async def banks(tmp_path: Path) -> AsyncIterator[Banks]:
         )
     store = SqlBankStore(engine)
     hasher = PdqHasher()
-    service = BankService(store, FfprobeProber(), FfmpegFrameSampler(), hasher, SystemClock())
-    matcher = BankMatcher(LiveBankIndex(store, check_every_s=0.0), hasher)
+    audio = FpcalcFingerprinter()
+    service = BankService(
+        store, FfprobeProber(), FfmpegFrameSampler(), hasher, SystemClock(), audio
+    )
+    matcher = BankMatcher(LiveBankIndex(store, check_every_s=0.0), hasher, audio)
     policy = await asyncio.to_thread(
         load_content_policy, PROJECT_ROOT / "policies" / "prohibited-content.yaml"
     )
@@ -173,6 +177,45 @@ async def test_rights_go_to_review_for_others_and_pass_for_the_owner(
     assert signal.reference.startswith("entry ")  # which reference, and its matched range
     owner = await banks.screen(media["trimmed 3 s each end"], tenant=OWNER)
     assert owner.decision.verdict == Verdict.PASS
+
+
+# A melody that does not repeat for minutes (two quadratic-residue note sequences).
+SONG = (
+    "aevalsrc='0.3*sin(2*PI*220*pow(2\\,mod(floor(t*3)*floor(t*3)*7\\,23)/12)*t)"
+    "+0.2*sin(2*PI*330*pow(2\\,mod(floor(t*3)*floor(t*3)*5\\,19)/12)*t)':s=44100:d=40"
+)
+
+
+async def test_a_song_under_another_video_goes_to_review_and_its_owner_passes(
+    banks: Banks, tmp_path: Path
+) -> None:
+    song = tmp_path / "song.m4a"
+    run("-f", "lavfi", "-i", SONG, "-c:a", "aac", str(song))
+    video = tmp_path / "holiday.mp4"  # unrelated pictures; the song from 5 s, 10 s in
+    run(
+        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15:d=45",
+        "-f", "lavfi", "-i", "anoisesrc=d=10:a=0.05", "-ss", "5", "-i", str(song),
+        "-filter_complex", "[1:a][2:a]concat=n=2:v=0:a=1[a]", "-map", "0:v", "-map", "[a]",
+        *ENCODE, "-c:a", "aac", "-b:a", "96k", "-shortest", str(video),
+    )  # fmt: skip
+    await banks.service.create("label", BankKind.RIGHTS, "3.1.10.3(7)", OWNER)
+    entry, _ = await banks.service.add_file("label", song, "operator:test")
+    assert entry.frames == 0  # audio only
+    other = await banks.screen(video, tenant=OTHER)
+    assert other.decision.verdict == Verdict.REVIEW
+    (hit,) = other.decision.hits
+    assert hit.label == "rights:3.1.10.3-7"
+    (signal,) = hit.frames
+    assert signal.source == "audio"
+    assert 7 <= signal.timestamp_s <= 13  # the song starts 10 s in
+    assert signal.end_s is not None
+    assert signal.end_s >= 35
+    assert signal.reference is not None
+    assert signal.reference.startswith(f"entry {entry.id} audio at ")
+    assert (await banks.screen(video, tenant=OWNER)).decision.verdict == Verdict.PASS
+    silent = tmp_path / "silent.mp4"  # the same pictures, no audio: nothing to match
+    run("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15:d=20", *ENCODE, str(silent))
+    assert (await banks.screen(silent, tenant=OTHER)).decision.verdict == Verdict.PASS
 
 
 async def test_bad_input_adds_nothing(banks: Banks, media: dict[str, Path], tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters.db.schema import bank_audit, bank_entries, bank_hashes, banks
+from gateway.adapters.db.schema import bank_audio, bank_audit, bank_entries, bank_hashes, banks
 from gateway.domain.banks import Bank, BankEntry, BankKind, FrameHash
 from gateway.domain.errors import BankEntryNotFound, BankExists, BankNotFound
 from gateway.domain.ports.banks import IndexedHash, NewEntry
@@ -101,6 +101,10 @@ class SqlBankStore:
             ]
             for start in range(0, len(rows), HASH_BATCH):
                 await conn.execute(insert(bank_hashes), rows[start : start + HASH_BATCH])
+            if entry.audio:
+                await conn.execute(
+                    insert(bank_audio).values(entry_id=entry_id, fingerprint=list(entry.audio))
+                )
             await conn.execute(
                 update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
             )
@@ -136,6 +140,7 @@ class SqlBankStore:
             if row is None:
                 raise BankEntryNotFound(f"bank {bank!r} has no entry {entry_id}")
             await conn.execute(delete(bank_hashes).where(bank_hashes.c.entry_id == entry_id))
+            await conn.execute(delete(bank_audio).where(bank_audio.c.entry_id == entry_id))
             await conn.execute(delete(bank_entries).where(bank_entries.c.id == entry_id))
             await conn.execute(
                 update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
@@ -183,6 +188,9 @@ class SqlBankStore:
             rows = (await conn.execute(query)).all()
         return tuple((str(r.name), int(r.version), bool(r.enabled)) for r in rows)
 
+    async def indexed_audio(self) -> dict[int, tuple[str, list[int]]]:
+        return await _audio(self._engine)
+
     async def indexed_hashes(self) -> list[IndexedHash]:
         query = (
             select(
@@ -195,6 +203,18 @@ class SqlBankStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [IndexedHash(int(r.entry_id), str(r.bank), float(r.t_s), str(r.pdq)) for r in rows]
+
+
+async def _audio(engine: AsyncEngine) -> dict[int, tuple[str, list[int]]]:
+    query = (
+        select(bank_audio.c.entry_id, bank_entries.c.bank, bank_audio.c.fingerprint)
+        .join(bank_entries, bank_entries.c.id == bank_audio.c.entry_id)
+        .join(banks, banks.c.name == bank_entries.c.bank)
+        .where(banks.c.enabled.is_(True))
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return {int(r.entry_id): (str(r.bank), [int(v) for v in r.fingerprint]) for r in rows}
 
 
 def _bank(row: Any) -> Bank:

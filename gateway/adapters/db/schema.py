@@ -342,6 +342,13 @@ bank_hashes = Table(
     Column("quality", Integer, nullable=False),
 )
 
+bank_audio = Table(
+    "bank_audio",
+    metadata,
+    Column("entry_id", Integer, ForeignKey("bank_entries.id"), primary_key=True),
+    Column("fingerprint", JSON, nullable=False),  # Chromaprint raw items (32-bit)
+)
+
 # Who added or removed what, kept after the entry is gone.
 bank_audit = Table(
     "bank_audit",

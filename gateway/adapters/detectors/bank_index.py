@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
 from gateway.adapters.detectors.pdq import from_hex
+from gateway.domain.audio_match import build_index
 from gateway.domain.banks import Bank, FrameMatch
 from gateway.domain.ports.banks import BankStore
 
@@ -31,6 +32,9 @@ class IndexSnapshot:
     times: npt.NDArray[np.float64]
     index: faiss.IndexBinaryFlat
     versions: tuple[tuple[str, int, bool], ...]
+    # Audio references (rights banks' music): entry -> items, and item -> (entry, position).
+    audio: dict[int, list[int]] = field(default_factory=dict)
+    audio_index: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     def search(self, pdq: list[str], timestamps: list[float], radius: int) -> list[FrameMatch]:
         """Every stored frame within `radius` bits of each query (blocking)."""
@@ -72,15 +76,17 @@ class LiveBankIndex:
     async def _build(self, versions: tuple[tuple[str, int, bool], ...]) -> IndexSnapshot:
         started = time.perf_counter()
         rows = await self.store.indexed_hashes()
+        audio = await self.store.indexed_audio()
         banks = {bank.name: bank for bank, _ in await self.store.banks()}
         snapshot = await asyncio.to_thread(
             _snapshot,
             banks,
-            {r.entry_id: r.bank for r in rows},
+            {r.entry_id: r.bank for r in rows} | {e: bank for e, (bank, _) in audio.items()},
             [r.entry_id for r in rows],
             [r.timestamp_s for r in rows],
             [r.pdq for r in rows],
             versions,
+            {entry: items for entry, (_, items) in audio.items()},
         )
         logger.info(
             "bank_index.built",
@@ -97,10 +103,11 @@ def _snapshot(
     times: list[float],
     pdq: list[str],
     versions: tuple[tuple[str, int, bool], ...],
+    audio: dict[int, list[int]],
 ) -> IndexSnapshot:
     index = faiss.IndexBinaryFlat(256)
     index.add(from_hex(pdq))
     return IndexSnapshot(
         banks, entry_bank, np.asarray(entry_ids, np.int64), np.asarray(times, np.float64),
-        index, versions,
+        index, versions, audio, build_index(audio),
     )  # fmt: skip

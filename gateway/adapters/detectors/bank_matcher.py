@@ -12,9 +12,11 @@ import numpy as np
 
 from gateway.adapters.detectors.bank_index import IndexSnapshot, LiveBankIndex
 from gateway.adapters.detectors.pdq import PdqHasher
-from gateway.domain.banks import BankKind, FrameMatch, bank_labels, match_references
+from gateway.domain.audio_match import match_audio
+from gateway.domain.banks import Bank, BankKind, FrameMatch, bank_labels, match_references
 from gateway.domain.media import SampledFrame
 from gateway.domain.policy import Signal
+from gateway.domain.ports.banks import AudioFingerprinter
 from gateway.domain.ports.detection import ScreeningSubject
 
 # PDQ's own quality score: below it a frame is too flat or blank to say anything.
@@ -24,9 +26,15 @@ MAX_FRAME_MATCHES = 20_000
 
 
 class BankMatcher:
-    def __init__(self, index: LiveBankIndex, hasher: PdqHasher | None = None) -> None:
+    def __init__(
+        self,
+        index: LiveBankIndex,
+        hasher: PdqHasher | None = None,
+        audio: AudioFingerprinter | None = None,
+    ) -> None:
         self.index = index
         self.hasher = hasher or PdqHasher()
+        self.audio = audio  # None: audio references are not matched
         self.name = "banks@pdq"
         self.labels = bank_labels()
 
@@ -50,7 +58,7 @@ class BankPass:
     skipped_flat: int = 0
 
     async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
-        if self.snapshot.index.ntotal == 0:
+        if self.snapshot.index.ntotal == 0 or not frames:
             return []
         sampled = [f for f in frames if f.reason != "dense"]
         # Each frame and its mirror image: a horizontally flipped copy matches too.
@@ -74,14 +82,53 @@ class BankPass:
         return []
 
     async def finish(self) -> list[Signal]:
+        return [*self._video_signals(), *await self._audio_signals()]
+
+    async def _audio_signals(self) -> list[Signal]:
+        snapshot, fingerprinter = self.snapshot, self.matcher.audio
+        if not snapshot.audio or fingerprinter is None or self.subject.media.audio_codec is None:
+            return []
+        items = await fingerprinter.fingerprint(self.subject.path, self.subject.media.duration_s)
+        min_s = min((b.min_matched_s for b in snapshot.banks.values()), default=5.0)
+        found = await asyncio.to_thread(
+            match_audio, items, snapshot.audio, snapshot.audio_index, min_matched_s=min_s
+        )
+        signals = []
+        for match in found:
+            bank = snapshot.banks[snapshot.entry_bank[match.entry_id]]
+            if self._owned(bank) or match.upload_range[1] - match.upload_range[0] < (
+                bank.min_matched_s
+            ):
+                continue
+            (r0, r1) = match.reference_range
+            signals.append(
+                Signal(
+                    self.matcher.name,
+                    bank.label,
+                    match.upload_range[0],
+                    1.0,
+                    reference=f"entry {match.entry_id} audio at {r0:.1f}-{r1:.1f} s",
+                    bank=bank.name,
+                    end_s=match.upload_range[1],
+                    text=f"audio matched, {match.error_rate:.1%} of bits differ",
+                    source="audio",
+                )
+            )
+        return signals
+
+    def _owned(self, bank: Bank) -> bool:
+        """A rights holder's own uploads pass."""
+        return bank.kind == BankKind.RIGHTS and bank.owner_tenant == self.subject.tenant_id
+
+    def _video_signals(self) -> list[Signal]:
         signals = []
         by_bank: dict[str, list[FrameMatch]] = {}
         for match in self.matches:
             by_bank.setdefault(self.snapshot.entry_bank[match.entry_id], []).append(match)
         for name, matches in by_bank.items():
             bank = self.snapshot.banks[name]
-            if bank.kind == BankKind.RIGHTS and bank.owner_tenant == self.subject.tenant_id:
-                continue  # a rights holder's own uploads pass
+            if self._owned(bank):
+                continue
             for found in match_references(
                 matches, min_matched_s=bank.min_matched_s, min_frames=bank.min_frames
             ):

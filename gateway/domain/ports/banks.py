@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from gateway.domain.banks import Bank, BankEntry, FrameHash
@@ -19,6 +20,7 @@ class NewEntry:
     added_by: str
     duration_s: float
     hashes: Sequence[FrameHash]
+    audio: Sequence[int] = ()  # Chromaprint items of its audio, when it has any
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,16 @@ class BankStore(Protocol):
 
     async def indexed_hashes(self) -> list[IndexedHash]:
         """Every frame hash of every enabled bank (to build the index)."""
+        ...
+
+    async def indexed_audio(self) -> dict[int, tuple[str, list[int]]]:
+        """Every audio fingerprint of every enabled bank: entry -> (bank, items)."""
+        ...
+
+
+class AudioFingerprinter(Protocol):
+    async def fingerprint(self, path: Path, duration_s: float) -> list[int]:
+        """Chromaprint's raw items for the first audio track; [] when there is none."""
         ...
 
 

@@ -73,6 +73,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_bank_hashes_entry_id"), "bank_hashes", ["entry_id"], unique=False)
     op.create_table(
+        "bank_audio",
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"], ["bank_entries.id"], name=op.f("fk_bank_audio_entry_id_bank_entries")
+        ),
+        sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_bank_audio")),
+    )
+    op.create_table(
         "bank_audit",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("bank", sa.String(length=64), nullable=False),
@@ -89,6 +98,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_bank_audit_bank"), table_name="bank_audit")
     op.drop_table("bank_audit")
+    op.drop_table("bank_audio")
     op.drop_index(op.f("ix_bank_hashes_entry_id"), table_name="bank_hashes")
     op.drop_table("bank_hashes")
     op.drop_table("bank_entries")
