@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.http import api, event_routes, parser_errors, review_routes, tus
+from gateway.http import api, bank_routes, event_routes, parser_errors, review_routes, tus
 from gateway.http.app_keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
 from gateway.runtime.background import build_background
@@ -29,6 +29,7 @@ def create_app(services: Services) -> web.Application:
     api.add_routes(app)
     event_routes.add_routes(app)
     review_routes.add_routes(app)
+    bank_routes.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_background)
     return app

@@ -88,7 +88,8 @@ def _item_id(request: web.Request) -> int:
     return item_id
 
 
-async def _json_body(request: web.Request, model: type[BaseModel]) -> Any:
+async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
+    """A JSON body of at most MAX_BODY_BYTES, validated by `model` (400 naming the field)."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise BodyTooLarge("the body is too large")
     raw = await request.content.read(MAX_BODY_BYTES + 1)
@@ -239,7 +240,7 @@ async def release(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     principal = await _reviewer(request)
     item_id = _item_id(request)
-    body: DecisionRequest = await _json_body(request, DecisionRequest)
+    body: DecisionRequest = await read_json(request, DecisionRequest)
     services = request.app[SERVICES]
     if body.add_to_bank is None:
         # Only the holder of a live lease gets through (409 otherwise): the service checks.
@@ -356,7 +357,7 @@ async def decision_log(request: web.Request) -> web.StreamResponse:
 
 async def appeal(request: web.Request) -> web.Response:
     principal = await authenticate(request, Role.UPLOADER)
-    body: AppealRequest = await _json_body(request, AppealRequest)
+    body: AppealRequest = await read_json(request, AppealRequest)
     item_id = await request.app[SERVICES].review.appeal(
         principal, request.match_info["upload_id"], body.statement
     )

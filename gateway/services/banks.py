@@ -100,6 +100,9 @@ class BankService:
         entry = await self.hash_file(path, added_by, upload_id=upload_id, reference=reference)
         return await self.store.add_entry(bank, entry, self.clock.now())
 
+    async def check_exists(self, name: str) -> Bank:
+        return await self._bank(name)
+
     async def check_target(self, name: str) -> Bank:
         """A bank a reviewer may add a rejected upload to: an existing prohibited bank."""
         bank = await self._bank(name)

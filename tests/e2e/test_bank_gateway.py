@@ -9,6 +9,7 @@ import dataclasses
 import json
 import shutil
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,61 @@ def test_a_rejected_video_added_to_a_bank_blocks_its_copies(tmp_path: Path) -> N
         gateway.stop()
     entries = json.loads(vodgate("bank", "list", "removed", data_dir=data_dir))
     assert [e["upload_id"] for e in entries] == [first]
+
+
+def call_status(gateway: Gateway, method: str, path: str, key: str, body: Any = None,
+                text: str | None = None) -> tuple[int, Any]:  # fmt: skip
+    data = (
+        text.encode() if text is not None else None if body is None else json.dumps(body).encode()
+    )
+    request = urllib.request.Request(
+        f"{gateway.url}{path}", method=method, data=data,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            raw = resp.read()
+            kind = resp.headers["Content-Type"] or ""
+            return resp.status, json.loads(raw) if "json" in kind else raw.decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["error"]
+
+
+def test_the_admin_api_manages_banks(gateway: Gateway, tmp_path: Path) -> None:
+    admin = json.loads(vodgate("tenant", "create", "ops", "--role", "admin",
+                               data_dir=gateway.data_dir))["api_key"]  # fmt: skip
+    assert call_status(gateway, "GET", "/v1/admin/banks", gateway.api_key)[0] == 403
+    spec = {"name": "known", "kind": "prohibited", "clause": "3.1.10.3(4)"}
+    assert call_status(gateway, "POST", "/v1/admin/banks", admin, spec)[0] == 201
+    assert call_status(gateway, "POST", "/v1/admin/banks", admin, spec)[1]["code"] == "bank_exists"
+    owned = {"name": "film", "kind": "rights", "clause": "3.1.10.3(7)", "owner": "f" * 32}
+    assert call_status(gateway, "POST", "/v1/admin/banks", admin, owned)[1]["code"] == (
+        "tenant_not_found"
+    )
+    bad = call_status(gateway, "POST", "/v1/admin/banks/known/import", admin,
+                      text="entry x\n" + "g" * 64 + ",100,0\n")  # fmt: skip
+    assert bad[0] == 400
+    assert bad[1]["code"] == "bank_input_invalid"
+    assert "line 2" in bad[1]["message"]
+    lines = "entry imported\n" + "".join(f"{n:064x},100,{n}.0\n" for n in range(1, 4))
+    status, body = call_status(gateway, "POST", "/v1/admin/banks/known/import", admin,
+                               text=lines)  # fmt: skip
+    assert status == 201
+    (entry,) = body["entries"]
+    assert entry["added_by"].startswith("admin:")
+    status, exported = call_status(gateway, "GET", "/v1/admin/banks/known/export", admin)
+    assert exported.splitlines()[1:] == lines.splitlines()[:1] + [
+        f"{n:064x},100,{n}.000" for n in range(1, 4)
+    ]
+    clip = pan_clip(tmp_path / "clip.mp4", seed=3, seconds=8, size="320x180")
+    upload_id = asyncio.run(UploadClient(gateway.url, gateway.api_key).upload(clip, META))
+    status, added = call_status(gateway, "POST", "/v1/admin/banks/known/entries", admin,
+                                {"upload_id": upload_id})  # fmt: skip
+    assert (status, added["upload_id"], added["frames"] >= 7) == (201, upload_id, True)
+    listed = call_status(gateway, "GET", "/v1/admin/banks/known/entries", admin)[1]["entries"]
+    assert [e["entry"] for e in listed] == [entry["entry"], added["entry"]]
+    path = f"/v1/admin/banks/known/entries/{entry['entry']}"
+    assert call_status(gateway, "DELETE", path, admin) == (200, {"removed": entry["entry"]})
+    assert call_status(gateway, "DELETE", path, admin)[1]["code"] == "bank_entry_not_found"
+    banks = call_status(gateway, "GET", "/v1/admin/banks", admin)[1]["banks"]
+    assert [(b["name"], b["entries"], b["version"]) for b in banks] == [("known", 1, 3)]

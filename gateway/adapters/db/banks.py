@@ -9,9 +9,16 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters.db.schema import bank_audio, bank_audit, bank_entries, bank_hashes, banks
+from gateway.adapters.db.schema import (
+    bank_audio,
+    bank_audit,
+    bank_entries,
+    bank_hashes,
+    banks,
+    tenants,
+)
 from gateway.domain.banks import Bank, BankEntry, BankKind, FrameHash
-from gateway.domain.errors import BankEntryNotFound, BankExists, BankNotFound
+from gateway.domain.errors import BankEntryNotFound, BankExists, BankNotFound, TenantNotFound
 from gateway.domain.ports.banks import IndexedHash, NewEntry
 
 # Rows inserted per statement when a long reference is stored.
@@ -25,6 +32,10 @@ class SqlBankStore:
     async def create(self, bank: Bank, now: dt.datetime) -> None:
         try:
             async with self._engine.begin() as conn:
+                if bank.owner_tenant is not None:
+                    owner = select(tenants.c.id).where(tenants.c.id == bank.owner_tenant)
+                    if (await conn.execute(owner)).first() is None:
+                        raise TenantNotFound(f"no tenant {bank.owner_tenant!r}")
                 await conn.execute(
                     insert(banks).values(
                         name=bank.name,
