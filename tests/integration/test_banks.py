@@ -23,7 +23,7 @@ from gateway.adapters.media.sampler import FfmpegFrameSampler
 from gateway.adapters.policy_files import load_content_policy
 from gateway.adapters.system_clock import SystemClock
 from gateway.domain.banks import BankKind
-from gateway.domain.errors import BankInputInvalid
+from gateway.domain.errors import BankInputInvalid, MediaTooLong
 from gateway.domain.media import SamplingPlan
 from gateway.domain.policy import Verdict
 from gateway.runtime.settings import PROJECT_ROOT, Settings
@@ -232,6 +232,26 @@ async def test_bad_input_adds_nothing(banks: Banks, media: dict[str, Path], tmp_
     again, new_again = await banks.service.add_file("known", media["reference"], "operator:x")
     assert (new, new_again, again.id) == (True, False, first.id)
     assert len(await banks.store.entries("known")) == 1
+
+
+async def test_a_10_hour_silent_audio_track_is_refused_before_any_decoding(
+    banks: Banks, tmp_path: Path
+) -> None:
+    minute = tmp_path / "minute.mka"
+    run("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "60", "-c:a", "libopus",
+        "-b:a", "6k", str(minute))  # fmt: skip
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"file '{minute}'\n" * 600)
+    hours = tmp_path / "hours.mka"
+    run("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(hours))
+    video = tmp_path / "ten-hours.mkv"  # 2 s of pictures over 10 h of silence
+    run("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=5:d=2", "-i", str(hours),
+        "-map", "0:v", "-map", "1:a", *ENCODE, "-c:a", "copy", str(video))  # fmt: skip
+    await banks.service.create("known", BankKind.PROHIBITED, "3.1.10.3(4)")
+    with pytest.raises(BankInputInvalid, match="media_too_long"):
+        await banks.service.add_file("known", video, "operator:test")
+    with pytest.raises(MediaTooLong):
+        await banks.screen(video)
 
 
 async def test_export_import_round_trip_and_removal(banks: Banks, media: dict[str, Path]) -> None:

@@ -35,6 +35,14 @@ def test_a_removed_list_and_ocr_switched_off_are_reported(
     policies = tmp_path / "policies"
     shutil.copytree(PROJECT_ROOT / "policies", policies)
     (policies / "keywords" / "ethnic_religion.txt").unlink()
+    # Item (5) without its bank label: the removed list was all it had.
+    policy_file = policies / "prohibited-content.yaml"
+    policy_file.write_text(
+        policy_file.read_text(encoding="utf-8").replace(
+            '      - {label: "bank:3.1.10.3-5", review_at: 0.5, block_at: 0.5}\n', ""
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("VODGATE_POLICIES_DIR", str(policies))
     monkeypatch.setenv("VODGATE_OCR", "false")
     code, rows = coverage(capsys, "--data-dir", str(tmp_path / "var"))
