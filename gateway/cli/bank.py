@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import state_options, with_services
-from gateway.domain.banks import BankEntry, BankKind
+from gateway.domain.banks import BankKind
 from gateway.domain.errors import BankInputInvalid
 from gateway.runtime.wiring import Services, build_bank_service
+from gateway.services.banks import bank_json, entry_json
 
 
 def add_bank_commands(commands: Any) -> None:
@@ -68,18 +69,6 @@ def _operator() -> str:
     return f"operator:{getpass.getuser()}"[:64]
 
 
-def _entry_json(entry: BankEntry, new: bool | None = None) -> dict[str, Any]:
-    body = {
-        "entry": entry.id, "bank": entry.bank, "reference": entry.reference,
-        "sha256": entry.sha256, "frames": entry.frames, "duration_s": entry.duration_s,
-        "added_by": entry.added_by, "added_at": entry.added_at.isoformat(),
-        "upload_id": entry.upload_id,
-    }  # fmt: skip
-    if new is not None:
-        body["new"] = new
-    return body
-
-
 def _print(body: Any) -> int:
     print(json.dumps(body, ensure_ascii=False))
     return 0
@@ -102,7 +91,7 @@ def _add(args: argparse.Namespace) -> int:
         banks = build_bank_service(services)
         for path in args.files:
             entry, new = await banks.add_file(args.name, path, _operator())
-            _print(_entry_json(entry, new))
+            _print(entry_json(entry) | {"new": new})
         return 0
 
     return with_services(args, action)
@@ -113,15 +102,8 @@ def _list(args: argparse.Namespace) -> int:
         banks = build_bank_service(services)
         if args.name:
             await banks.export(args.name)  # raises bank_not_found for an unknown name
-            return _print([_entry_json(e) for e in await banks.store.entries(args.name)])
-        return _print(
-            [
-                {"bank": b.name, "kind": b.kind.value, "clause": b.item, "owner": b.owner_tenant,
-                 "enabled": b.enabled, "entries": n, "version": b.version,
-                 "max_distance": b.max_distance, "min_matched_s": b.min_matched_s}
-                for b, n in await banks.store.banks()
-            ]
-        )  # fmt: skip
+            return _print([entry_json(e) for e in await banks.store.entries(args.name)])
+        return _print([bank_json(b, n) for b, n in await banks.store.banks()])
 
     return with_services(args, action)
 
@@ -153,6 +135,6 @@ def _import(args: argparse.Namespace) -> int:
         entries = await build_bank_service(services).import_lines(
             args.name, text.splitlines(), _operator()
         )
-        return _print([_entry_json(e) for e in entries])
+        return _print([entry_json(e) for e in entries])
 
     return with_services(args, action)

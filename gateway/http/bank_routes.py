@@ -11,12 +11,10 @@ POST   /v1/admin/banks/{name}/import            that text form (text/plain body)
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.domain.banks import BankEntry, BankKind
+from gateway.domain.banks import BankKind
 from gateway.domain.errors import BankEntryNotFound, BankInputInvalid, BodyTooLarge
 from gateway.domain.principals import Principal, Role
 from gateway.http.app_keys import SERVICES
@@ -24,7 +22,7 @@ from gateway.http.auth import authenticate
 from gateway.http.params import ascii_number
 from gateway.http.review_routes import read_json
 from gateway.runtime.wiring import build_bank_service
-from gateway.services.banks import BankService
+from gateway.services.banks import BankService, bank_json, entry_json
 
 # An import body: ~70 bytes a hash line, so about 900,000 hashes.
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -64,27 +62,10 @@ def _actor(principal: Principal) -> str:
     return f"admin:{principal.key_id}"
 
 
-def entry_json(entry: BankEntry) -> dict[str, Any]:
-    return {
-        "entry": entry.id, "bank": entry.bank, "reference": entry.reference,
-        "sha256": entry.sha256, "frames": entry.frames, "duration_s": entry.duration_s,
-        "added_by": entry.added_by, "added_at": entry.added_at.isoformat(),
-        "upload_id": entry.upload_id,
-    }  # fmt: skip
-
-
 async def list_banks(request: web.Request) -> web.Response:
     _, banks = await _admin(request)
-    return web.json_response(
-        {
-            "banks": [
-                {"name": b.name, "kind": b.kind.value, "clause": b.item, "owner": b.owner_tenant,
-                 "enabled": b.enabled, "entries": n, "version": b.version,
-                 "max_distance": b.max_distance, "min_matched_s": b.min_matched_s}
-                for b, n in await banks.store.banks()
-            ]
-        }
-    )  # fmt: skip
+    listed = await banks.store.banks()
+    return web.json_response({"banks": [bank_json(b, n) for b, n in listed]})
 
 
 async def create_bank(request: web.Request) -> web.Response:

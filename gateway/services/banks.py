@@ -15,6 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.domain.audio_match import ITEM_S
 from gateway.domain.banks import (
@@ -194,6 +195,25 @@ class BankService:
             )
             added.append(entry)
         return added
+
+
+def entry_json(entry: BankEntry) -> dict[str, Any]:
+    """An entry as the CLI and the admin API show it (operators only: it names who added it)."""
+    return {
+        "entry": entry.id, "bank": entry.bank, "reference": entry.reference,
+        "sha256": entry.sha256, "frames": entry.frames, "duration_s": entry.duration_s,
+        "added_by": entry.added_by, "added_at": entry.added_at.isoformat(),
+        "upload_id": entry.upload_id,
+    }  # fmt: skip
+
+
+def bank_json(bank: Bank, entries: int) -> dict[str, Any]:
+    return {
+        "name": bank.name, "kind": bank.kind.value, "clause": bank.item,
+        "owner": bank.owner_tenant, "enabled": bank.enabled, "entries": entries,
+        "version": bank.version, "max_distance": bank.max_distance,
+        "min_matched_s": bank.min_matched_s,
+    }  # fmt: skip
 
 
 def _parse_export(lines: Iterable[str]) -> list[tuple[str, list[FrameHash]]]:
