@@ -101,7 +101,7 @@ def _list(args: argparse.Namespace) -> int:
     async def action(services: Services, args: argparse.Namespace) -> int:
         banks = build_bank_service(services)
         if args.name:
-            await banks.export(args.name)  # raises bank_not_found for an unknown name
+            await banks.check_exists(args.name)
             return _print([entry_json(e) for e in await banks.store.entries(args.name)])
         return _print([bank_json(b, n) for b, n in await banks.store.banks()])
 
