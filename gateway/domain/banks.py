@@ -108,14 +108,19 @@ def match_references(
 ) -> list[ReferenceMatch]:
     """References matched over at least `min_matched_s` of the upload and `min_frames` of its
     frames, in time order: for each reference, the largest group of frame matches whose
-    offset (upload time - reference time) agrees within OFFSET_TOLERANCE_S."""
+    offset (upload time - reference time) agrees within OFFSET_TOLERANCE_S. A still picture
+    (one reference time) matches frames wherever they are, over the same span."""
     by_entry: dict[int, list[FrameMatch]] = {}
     for match in matches:
         by_entry.setdefault(match.entry_id, []).append(match)
     found = []
     for entry_id, pairs in by_entry.items():
         best_group: list[FrameMatch] = []
-        offsets = sorted({round(p.upload_s - p.reference_s, 1) for p in pairs})
+        if len({p.reference_s for p in pairs}) == 1:  # a still picture: shown for a while
+            offsets = [0.0]
+            pairs = [FrameMatch(p.entry_id, p.upload_s, p.upload_s, p.distance) for p in pairs]
+        else:
+            offsets = sorted({round(p.upload_s - p.reference_s, 1) for p in pairs})
         for offset in offsets:
             group = [
                 p for p in pairs if abs(p.upload_s - p.reference_s - offset) <= OFFSET_TOLERANCE_S

@@ -151,6 +151,9 @@ class Signal:
     span: tuple[int, int] | None = None
     end_s: float | None = None  # a subtitle cue's end
     source: str | None = None  # where text was read: ocr, subtitles, title, qr...
+    # Pictures a detector made as evidence (caption, JPEG): a bank match's upload frame and
+    # reference frame, side by side.
+    pictures: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     ocr: bool = True  # off: no OCR (keyword lists still read subtitles, titles and QR codes)
     ocr_threads: int = Field(default=2, ge=1, le=64)
     ocr_frames_per_window: int = Field(default=2, ge=1)  # OCR budget: frames read per window...
-    ocr_window_s: float = Field(default=10.0, gt=0)  # ...of this many seconds of video
+    ocr_window_s: float = Field(default=15.0, gt=0)  # ...of this many seconds of video
     text_frame_side: int = Field(default=960, ge=256, le=1920)  # long side of frames OCR reads
     screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
     job_lease_s: float = 900.0  # seconds a claimed job is held before another worker may take it

@@ -120,6 +120,13 @@ class BankService:
     ) -> NewEntry:  # fmt: skip
         """A video's reference hashes, not yet stored."""
         digest = await _sha256(path)
+        still = await self.hasher.still_frame(path)
+        if still is not None:  # a picture: one frame, matched wherever it is shown
+            return NewEntry(
+                reference or path.name, digest, upload_id, added_by, 0.0,
+                await self.hasher.hash_reference_frames([still]), (),
+                await self.hasher.thumbnails([still]),
+            )  # fmt: skip
         try:
             media = await self.prober.probe(path)
         except MediaNoVideo:  # a song: its audio fingerprint is the reference
@@ -129,6 +136,7 @@ class BankService:
                 f"{path.name}: not a video this gateway takes ({exc.code})"
             ) from exc
         hashes: list[FrameHash] = []
+        thumbnails: list[tuple[float, bytes]] = []
         batch = []
         async for frame in self.sampler.sample(
             path, REFERENCE_PLAN, video=media.video, duration_s=media.duration_s
@@ -136,12 +144,14 @@ class BankService:
             batch.append(frame)
             if len(batch) >= 32:
                 hashes += await self.hasher.hash_reference_frames(batch)
+                thumbnails += await self.hasher.thumbnails(batch)
                 batch = []
         hashes += await self.hasher.hash_reference_frames(batch)
+        thumbnails += await self.hasher.thumbnails(batch)
         audio = await self.audio.fingerprint(path, media.duration_s) if media.audio_codec else []
         return NewEntry(
             reference or path.name, digest, upload_id, added_by, media.duration_s,
-            sorted(hashes, key=lambda h: h.timestamp_s), audio,
+            sorted(hashes, key=lambda h: h.timestamp_s), audio, thumbnails,
         )  # fmt: skip
 
     async def _audio_only(

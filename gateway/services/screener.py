@@ -251,10 +251,16 @@ def _evidence(decision: Decision, kept: dict[float, SampledFrame]) -> list[Evide
                 wanted.append(signal.timestamp_s)
             if signal.box is not None:
                 boxes.setdefault(signal.timestamp_s, []).append(signal.box)
-    return [
+    evidence = [
         _thumbnail(kept[timestamp], boxes.get(timestamp, []))
         for timestamp in wanted[:MAX_EVIDENCE_FRAMES]
     ]
+    for hit in decision.hits:  # pictures detectors made (a bank match: both sides)
+        for signal in hit.frames:
+            evidence += [
+                Evidence(signal.timestamp_s, caption, jpeg) for caption, jpeg in signal.pictures
+            ]
+    return evidence[: 2 * MAX_EVIDENCE_FRAMES]
 
 
 def _thumbnail(frame: SampledFrame, boxes: list[tuple[int, int, int, int]]) -> Evidence:

@@ -14,6 +14,7 @@ from gateway.adapters.db.schema import (
     bank_audit,
     bank_entries,
     bank_hashes,
+    bank_thumbnails,
     banks,
     tenants,
 )
@@ -101,7 +102,7 @@ class SqlBankStore:
                         added_by=entry.added_by,
                         added_at=now,
                         duration_s=entry.duration_s,
-                        frames=len(entry.hashes),
+                        frames=len({h.timestamp_s for h in entry.hashes}),  # frames, not crops
                     )
                     .returning(bank_entries.c.id)
                 )
@@ -112,6 +113,10 @@ class SqlBankStore:
             ]
             for start in range(0, len(rows), HASH_BATCH):
                 await conn.execute(insert(bank_hashes), rows[start : start + HASH_BATCH])
+            thumbs = [{"entry_id": entry_id, "t_s": t, "jpeg": jpeg} for t, jpeg in
+                      dict(entry.thumbnails).items()]  # fmt: skip
+            for start in range(0, len(thumbs), HASH_BATCH):
+                await conn.execute(insert(bank_thumbnails), thumbs[start : start + HASH_BATCH])
             if entry.audio:
                 await conn.execute(
                     insert(bank_audio).values(entry_id=entry_id, fingerprint=list(entry.audio))
@@ -130,7 +135,7 @@ class SqlBankStore:
                         "reference": entry.reference[:200],
                         "sha256": entry.sha256,
                         "upload_id": entry.upload_id,
-                        "frames": len(entry.hashes),
+                        "hashes": len(entry.hashes),
                     },
                 )
             )
@@ -152,6 +157,9 @@ class SqlBankStore:
                 raise BankEntryNotFound(f"bank {bank!r} has no entry {entry_id}")
             await conn.execute(delete(bank_hashes).where(bank_hashes.c.entry_id == entry_id))
             await conn.execute(delete(bank_audio).where(bank_audio.c.entry_id == entry_id))
+            await conn.execute(
+                delete(bank_thumbnails).where(bank_thumbnails.c.entry_id == entry_id)
+            )
             await conn.execute(delete(bank_entries).where(bank_entries.c.id == entry_id))
             await conn.execute(
                 update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
@@ -198,6 +206,17 @@ class SqlBankStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return tuple((str(r.name), int(r.version), bool(r.enabled)) for r in rows)
+
+    async def thumbnail(self, entry_id: int, timestamp_s: float) -> bytes | None:
+        query = (
+            select(bank_thumbnails.c.jpeg)
+            .where(bank_thumbnails.c.entry_id == entry_id)
+            .order_by(func.abs(bank_thumbnails.c.t_s - timestamp_s))
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else bytes(row.jpeg)
 
     async def indexed_audio(self) -> dict[int, tuple[str, list[int]]]:
         return await _audio(self._engine)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -347,6 +348,14 @@ bank_audio = Table(
     metadata,
     Column("entry_id", Integer, ForeignKey("bank_entries.id"), primary_key=True),
     Column("fingerprint", JSON, nullable=False),  # Chromaprint raw items (32-bit)
+)
+
+bank_thumbnails = Table(
+    "bank_thumbnails",
+    metadata,
+    Column("entry_id", Integer, ForeignKey("bank_entries.id"), primary_key=True),
+    Column("t_s", Float, primary_key=True),
+    Column("jpeg", LargeBinary, nullable=False),  # ~2-3 KB: 128 px, the reference side
 )
 
 # Who added or removed what, kept after the entry is gone.

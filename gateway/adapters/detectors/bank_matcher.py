@@ -23,6 +23,8 @@ from gateway.domain.ports.detection import ScreeningSubject
 MIN_QUALITY = 50
 # Frame matches kept per screening (a video matching everywhere needs no more evidence).
 MAX_FRAME_MATCHES = 20_000
+# Upload frames kept as thumbnails for the evidence (the matched ones, the first few).
+MAX_PICTURES = 20
 
 
 class BankMatcher:
@@ -54,6 +56,8 @@ class BankPass:
     snapshot: IndexSnapshot
     subject: ScreeningSubject
     matches: list[FrameMatch] = field(default_factory=list)
+    # Thumbnails of upload frames that matched something (the upload side of the evidence).
+    pictures: dict[float, bytes] = field(default_factory=dict)
     hashed: int = 0
     skipped_flat: int = 0
 
@@ -74,15 +78,21 @@ class BankPass:
             [h.timestamp_s for h in usable],
             radius,
         )
+        matched_at = set()
         for match in found:
             bank = self.snapshot.banks.get(self.snapshot.entry_bank.get(match.entry_id, ""))
             if bank is not None and match.distance <= bank.max_distance:
                 self.matches.append(match)
+                matched_at.add(match.upload_s)
         del self.matches[MAX_FRAME_MATCHES:]
+        wanted = [f for f in sampled if f.timestamp_s in matched_at and f.timestamp_s not in
+                  self.pictures][: max(0, MAX_PICTURES - len(self.pictures))]  # fmt: skip
+        if wanted:
+            self.pictures.update(await self.matcher.hasher.thumbnails(wanted))
         return []
 
     async def finish(self) -> list[Signal]:
-        return [*self._video_signals(), *await self._audio_signals()]
+        return [*await self._video_signals(), *await self._audio_signals()]
 
     async def _audio_signals(self) -> list[Signal]:
         snapshot, fingerprinter = self.snapshot, self.matcher.audio
@@ -116,11 +126,26 @@ class BankPass:
             )
         return signals
 
+    async def _side_by_side(self, best: FrameMatch) -> tuple[tuple[str, bytes], ...]:
+        """The closest pair: the upload's frame and the reference's, with their distance."""
+        pictures = []
+        if self.pictures:  # the kept upload frame nearest the closest pair
+            at = min(self.pictures, key=lambda t: abs(t - best.upload_s))
+            pictures.append((f"bank match: upload at {at:.1f} s", self.pictures[at]))
+        reference = await self.matcher.index.store.thumbnail(best.entry_id, best.reference_s)
+        if reference is not None:
+            caption = (
+                f"bank match: reference entry {best.entry_id} at {best.reference_s:.1f} s, "
+                f"{best.distance} bits apart"
+            )
+            pictures.append((caption, reference))
+        return tuple(pictures)
+
     def _owned(self, bank: Bank) -> bool:
         """A rights holder's own uploads pass."""
         return bank.kind == BankKind.RIGHTS and bank.owner_tenant == self.subject.tenant_id
 
-    def _video_signals(self) -> list[Signal]:
+    async def _video_signals(self) -> list[Signal]:
         signals = []
         by_bank: dict[str, list[FrameMatch]] = {}
         for match in self.matches:
@@ -144,6 +169,7 @@ class BankPass:
                         end_s=found.upload_range[1],
                         text=f"{found.frames} frames matched, closest {found.best.distance} bits",
                         source="bank",
+                        pictures=await self._side_by_side(found.best),
                     )
                 )
         return signals

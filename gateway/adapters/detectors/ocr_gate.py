@@ -18,7 +18,7 @@ _GRID = (48, 27)
 
 @dataclass(frozen=True, slots=True)
 class OcrBudget:
-    window_s: float = 10.0  # budget window of video time...
+    window_s: float = 15.0  # budget window of video time...
     per_window: int = 2  # ...and the frames OCR reads in each at most
     every_nth: int = 4  # a frame is read after this many skipped samples, changed or not
     edges_s: float = 10.0  # the opening and closing seconds (licence numbers are shown there)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import io
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 import pdqhash
+from PIL import Image
 
 from gateway.domain.banks import FrameHash
 from gateway.domain.media import SampledFrame
@@ -19,6 +22,9 @@ from gateway.domain.media import SampledFrame
 # A reference is also stored as its centre at these fractions: PDQ does not survive a crop
 # (a 5 % crop moved a frame 40-48 bits; its 95 % centre was then 2-4 bits away).
 REFERENCE_CROPS = (0.95, 0.90)
+THUMBNAIL_SIDE = 128
+FRAME_SIDE = 256  # the sampler's square (SamplingPlan.frame_size)
+MAX_STILL_PIXELS = 8192 * 8192
 
 
 class PdqHasher:
@@ -30,6 +36,16 @@ class PdqHasher:
     async def hash_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, hash_all, list(frames))
+
+    async def still_frame(self, path: Path) -> SampledFrame | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, read_still, path)
+
+    async def thumbnails(self, frames: Sequence[SampledFrame]) -> list[tuple[float, bytes]]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, lambda: [(f.timestamp_s, thumbnail(f.pixels)) for f in frames]
+        )
 
     async def hash_reference_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:
         loop = asyncio.get_running_loop()
@@ -56,6 +72,27 @@ def _hash_reference(frames: list[SampledFrame]) -> list[FrameHash]:
             square = cv2.resize(centre, (width, height), interpolation=cv2.INTER_AREA)
             hashes.append(hash_pixels(square, frame.timestamp_s))
     return hashes
+
+
+def read_still(path: Path, side: int = FRAME_SIDE) -> SampledFrame | None:
+    """Blocking: a picture file (JPEG, PNG, WebP...) squared to the sampler's frame size, or
+    None. Pillow refuses pictures over its pixel limit (decompression bombs)."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_STILL_PIXELS:
+                return None
+            pixels = np.asarray(image.convert("RGB").resize((side, side)), dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return SampledFrame(0.0, "still", pixels)
+
+
+def thumbnail(pixels: npt.NDArray[np.uint8], side: int = THUMBNAIL_SIDE) -> bytes:
+    """Blocking: a small JPEG of a frame (evidence, a few KB)."""
+    image = Image.fromarray(np.ascontiguousarray(pixels)).resize((side, side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=70)
+    return buffer.getvalue()
 
 
 def hash_pixels(pixels: npt.NDArray[np.uint8], timestamp_s: float) -> FrameHash:

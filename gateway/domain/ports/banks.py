@@ -21,6 +21,8 @@ class NewEntry:
     duration_s: float
     hashes: Sequence[FrameHash]
     audio: Sequence[int] = ()  # Chromaprint items of its audio, when it has any
+    # Small JPEGs of its frames (time, bytes): the reference side of a match's evidence.
+    thumbnails: Sequence[tuple[float, bytes]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,10 @@ class BankStore(Protocol):
         """Every frame hash of every enabled bank (to build the index)."""
         ...
 
+    async def thumbnail(self, entry_id: int, timestamp_s: float) -> bytes | None:
+        """The entry's stored frame picture nearest to that time."""
+        ...
+
     async def indexed_audio(self) -> dict[int, tuple[str, list[int]]]:
         """Every audio fingerprint of every enabled bank: entry -> (bank, items)."""
         ...
@@ -86,6 +92,15 @@ class FrameHasher(Protocol):
 
     async def hash_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:
         """One perceptual hash per frame, with its quality."""
+        ...
+
+    async def still_frame(self, path: Path) -> SampledFrame | None:
+        """A still picture file as one frame at 0 s, as the sampler would give it; None when
+        the file is not a picture."""
+        ...
+
+    async def thumbnails(self, frames: Sequence[SampledFrame]) -> list[tuple[float, bytes]]:
+        """A small JPEG of each frame, with its time (evidence beside a match)."""
         ...
 
     async def hash_reference_frames(self, frames: Sequence[SampledFrame]) -> list[FrameHash]:

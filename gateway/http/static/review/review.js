@@ -128,7 +128,11 @@ function renderItem(view) {
     const figure = el("figure", null, { "data-t": frame.timestamp_s });
     figure.append(el("img", null, { src: frame.url, alt: `frame at ${frame.timestamp_s} s` }));
     const score = scores[frame.timestamp_s];
-    figure.append(el("figcaption", `${frame.timestamp_s.toFixed(1)} s${score !== undefined ? ` · score ${score.toFixed(2)}` : ""}`));
+    // A sampled frame says its time and score; a detector's picture (a bank match: upload
+    // and reference side by side) says what it is.
+    const sampled = frame.reason === "interval_or_scene" || frame.reason === "dense";
+    const label = sampled ? `${frame.timestamp_s.toFixed(1)} s${score !== undefined ? ` · score ${score.toFixed(2)}` : ""}` : frame.reason;
+    figure.append(el("figcaption", label));
     figure.addEventListener("click", () => { figure.classList.add("revealed"); player.currentTime = frame.timestamp_s; player.play().catch(() => {}); });
     grid.append(figure);
   }

@@ -73,6 +73,18 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_bank_hashes_entry_id"), "bank_hashes", ["entry_id"], unique=False)
     op.create_table(
+        "bank_thumbnails",
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("t_s", sa.Float(), nullable=False),
+        sa.Column("jpeg", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["bank_entries.id"],
+            name=op.f("fk_bank_thumbnails_entry_id_bank_entries"),
+        ),
+        sa.PrimaryKeyConstraint("entry_id", "t_s", name=op.f("pk_bank_thumbnails")),
+    )
+    op.create_table(
         "bank_audio",
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.JSON(), nullable=False),
@@ -99,6 +111,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_bank_audit_bank"), table_name="bank_audit")
     op.drop_table("bank_audit")
     op.drop_table("bank_audio")
+    op.drop_table("bank_thumbnails")
     op.drop_index(op.f("ix_bank_hashes_entry_id"), table_name="bank_hashes")
     op.drop_table("bank_hashes")
     op.drop_table("bank_entries")
