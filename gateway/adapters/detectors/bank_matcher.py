@@ -5,6 +5,7 @@ reference in time order (`domain.banks.match_references`). A prohibited bank's m
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +19,8 @@ from gateway.domain.media import SampledFrame
 from gateway.domain.policy import Signal
 from gateway.domain.ports.banks import AudioFingerprinter
 from gateway.domain.ports.detection import ScreeningSubject
+
+logger = logging.getLogger(__name__)
 
 # PDQ's own quality score: below it a frame is too flat or blank to say anything.
 MIN_QUALITY = 50
@@ -92,6 +95,11 @@ class BankPass:
         return []
 
     async def finish(self) -> list[Signal]:
+        logger.info(
+            "banks.frames",
+            extra={"frames_hashed": self.hashed, "flat_hashes_skipped": self.skipped_flat,
+                   "frame_matches": len(self.matches)},
+        )  # fmt: skip
         return [*await self._video_signals(), *await self._audio_signals()]
 
     async def _audio_signals(self) -> list[Signal]:
