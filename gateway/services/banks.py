@@ -10,7 +10,6 @@ A `<pdq hex>` line alone is HMA's PDQ text form (quality 100 at 0 s)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -33,6 +32,7 @@ from gateway.domain.media import SamplingPlan
 from gateway.domain.ports.banks import AudioFingerprinter, BankStore, FrameHasher, NewEntry
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.media import FrameSampler, Prober
+from gateway.services.file_digest import sha256_of
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class BankService:
         await self.store.create(bank, self.clock.now())
         return bank
 
-    async def _bank(self, name: str) -> Bank:
+    async def check_exists(self, name: str) -> Bank:
         bank = await self.store.get(name)
         if bank is None:
             raise BankNotFound(f"no bank named {name!r}")
@@ -97,16 +97,13 @@ class BankService:
         reference: str | None = None,
     ) -> tuple[BankEntry, bool]:  # fmt: skip
         """Hash a video's frames into the bank; the same file twice is one entry."""
-        await self._bank(bank)
+        await self.check_exists(bank)
         entry = await self.hash_file(path, added_by, upload_id=upload_id, reference=reference)
         return await self.store.add_entry(bank, entry, self.clock.now())
 
-    async def check_exists(self, name: str) -> Bank:
-        return await self._bank(name)
-
     async def check_target(self, name: str) -> Bank:
         """A bank a reviewer may add a rejected upload to: an existing prohibited bank."""
-        bank = await self._bank(name)
+        bank = await self.check_exists(name)
         if bank.kind != BankKind.PROHIBITED:
             raise BankInputInvalid(f"{name!r} is a rights bank: only its owner's files go there")
         return bank
@@ -170,12 +167,12 @@ class BankService:
         return NewEntry(reference or path.name, digest, upload_id, added_by, seconds, (), audio)
 
     async def remove(self, bank: str, entry_id: int, actor: str) -> None:
-        await self._bank(bank)
+        await self.check_exists(bank)
         await self.store.remove_entry(bank, entry_id, actor, self.clock.now())
         logger.info("bank.entry_removed", extra={"bank": bank, "entry": entry_id, "by": actor})
 
     async def export(self, name: str) -> list[str]:
-        bank = await self._bank(name)
+        bank = await self.check_exists(name)
         lines = [f"{EXPORT_HEADER} {bank.name} {bank.kind.value} {bank.item}"]
         for entry in await self.store.entries(name):
             lines.append(f"entry {entry.reference}")
@@ -188,7 +185,7 @@ class BankService:
     async def import_lines(self, name: str, lines: Sequence[str], added_by: str) -> list[BankEntry]:
         """Entries from an export (or bare PDQ hex lines: one entry); checked whole before
         anything is stored, so a malformed file adds nothing."""
-        await self._bank(name)
+        await self.check_exists(name)
         if len(lines) > MAX_IMPORT_LINES:
             raise BankInputInvalid(f"more than {MAX_IMPORT_LINES} lines")
         parsed = _parse_export(lines)
@@ -249,14 +246,7 @@ def _parse_export(lines: Iterable[str]) -> list[tuple[str, list[FrameHash]]]:
 
 
 async def _sha256(path: Path) -> str:
-    def digest() -> str:
-        h = hashlib.sha256()
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1024 * 1024), b""):
-                h.update(block)
-        return h.hexdigest()
-
     try:
-        return await asyncio.to_thread(digest)
+        return await sha256_of(path)
     except OSError as exc:
         raise BankInputInvalid(f"{path.name}: cannot be read") from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +34,7 @@ from gateway.domain.ports.storage import StagedCopies
 from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import UploadRecord
+from gateway.services.file_digest import sha256_of
 from gateway.services.leased_worker import LeasedWorker
 from gateway.services.metrics import Metrics
 from gateway.services.screener import Screener, ScreeningResult, decision_record
@@ -122,7 +122,7 @@ class ScreeningWorker(LeasedWorker):
                 if label in labels
             }
             async with self.heartbeat(job), self._staged.local_copy(upload.id) as path:
-                digest = await asyncio.to_thread(_sha256, path)
+                digest = await sha256_of(path)
                 key = await self._screener.key(overrides, upload.tenant_id, upload.metadata)
                 earlier = await self._decisions.reusable(digest, key, upload.id)
                 result = None
@@ -279,15 +279,6 @@ class ScreeningWorker(LeasedWorker):
             now=now,
             actor=self.actor,
         )
-
-
-def _sha256(path: Path) -> str:
-    """Blocking (a thread): the staged bytes' digest."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # Declared Upload-Metadata keys and the container tags that say the same thing.

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import (
     bank_audio,
@@ -121,24 +121,11 @@ class SqlBankStore:
                 await conn.execute(
                     insert(bank_audio).values(entry_id=entry_id, fingerprint=list(entry.audio))
                 )
-            await conn.execute(
-                update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
-            )
-            await conn.execute(
-                insert(bank_audit).values(
-                    bank=bank,
-                    entry_id=entry_id,
-                    action="add",
-                    actor=entry.added_by,
-                    at=now,
-                    detail={
-                        "reference": entry.reference[:200],
-                        "sha256": entry.sha256,
-                        "upload_id": entry.upload_id,
-                        "hashes": len(entry.hashes),
-                    },
-                )
-            )
+            await _changed(
+                conn, bank, entry_id, "add", entry.added_by, now,
+                {"reference": entry.reference[:200], "sha256": entry.sha256,
+                 "upload_id": entry.upload_id, "hashes": len(entry.hashes)},
+            )  # fmt: skip
             row = (
                 await conn.execute(select(bank_entries).where(bank_entries.c.id == entry_id))
             ).one()
@@ -161,23 +148,19 @@ class SqlBankStore:
                 delete(bank_thumbnails).where(bank_thumbnails.c.entry_id == entry_id)
             )
             await conn.execute(delete(bank_entries).where(bank_entries.c.id == entry_id))
-            await conn.execute(
-                update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
-            )
-            await conn.execute(
-                insert(bank_audit).values(
-                    bank=bank,
-                    entry_id=entry_id,
-                    action="remove",
-                    actor=actor,
-                    at=now,
-                    detail={
-                        "reference": row.reference,
-                        "sha256": row.sha256,
-                        "upload_id": row.upload_id,
-                        "added_by": row.added_by,
-                    },
-                )
+            await _changed(
+                conn,
+                bank,
+                entry_id,
+                "remove",
+                actor,
+                now,
+                {
+                    "reference": row.reference,
+                    "sha256": row.sha256,
+                    "upload_id": row.upload_id,
+                    "added_by": row.added_by,
+                },
             )
 
     async def entries(self, bank: str) -> list[BankEntry]:
@@ -233,6 +216,27 @@ class SqlBankStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [IndexedHash(int(r.entry_id), str(r.bank), float(r.t_s), str(r.pdq)) for r in rows]
+
+
+async def _changed(
+    conn: AsyncConnection,
+    bank: str,
+    entry_id: int,
+    action: str,
+    actor: str,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> None:
+    """An entry added or removed: the bank's version moves (every process rebuilds its
+    index) and the change is audited, in the same transaction."""
+    await conn.execute(
+        update(banks).where(banks.c.name == bank).values(version=banks.c.version + 1)
+    )
+    await conn.execute(
+        insert(bank_audit).values(
+            bank=bank, entry_id=entry_id, action=action, actor=actor, at=now, detail=detail
+        )
+    )
 
 
 async def _audio(engine: AsyncEngine) -> dict[int, tuple[str, list[int]]]:
