@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import asyncio
 import tempfile
 import uuid
 from pathlib import Path
@@ -27,8 +27,12 @@ async def received(services: Services, tenant_id: str, source: Path | None = Non
         source = Path(tempfile.mkdtemp()) / "clip.mp4"
         source.write_bytes(bytes(4096))
     upload_id = uuid.uuid4().hex
-    shutil.copyfile(source, services.staging.path(upload_id))
-    size = source.stat().st_size
+    data = await asyncio.to_thread(source.read_bytes)
+    state = await services.staging.create(upload_id)
+    writer = await services.staging.open_writer(upload_id, 0, None, state)
+    await writer.commit([data])
+    await writer.close()
+    size = len(data)
     now = services.clock.now()
     await services.uploads.create(
         upload_id=upload_id,
@@ -40,6 +44,8 @@ async def received(services: Services, tenant_id: str, source: Path | None = Non
         now=now,
         expires_at=now,
         actor="test",
+        staged_on=None if services.settings.staging == "s3" else services.settings.node,
+        staging_state=writer.state,
     )
     return upload_id
 

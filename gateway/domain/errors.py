@@ -79,6 +79,13 @@ class Conflict(ClientError):
     code, status = "conflict", 409
 
 
+class UploadOnOtherInstance(Conflict):
+    """Local staging: the upload's earlier bytes are on another instance's disk, so this one
+    could never join new bytes to them (and must not acknowledge them)."""
+
+    code = "upload_on_other_instance"
+
+
 class Gone(ClientError):
     code, status = "gone", 410
 
@@ -322,6 +329,12 @@ class AppealExists(Conflict):
 
 class DependencyError(GatewayError):
     code, status = "dependency_unavailable", 503
+
+
+class DatabaseUnavailable(DependencyError):
+    """The database cannot be reached (restarting, failing over, the network); retry later."""
+
+    code = "database_unavailable"
 
 
 class StorageUnavailable(DependencyError):

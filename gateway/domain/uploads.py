@@ -22,6 +22,10 @@ class UploadRecord:
     updated_at: dt.datetime
     expires_at: dt.datetime | None
     completed_at: dt.datetime | None
+    # Local staging: the node whose disk holds the bytes (None: any node reaches them).
+    staged_on: str | None = None
+    # S3 staging: the staging store's own record of where the bytes are (opaque here).
+    staging_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

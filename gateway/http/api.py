@@ -6,18 +6,19 @@ import hmac
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from gateway.domain.errors import Unauthorized
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.runtime.wiring import readiness
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/uploads/{upload_id}", get_upload)
     app.router.add_get("/v1/uploads/{upload_id}/evidence/{name}", get_evidence)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
 
 
@@ -40,10 +41,17 @@ async def get_evidence(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    """Liveness: the process answers. Its dependencies are /readyz's business (a database
+    outage must not get every instance restarted)."""
     return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when the database and every object store answer, else 503 naming
+    which does not (a load balancer sends no uploads there meanwhile)."""
+    checks = await readiness(request.app[SERVICES])
+    ready = all(check == "ok" for check in checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from gateway.http.access_records import LOGGED_PREFIXES, build_record
 from gateway.http.app_keys import SERVICES
 from gateway.runtime.logs import request_id_var
 from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,22 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):
+            logger.warning(
+                "request.dependency_failed",
+                extra={
+                    "path": request.path,
+                    "code": "database_unavailable",
+                    "error": str(exc)[:500],
+                },
+            )
+            message = "a service the gateway needs is unavailable; retry later"
+            response = json_error(
+                503, "database_unavailable", f"{message} (request id {request_id_var.get()})"
+            )
+            response.headers["Retry-After"] = "5"
+            return response
         logger.exception("request.failed", extra={"path": request.path, "method": request.method})
         return json_error(
             500, "internal", f"internal error; quote request id {request_id_var.get()}"

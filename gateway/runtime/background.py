@@ -4,18 +4,26 @@ retention and the review SLA. Part of the composition root: it names adapters.""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
+from gateway.adapters.db.workers import SqlWorkerRegistry
 from gateway.domain.renditions import rendition_for_height
 from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.supervisor import Supervisor
 from gateway.runtime.wiring import Services
 from gateway.services.delivery.context import DeliveryContext
+from gateway.services.fleet import Fleet
+from gateway.services.leased_worker import LeasedWorker
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.services.delivery.worker import DeliveryWorker
     from gateway.services.screening_worker import ScreeningWorker
+
+logger = logging.getLogger(__name__)
 
 # How often retention of the access log is enforced (seconds).
 ACCESSLOG_PRUNE_INTERVAL_S = 3600.0
@@ -67,13 +75,8 @@ def build_delivery_workers(services: Services, count: int | None = None) -> list
             settings.hls_segment_s if settings.hls else 0,
         ),
     ]
-    if quarantine is not None:
-        stages.insert(
-            0,
-            QuarantineStage(
-                context, services.staged, quarantine, services.staging, services.jobs_ready.set
-            ),
-        )
+    if services.sealing is not None:
+        stages.insert(0, QuarantineStage(context, services.sealing, services.jobs_ready.set))
 
     async def prepare_stores() -> None:
         await services.destination.store.prepare()
@@ -88,7 +91,7 @@ def build_delivery_workers(services: Services, count: int | None = None) -> list
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.delivery_ready,
             retry_base_s=settings.delivery_retry_base_s,
-            node=settings.node_id,
+            node=settings.node,
         )
         for _ in range(settings.delivery_workers if count is None else count)
     ]
@@ -117,6 +120,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
             lease=dt.timedelta(seconds=settings.job_lease_s),
             wake=services.jobs_ready,
             on_approved=services.delivery_ready.set,
+            node=settings.node,
         )
         for _ in range(settings.screening_workers)
     ]
@@ -141,10 +145,29 @@ def build_background(services: Services) -> Supervisor:
         return await services.accesslog_repository.prune(services.clock.now() - keep)
 
     supervisor.every("accesslog-pruner", ACCESSLOG_PRUNE_INTERVAL_S, prune_access_log)
-    for i, screening in enumerate(build_screening_workers(services)):
-        supervisor.add(f"screening-{i}", screening.run)
-    for i, delivery in enumerate(build_delivery_workers(services)):
-        supervisor.add(f"delivery-{i}", delivery.run)
+    pipeline: list[LeasedWorker] = [
+        *build_screening_workers(services),
+        *build_delivery_workers(services),
+    ]
+    for i, worker in enumerate(pipeline):
+        worker.on_hand_back = lambda stage: services.metrics.jobs_handed_back.labels(stage).inc()
+        supervisor.add(f"{worker.actor}-{i}", worker.run)
+    if pipeline:
+        # First of the stops: no new claims, and the jobs in hand get the grace to finish.
+        supervisor.before_all_stops(
+            "pipeline-drain", lambda: _drain(pipeline, settings.worker_stop_grace_s)
+        )
+    fleet = Fleet(
+        registry=SqlWorkerRegistry(services.engine),
+        jobs=services.jobs,
+        metrics=services.metrics,
+        clock=services.clock,
+        node=settings.node,
+        stages=sorted({stage for worker in pipeline for stage in worker.stages}),
+        interval_s=settings.worker_heartbeat_s,
+    )
+    supervisor.every("fleet", settings.worker_heartbeat_s, fleet.beat)
+    supervisor.before_all_stops("fleet-leave", fleet.leave)
     allowed = parse_networks(settings.webhook_allowed_networks)
     dispatcher = WebhookDispatcher(
         events=services.events,
@@ -160,3 +183,15 @@ def build_background(services: Services) -> Supervisor:
     supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)
     supervisor.every("rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
     return supervisor
+
+
+async def _drain(workers: list[LeasedWorker], grace_s: float) -> None:
+    """Stop claiming; wait up to `grace_s` for the jobs in hand. What is still running then
+    is cancelled by the supervisor and handed back to the queue."""
+    for worker in workers:
+        worker.stop_claiming()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(w.idle() for w in workers)), grace_s)
+    busy = sum(w.busy for w in workers)
+    if busy:
+        logger.info("pipeline.handing_back", extra={"jobs": busy, "grace_s": grace_s})

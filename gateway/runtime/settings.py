@@ -5,6 +5,7 @@ Only this module reads the environment. Tests build `Settings(...)` directly.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import tomllib
 from pathlib import Path
@@ -34,7 +35,9 @@ class Settings(BaseSettings):
     # Where complete uploads wait for screening: this node's disk, or (scale-out) a quarantine
     # bucket that the receiving node hands each complete upload to, read by any worker.
     staging: Literal["local", "s3"] = "local"
-    node_id: str = Field(default_factory=socket.gethostname)  # this node, for pinned jobs
+    # This node's name, for bytes only it holds (local staging). Default: the host name and
+    # a digest of the data directory, so two instances on one host never share a name.
+    node_id: str | None = Field(default=None, max_length=64)
     destination: Literal["local", "s3"] = "local"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -50,6 +53,15 @@ class Settings(BaseSettings):
     text_frame_side: int = Field(default=960, ge=256, le=1920)  # long side of frames OCR reads
     screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
     job_lease_s: float = 900.0  # seconds a claimed job is held before another worker may take it
+    # Jobs of one stage one tenant may have running at once across every worker (0: no
+    # limit); with round-robin claims, one tenant's backlog never starves another's upload.
+    screening_tenant_concurrency: int = Field(default=0, ge=0)
+    # Seconds a stopping worker (SIGTERM) lets its running jobs finish before handing them
+    # back to the queue for another worker.
+    worker_stop_grace_s: float = Field(default=20.0, ge=0)
+    worker_heartbeat_s: float = Field(default=10.0, gt=0)  # seconds between "alive" marks
+    # PostgreSQL: connections kept for upload locks, one per PATCH in flight on this instance.
+    upload_lock_pool_size: int = Field(default=64, ge=1)
 
     tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
@@ -143,6 +155,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'vodgate.db'}"
+
+    @property
+    def node(self) -> str:
+        if self.node_id:
+            return self.node_id
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:8]
+        return f"{socket.gethostname()[:50]}-{digest}"
 
     @property
     def staging_dir(self) -> Path:

@@ -34,6 +34,7 @@ class Supervisor:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._first_stops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
 
     @property
     def names(self) -> list[str]:
@@ -44,6 +45,10 @@ class Supervisor:
     ) -> None:
         """A loop that runs until cancelled."""
         self._entries.append(_Entry(name, run, before_stop))
+
+    def before_all_stops(self, name: str, hook: Callable[[], Awaitable[None]]) -> None:
+        """`hook` runs at stop before every loop's own `before_stop`, in the order added."""
+        self._first_stops.append((name, hook))
 
     def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
         """`job` now and then every `interval_s`; a failure is logged and the next round runs."""
@@ -64,12 +69,13 @@ class Supervisor:
         logger.info("supervisor.started", extra={"loops": self.names})
 
     async def stop(self) -> None:
-        for entry in self._entries:
-            if entry.before_stop is not None:
-                try:
-                    await entry.before_stop()
-                except Exception:
-                    logger.exception("supervisor.before_stop_failed", extra={"loop": entry.name})
+        hooks = [*self._first_stops]
+        hooks += [(e.name, e.before_stop) for e in self._entries if e.before_stop is not None]
+        for name, hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                logger.exception("supervisor.before_stop_failed", extra={"loop": name})
         for task in self._tasks:
             task.cancel()
         if self._tasks:

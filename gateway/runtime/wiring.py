@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.db.access_log import AccessLogRepository
+from gateway.adapters.db.advisory_locker import AdvisoryLocker, lock_engine
 from gateway.adapters.db.decisions import DecisionRepository
 from gateway.adapters.db.engine import create_engine
 from gateway.adapters.db.jobs import JobRepository
 from gateway.adapters.db.migrate import upgrade_to_head
+from gateway.adapters.db.outages import is_database_outage
 from gateway.adapters.db.outbox import EventRepository, WebhookRepository
 from gateway.adapters.db.review_items import ReviewRepository
 from gateway.adapters.db.stored_objects import StoredObjectRepository
@@ -35,12 +40,19 @@ from gateway.adapters.storage.local_objects import LocalObjectStore
 from gateway.adapters.storage.local_staging import LocalStagingStore
 from gateway.adapters.storage.staged_copies import LocalStagedCopies, QuarantineCopies
 from gateway.adapters.system_clock import SystemClock
+from gateway.domain.errors import GatewayError, StorageUnavailable
 from gateway.domain.jobs import QUARANTINE, FirstJob
 from gateway.domain.licences import LicenceRules
 from gateway.domain.policy import CoverageRow, Policy, coverage
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.detection import Detector
-from gateway.domain.ports.storage import ObjectStore, StagedCopies
+from gateway.domain.ports.locking import Locker
+from gateway.domain.ports.storage import (
+    ObjectStore,
+    SealableStaging,
+    StagedCopies,
+    StagingStore,
+)
 from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
 from gateway.services import failpoints
@@ -54,8 +66,12 @@ from gateway.services.views import UploadViews
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
     from gateway.adapters.detectors.registry import TextScreening
     from gateway.adapters.storage.s3_objects import S3ObjectStore
+    from gateway.adapters.storage.s3_staging import S3StagingStore
     from gateway.services.banks import BankService
     from gateway.services.screener import Screener
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,7 +87,7 @@ class Services:
     decisions: DecisionRepository
     stored: StoredObjectRepository
     accesslog_repository: AccessLogRepository
-    staging: LocalStagingStore
+    staging: StagingStore
     ingest: IngestService
     accesslog: AccessLogWriter
     jobs: JobRepository
@@ -93,6 +109,8 @@ class Services:
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
     quarantine: ObjectStore | None = None
+    # staging = s3: seals a complete upload's multipart upload into the quarantine bucket.
+    sealing: SealableStaging | None = None
     # Hash banks: reviewers' "add to bank" (built by serve off the loop: imports load).
     banks: BankService | None = None
 
@@ -108,12 +126,23 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await upgrade_to_head(engine)
     metrics = Metrics()
     unit_of_work = SqlUnitOfWork(engine)
-    staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
-    await staging.prepare()
     quarantined = settings.staging == "s3"
-    uploads = UploadRepository(
-        engine, FirstJob(QUARANTINE, settings.node_id) if quarantined else FirstJob()
+    # boto3 reads its service models from disk when a client is made: off the loop.
+    objects = await asyncio.to_thread(build_object_store, settings)
+    quarantine = (
+        await asyncio.to_thread(_s3_store, settings, settings.s3_staging_bucket or "")
+        if quarantined
+        else None
     )
+    local_staging = LocalStagingStore(settings.staging_dir, fsync=settings.fsync)
+    await local_staging.prepare()
+    # staging = s3: bytes go straight to a multipart upload any instance can append to,
+    # sealed into the quarantine bucket when complete; else this node's disk holds them.
+    if quarantine is not None:
+        await _prepare_staging_bucket(quarantine)
+    sealing = None if quarantine is None else _s3_staging(quarantine)
+    staging: StagingStore = local_staging if sealing is None else sealing
+    uploads = UploadRepository(engine, FirstJob(QUARANTINE) if quarantined else FirstJob())
     licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
     jobs_ready = asyncio.Event()
@@ -122,7 +151,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         uploads=uploads,
         licences=licences,
         staging=staging,
-        locker=InProcessLocker(),
+        locker=await _locker(settings, metrics),
         unit_of_work=unit_of_work,
         rules=rules,
         clock=clock,
@@ -132,20 +161,14 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         write_batch_bytes=settings.write_batch_bytes,
         checkpoint_bytes=settings.checkpoint_bytes,
         checkpoint_s=settings.checkpoint_interval_s,
+        node=None if quarantined else settings.node,
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
-    # boto3 reads its service models from disk when a client is made: off the loop.
-    objects = await asyncio.to_thread(build_object_store, settings)
-    quarantine = (
-        await asyncio.to_thread(_s3_store, settings, settings.s3_staging_bucket or "")
-        if quarantined
-        else None
-    )
     staged: StagedCopies = (
         QuarantineCopies(quarantine, staging, settings.data_dir / "work")
         if quarantine is not None
-        else LocalStagedCopies(staging)
+        else LocalStagedCopies(local_staging)
     )
     policy = await asyncio.to_thread(
         load_content_policy, settings.policies_dir / PROHIBITED_CONTENT_FILE
@@ -189,7 +212,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         staging=staging,
         ingest=ingest,
         accesslog=AccessLogWriter(accesslog, metrics),
-        jobs=JobRepository(engine),
+        jobs=JobRepository(
+            engine,
+            settings.screening_tenant_concurrency,
+            lambda stage: metrics.lease_expiries.labels(stage).inc(),
+        ),
         licence_rules=rules,
         thresholds=ThresholdRepository(engine),
         jobs_ready=jobs_ready,
@@ -203,8 +230,74 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         staged=staged,
         views=views,
         quarantine=quarantine,
+        sealing=sealing,
     )
     return services
+
+
+async def _locker(settings: Settings, metrics: Metrics) -> Locker:
+    """PostgreSQL: an advisory lock per upload, held across every instance; SQLite (one
+    instance by nature): a lock in this process."""
+    url = settings.resolved_database_url
+    if not url.startswith("postgresql"):
+        return InProcessLocker()
+    engine = await asyncio.to_thread(lock_engine, url, settings.upload_lock_pool_size)
+    return AdvisoryLocker(
+        engine, metrics.lock_refusals.inc, lambda seconds: metrics.lock_wait.observe(seconds)
+    )
+
+
+# Seconds each readiness check may take before it counts as down.
+READY_TIMEOUT_S = 3.0
+
+
+async def readiness(services: Services) -> dict[str, str]:
+    """Each dependency and "ok", or why it is not (operators' words; no secret in them)."""
+
+    async def database() -> None:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks: dict[str, Callable[[], Awaitable[None]]] = {
+        "database": database,
+        "destination": services.objects.ready,
+    }
+    if services.quarantine is not None:
+        checks["staging"] = services.quarantine.ready
+
+    async def run(check: Callable[[], Awaitable[None]]) -> str:
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_S)
+        except TimeoutError:
+            return f"no answer within {READY_TIMEOUT_S:g} s"
+        except GatewayError as exc:
+            return f"{exc.code}: {exc.message}"
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}"
+        return "ok"
+
+    results = await asyncio.gather(*(run(check) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a failure means a dependency is unreachable (503, retry) rather than a bug."""
+    return is_database_outage(error)
+
+
+async def _prepare_staging_bucket(quarantine: ObjectStore) -> None:
+    """Uploads start in the staging bucket: create it now if missing. An unreachable S3 is
+    not fatal here: /readyz says so, and creations answer 503 until it is back."""
+    try:
+        await quarantine.prepare()
+    except StorageUnavailable as exc:
+        logger.warning("staging.bucket_unavailable", extra={"error": exc.message[:500]})
+
+
+def _s3_staging(quarantine: S3ObjectStore) -> S3StagingStore:
+    from gateway.adapters.storage.s3_staging import S3StagingStore
+
+    return S3StagingStore(quarantine)
 
 
 def _s3_store(settings: Settings, bucket: str) -> S3ObjectStore:

@@ -33,16 +33,19 @@ class Body:
     checksum: Checksum | None
 
 
-# Records the offset of the bytes a checkpoint made durable (bytes written by this body).
-Checkpoint = Callable[[int], Awaitable[None]]
+# Records the offset of the bytes a checkpoint made durable (bytes written by this body),
+# with the staging state that holds them.
+Checkpoint = Callable[[int, str | None], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """What one body left behind: bytes made durable, and why it stopped short (if it did)."""
+    """What one body left behind: bytes made durable, why it stopped short (if it did), and
+    the staging state to record with the new offset."""
 
     written: int
     error: BaseException | None
+    state: str | None = None
 
 
 def check_room(offset: int, length: int, body: Body) -> None:
@@ -79,6 +82,7 @@ class BodyReceiver:
         length: int,
         body: Body,
         record: Checkpoint | None = None,
+        state: str | None = None,
     ) -> Received:
         """Stream the body to staging and make it durable. Never raises for the body itself:
         a partial, oversized or mismatching body comes back as `Received.error`. With
@@ -86,7 +90,7 @@ class BodyReceiver:
         the whole body: nothing of it may count before all of it is checked)."""
         checksum = body.checksum
         writer = await self._staging.open_writer(
-            upload_id, offset, None if checksum is None else checksum.algorithm
+            upload_id, offset, None if checksum is None else checksum.algorithm, state
         )
         self._metrics.active_writes.inc()
         try:
@@ -97,7 +101,7 @@ class BodyReceiver:
             ):
                 # Too long, or partial and so unverifiable against its checksum: keep none.
                 await writer.rollback()
-                return Received(0, stopped)
+                return Received(0, stopped, writer.state)
             # The last batch is written and synced in one worker-thread hop. A body that
             # then fails its checksum is truncated away before anything acknowledges it.
             await asyncio.shield(writer.commit(tail))
@@ -111,8 +115,9 @@ class BodyReceiver:
                         "discarded and the offset is unchanged",
                         headers={"Upload-Offset": str(offset)},
                     ),
+                    writer.state,
                 )
-            return Received(writer.written, stopped)
+            return Received(writer.written, stopped, writer.state)
         finally:
             self._metrics.active_writes.dec()
             await writer.close()
@@ -156,5 +161,5 @@ class BodyReceiver:
     async def _checkpoint(self, writer: StagedWriter, record: Checkpoint) -> None:
         """Durable first (fdatasync), then recorded: an offset never runs ahead of its bytes."""
         await writer.checkpoint()
-        await record(writer.written)
+        await record(writer.written, writer.state)
         self._metrics.body_checkpoints.inc()

@@ -22,6 +22,7 @@ from gateway.domain.errors import (
     UploadComplete,
     UploadNotFound,
     UploadNotTerminable,
+    UploadOnOtherInstance,
 )
 from gateway.domain.licences import LicenceRules, check_upload_licence
 from gateway.domain.ports.clock import Clock
@@ -57,6 +58,7 @@ class IngestService:
         write_batch_bytes: int,
         checkpoint_bytes: int = 0,
         checkpoint_s: float = 0.0,
+        node: str | None = None,
     ) -> None:
         self._uploads = uploads
         self._licences = licences
@@ -71,6 +73,9 @@ class IngestService:
         )
         self._locker = locker
         self._uow = unit_of_work
+        # Local staging: this node's name, recorded on each upload it stages (None: the
+        # staging store is reachable from every node).
+        self._node = node
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
         self.on_received: Callable[[], None] = lambda: None
 
@@ -82,12 +87,11 @@ class IngestService:
         now = self._clock.now()
         licence_id = await self._check_licence(principal, metadata, now)
         upload_id = uuid.uuid4().hex
-        received = Received(0, None)
+        state = await self._staging.create(upload_id)
+        received = Received(0, None, state)
         if body is not None:
             check_room(0, length, body)
-            received = await self._receiver.receive(upload_id, 0, length, body)
-        else:
-            await self._staging.create(upload_id)
+            received = await self._receiver.receive(upload_id, 0, length, body, state=state)
         try:
             upload = await asyncio.shield(
                 self._uploads.create(
@@ -100,6 +104,8 @@ class IngestService:
                     now=now,
                     expires_at=now + self._expiry,
                     actor=principal.actor,
+                    staged_on=self._node,
+                    staging_state=received.state,
                 )
             )
         except Exception:
@@ -156,6 +162,7 @@ class IngestService:
             upload = await self.get(principal, upload_id)
             if upload.state != UploadState.RECEIVING:
                 raise UploadComplete("the upload is already complete")
+            self._check_staged_here(upload)
             if offset != upload.offset:
                 raise OffsetMismatch(
                     f"Upload-Offset {offset} does not match the upload's offset {upload.offset}",
@@ -164,24 +171,37 @@ class IngestService:
             check_room(offset, upload.length, body)
             recorded = upload
 
-            async def record(written: int) -> None:
-                """Record `offset + written` (durable already); checkpoints and the end."""
+            async def record(written: int, state: str | None) -> None:
+                """Record `offset + written` (durable already) with the staging state that
+                holds it; checkpoints and the end."""
                 nonlocal recorded
                 before = recorded.offset
                 now = self._clock.now()
                 recorded = await self._uploads.record_offset(
-                    recorded, offset + written, now, now + self._expiry, principal.actor
+                    recorded, offset + written, now, now + self._expiry, principal.actor, state
                 )
                 self._count_received(recorded, recorded.offset - before)
 
-            received = await self._receiver.receive(upload.id, offset, upload.length, body, record)
+            received = await self._receiver.receive(
+                upload.id, offset, upload.length, body, record, upload.staging_state
+            )
             if offset + received.written > recorded.offset:
                 # Shielded: a cancelled handler (shutdown) still records what reached disk.
-                await asyncio.shield(record(received.written))
+                await asyncio.shield(record(received.written, received.state))
             upload = recorded
             if received.error is not None:
                 raise received.error
             return upload
+
+    def _check_staged_here(self, upload: UploadRecord) -> None:
+        """Local staging: refuse, before a byte is read, an upload whose bytes another
+        instance's disk holds; this one could never join new bytes to them."""
+        if upload.staged_on is not None and upload.staged_on != self._node:
+            self._metrics.misdirected_writes.inc()
+            raise UploadOnOtherInstance(
+                "this upload's earlier bytes are staged on another gateway instance: resume "
+                "it there (a deployment with VODGATE_STAGING=s3 takes any instance)"
+            )
 
     def _count_received(self, upload: UploadRecord, written: int) -> None:
         self._metrics.received_bytes.inc(written)
@@ -193,6 +213,8 @@ class IngestService:
     async def terminate(self, principal: Principal, upload_id: str) -> None:
         async with self._locker.hold(principal.tenant_id, upload_id):
             upload = await self.get(principal, upload_id)
+            if upload.state == UploadState.RECEIVING:
+                self._check_staged_here(upload)  # its staged bytes are deleted here
             if upload.state not in TERMINABLE_STATES:
                 raise UploadNotTerminable(
                     f"the upload is {upload.state.value}; only the pipeline may release it now"
@@ -215,7 +237,7 @@ class IngestService:
     async def sweep_expired(self) -> int:
         """Expire incomplete uploads past their deadline and destroy their staged bytes."""
         expired = 0
-        for upload_id in await self._uploads.due_to_expire(self._clock.now()):
+        for upload_id in await self._uploads.due_to_expire(self._clock.now(), self._node):
             if await self._expire(upload_id, "expiry-sweeper"):
                 expired += 1
         return expired

@@ -105,3 +105,48 @@ class Metrics:
         self.review_overdue = Gauge(
             "vodgate_review_overdue", "Open review items past their SLA", registry=r
         )
+        # Scale-out: where one instance meets the others.
+        self.misdirected_writes = Counter(
+            "vodgate_misdirected_writes_total",
+            "PATCH or DELETE refused: the upload is staged on another instance's disk",
+            registry=r,
+        )
+        self.lock_refusals = Counter(
+            "vodgate_upload_lock_refusals_total",
+            "Requests refused (423) because another request, here or on another "
+            "instance, was writing to the upload",
+            registry=r,
+        )
+        self.lock_wait = Histogram(
+            "vodgate_upload_lock_wait_seconds",
+            "Time taken to take (or be refused) an upload's write lock",
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
+            registry=r,
+        )
+        self.lease_expiries = Counter(
+            "vodgate_job_lease_expiries_total",
+            "Jobs taken over after their holder's lease lapsed (a dead or stuck worker)",
+            ["stage"],
+            registry=r,
+        )
+        self.jobs_handed_back = Counter(
+            "vodgate_jobs_handed_back_total",
+            "Jobs a stopping worker gave back before finishing them",
+            ["stage"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "vodgate_job_queue_depth", "Jobs waiting or running, per stage", ["stage"], registry=r
+        )
+        self.queue_age = Gauge(
+            "vodgate_job_queue_age_seconds",
+            "Age of the oldest job waiting, per stage",
+            ["stage"],
+            registry=r,
+        )
+        self.workers_alive = Gauge(
+            "vodgate_workers_alive",
+            "Worker processes seen within their heartbeat interval, per stage",
+            ["stage"],
+            registry=r,
+        )

@@ -78,10 +78,12 @@ class ScreeningWorker(LeasedWorker):
         wake: asyncio.Event | None = None,
         poll_interval_s: float = 2.0,
         on_approved: Callable[[], None] | None = None,
+        node: str | None = None,
     ) -> None:
         super().__init__(
             jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
         )
+        self.node = node  # local staging: this node's uploads (and any node's in S3)
         self._uow = unit_of_work
         self._uploads = uploads
         self._licences = licences

@@ -1,5 +1,5 @@
-"""The scale-out staging: the receiving node hands each complete upload to a quarantine
-bucket (Ceph RGW), screening reads it from there, forwarding is a server-side copy to the
+"""The scale-out staging: each upload's bytes go to a multipart upload in the staging bucket
+(Ceph RGW), sealed into one quarantined object when complete; screening reads it from there, forwarding is a server-side copy to the
 destination bucket, and only then does the quarantine copy go. Reviewers' players get a
 presigned link to the quarantined video."""
 
@@ -76,15 +76,22 @@ async def test_a_quarantined_upload_is_screened_and_copied_server_side(
     (delivery,) = build_delivery_workers(services, 1)
     (screening,) = build_screening_workers(services)
 
-    # Another node's worker cannot take the hand-off: the bytes are on node-a's disk.
+    # Any node's worker may seal it (the parts are in the bucket); one that stops hands the
+    # job back, and its attempt does not count.
+    now = services.clock.now()
     other_node = await services.jobs.claim(
-        "node-b", services.clock.now(), dt.timedelta(minutes=5), (QUARANTINE,), "node-b"
+        "node-b", now, dt.timedelta(minutes=5), (QUARANTINE,), "node-b"
     )
-    assert other_node is None
-    assert not await screening.run_once()  # nothing to screen before the hand-off
-    assert await delivery.run_once()  # quarantine
+    assert other_node is not None
+    assert await services.jobs.hand_back(other_node, "node-b", now)
+    assert not await screening.run_once()  # nothing to screen before the seal
+    # Shorter than a part: all of it is the tail object, until the seal.
+    assert s3_server.keys(quarantine) == [f"quarantine/{upload_id}.tail-0"]
+    assert await delivery.run_once()  # quarantine: the multipart upload sealed
     assert s3_server.keys(quarantine) == [f"quarantine/{upload_id}"]
-    assert not services.staging.path(upload_id).exists()  # this node's copy is gone
+    stored = await services.stored.get(upload_id, QUARANTINE)
+    assert stored is not None
+    assert stored.sha256 == sha256(clip.read_bytes())
 
     assert await screening.run_once()  # from the quarantine bucket
     assert await state_of(services, upload_id) == UploadState.APPROVED

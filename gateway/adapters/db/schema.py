@@ -110,6 +110,10 @@ uploads = Table(
     # Deadline for an incomplete upload; cleared when the last byte arrives.
     Column("expires_at", UTCDateTime(), nullable=True),
     Column("completed_at", UTCDateTime(), nullable=True),
+    # Local staging: the node whose disk holds the bytes; no other node appends or reads.
+    Column("staged_on", String(64), nullable=True),
+    # S3 staging: the multipart upload, its parts and tail, committed with their offset.
+    Column("staging_state", Text, nullable=True),
     Index("ix_uploads_state_expires_at", "state", "expires_at"),
 )
 
@@ -163,6 +167,27 @@ jobs = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+# Every worker process's heartbeat (workers alive, per stage, on /metrics).
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("node", String(64), nullable=False),
+    Column("stages", String(200), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+# When each tenant last had a job claimed, per stage: claims go to the tenant served
+# longest ago (round-robin), so one tenant's backlog never starves another's upload.
+tenant_turns = Table(
+    "tenant_turns",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("stage", String(20), primary_key=True),
+    Column("last_claimed_at", UTCDateTime(), nullable=False),
 )
 
 decisions = Table(

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.jobs import enqueue, job_row
@@ -21,7 +21,7 @@ from gateway.domain.uploads import TrailEntry, UploadRecord
 
 _COLUMNS = (
     "id", "tenant_id", "state", "length", "offset", "metadata", "licence_id", "error_code",
-    "created_at", "updated_at", "expires_at", "completed_at",
+    "created_at", "updated_at", "expires_at", "completed_at", "staged_on", "staging_state",
 )  # fmt: skip
 
 
@@ -39,6 +39,8 @@ def record_from_row(row: Row[Any]) -> UploadRecord:
         updated_at=row.updated_at,
         expires_at=row.expires_at,
         completed_at=row.completed_at,
+        staged_on=row.staged_on,
+        staging_state=row.staging_state,
     )
 
 
@@ -131,6 +133,8 @@ class UploadRepository:
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        staged_on: str | None = None,
+        staging_state: str | None = None,
     ) -> UploadRecord:
         """Record a new upload, with the bytes a creation-with-upload body already made durable."""
         complete = offset == length
@@ -147,6 +151,8 @@ class UploadRepository:
             updated_at=now,
             expires_at=None if complete else expires_at,
             completed_at=now if complete else None,
+            staged_on=staged_on,
+            staging_state=staging_state,
         )
         values = {f: getattr(record, f) for f in _COLUMNS}
         values["state"] = record.state.value
@@ -178,6 +184,7 @@ class UploadRepository:
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        staging_state: str | None = None,
     ) -> UploadRecord:
         """Persist an offset whose bytes are already durable; complete the upload at its length.
 
@@ -186,6 +193,8 @@ class UploadRepository:
         """
         complete = new_offset == upload.length
         values: dict[str, Any] = {"offset": new_offset, "updated_at": now, "expires_at": expires_at}
+        if staging_state is not None:  # committed with the offset its bytes add up to
+            values["staging_state"] = staging_state
         if complete:
             values |= {
                 "state": UploadState.RECEIVED.value,
@@ -222,6 +231,7 @@ class UploadRepository:
             updated_at=now,
             expires_at=values["expires_at"],
             completed_at=values.get("completed_at", upload.completed_at),
+            staging_state=values.get("staging_state", upload.staging_state),
         )
 
     async def in_state_before(
@@ -255,11 +265,19 @@ class UploadRepository:
             rows = await conn.execute(query)
             return [TrailEntry(r.at, r.from_state, r.to_state, r.code, r.actor) for r in rows]
 
-    async def due_to_expire(self, now: dt.datetime, limit: int = 500) -> list[str]:
-        """Incomplete uploads past their deadline (each expires through a validated move)."""
+    async def due_to_expire(
+        self, now: dt.datetime, node: str | None = None, limit: int = 500
+    ) -> list[str]:
+        """Incomplete uploads past their deadline (each expires through a validated move),
+        staged where `node` can delete them."""
+        reachable = or_(uploads.c.staged_on.is_(None), uploads.c.staged_on == node)
         query = (
             select(uploads.c.id)
-            .where(uploads.c.state == UploadState.RECEIVING.value, uploads.c.expires_at < now)
+            .where(
+                uploads.c.state == UploadState.RECEIVING.value,
+                uploads.c.expires_at < now,
+                reachable,
+            )
             .limit(limit)
         )
         async with self._engine.connect() as conn:

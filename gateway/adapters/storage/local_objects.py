@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from gateway.adapters.storage.digests import READ_BYTES, file_digests, s3_etag
+from gateway.domain.errors import StorageUnavailable
 from gateway.domain.ports.storage import FileDigests, StoredObject
 
 
@@ -29,6 +30,11 @@ class LocalObjectStore:
 
     async def prepare(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    async def ready(self) -> None:
+        writable = await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK)
+        if not writable:
+            raise StorageUnavailable(f"the directory {self.root} is missing or not writable")
 
     def path(self, key: str) -> Path:
         # Keys are built by gateway.domain.object_keys; this is a second line of defence.

@@ -10,11 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from gateway.domain.errors import StagingUnavailable
+from gateway.domain.errors import StagingUnavailable, UploadOnOtherInstance
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 # Linux refuses pwritev with more buffers than IOV_MAX.
 _IOV_MAX = 1024
+_ELSEWHERE = (
+    "this upload's earlier bytes are staged on another gateway instance: resume it there "
+    "(a deployment with VODGATE_STAGING=s3 takes any instance)"
+)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -33,7 +37,7 @@ class LocalStagingStore:
     async def prepare(self) -> None:
         await asyncio.to_thread(self._directory.mkdir, parents=True, exist_ok=True)
 
-    async def create(self, upload_id: str) -> None:
+    async def create(self, upload_id: str) -> str | None:
         path = self.path(upload_id)
 
         def _create() -> None:
@@ -43,19 +47,13 @@ class LocalStagingStore:
                 _sync_directory(path.parent)
 
         await _io(_create)
+        return None
 
     async def open_writer(
-        self, upload_id: str, offset: int, checksum_algorithm: str | None
+        self, upload_id: str, offset: int, checksum_algorithm: str | None, state: str | None
     ) -> LocalStagedWriter:
         hasher = hashlib.new(checksum_algorithm) if checksum_algorithm else None
         return LocalStagedWriter(self.path(upload_id), offset, hasher, fsync=self._fsync)
-
-    async def size(self, upload_id: str) -> int:
-        path = self.path(upload_id)
-        try:
-            return (await asyncio.to_thread(path.stat)).st_size
-        except FileNotFoundError:
-            return 0
 
     async def delete(self, upload_id: str) -> None:
         await asyncio.to_thread(self.path(upload_id).unlink, missing_ok=True)
@@ -81,17 +79,37 @@ class LocalStagedWriter:
     def written(self) -> int:
         return self._written
 
+    @property
+    def state(self) -> str | None:
+        return None
+
     def _open(self) -> int:
         if self._fd is None:
-            try:
-                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                self._created = True
-            except FileExistsError:
-                self._fd = os.open(self._path, os.O_WRONLY, 0o600)
+            if self._start == 0:
+                try:
+                    self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    self._created = True
+                except FileExistsError:
+                    self._fd = os.open(self._path, os.O_WRONLY, 0o600)
+            else:
+                self._fd = self._open_prefix()
             # Bytes past the acknowledged offset were never acknowledged (a crash between
             # write and commit): drop them so the file always equals the recorded offset.
             os.ftruncate(self._fd, self._start)
         return self._fd
+
+    def _open_prefix(self) -> int:
+        """The file holding the bytes before `start`. Never created here: a missing or short
+        file means those bytes are on another instance's disk, and bytes written after a
+        hole would be acknowledged and then lost."""
+        try:
+            fd = os.open(self._path, os.O_WRONLY, 0o600)
+        except FileNotFoundError:
+            raise UploadOnOtherInstance(_ELSEWHERE) from None
+        if os.fstat(fd).st_size < self._start:
+            os.close(fd)
+            raise UploadOnOtherInstance(_ELSEWHERE)
+        return fd
 
     def _write_now(self, chunks: list[bytes]) -> None:
         """Hash and write at the current position (worker thread)."""

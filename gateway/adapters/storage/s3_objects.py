@@ -58,7 +58,7 @@ class S3ObjectStore:
             read_timeout=120,
             max_pool_connections=TRANSFER_THREADS * 4,
         )
-        self._client: S3Client = boto3.session.Session().client(
+        self.client: S3Client = boto3.session.Session().client(
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
@@ -76,7 +76,7 @@ class S3ObjectStore:
     def part_size(self) -> int:
         return self._part_size
 
-    async def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a boto3 call in a thread; every botocore failure becomes StorageUnavailable."""
         try:
             return await asyncio.to_thread(functools.partial(function, *args, **kwargs))
@@ -90,19 +90,22 @@ class S3ObjectStore:
 
     async def prepare(self) -> None:
         try:
-            await asyncio.to_thread(self._client.head_bucket, Bucket=self.bucket)
+            await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
             return
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in _MISSING:
                 raise StorageUnavailable(f"bucket {self.bucket}: {exc}") from exc
         except (BotoCoreError, OSError) as exc:
             raise StorageUnavailable(f"object store unreachable: {exc}") from exc
-        await self._call("create bucket", self._client.create_bucket, Bucket=self.bucket)
+        await self.call("create bucket", self.client.create_bucket, Bucket=self.bucket)
+
+    async def ready(self) -> None:
+        await self.call(f"head bucket {self.bucket}", self.client.head_bucket, Bucket=self.bucket)
 
     async def put_file(self, key: str, path: Path) -> None:
-        await self._call(
+        await self.call(
             f"put {key}",
-            self._client.upload_file,
+            self.client.upload_file,
             str(path),
             self.bucket,
             key,
@@ -111,7 +114,7 @@ class S3ObjectStore:
 
     async def head(self, key: str) -> StoredObject | None:
         try:
-            found = await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=key)
+            found = await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
@@ -130,9 +133,9 @@ class S3ObjectStore:
     async def copy_from(self, key: str, source_bucket: str, source_key: str) -> None:
         """Server-side copy; above the part size in parts of the same size, so the copy's
         ETag equals the source's when the source went up with this part size."""
-        await self._call(
+        await self.call(
             f"copy {source_key} to {key}",
-            self._client.copy,
+            self.client.copy,
             {"Bucket": source_bucket, "Key": source_key},
             self.bucket,
             key,
@@ -140,9 +143,9 @@ class S3ObjectStore:
         )
 
     async def download(self, key: str, path: Path) -> None:
-        await self._call(
+        await self.call(
             f"get {key}",
-            self._client.download_file,
+            self.client.download_file,
             self.bucket,
             key,
             str(path),
@@ -150,19 +153,19 @@ class S3ObjectStore:
         )
 
     async def delete(self, key: str) -> None:
-        await self._call(f"delete {key}", self._client.delete_object, Bucket=self.bucket, Key=key)
+        await self.call(f"delete {key}", self.client.delete_object, Bucket=self.bucket, Key=key)
 
     async def list_keys(self, prefix: str) -> list[str]:
         def list_all() -> list[str]:
             keys: list[str] = []
-            paginator = self._client.get_paginator("list_objects_v2")
+            paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
             return keys
 
-        return await self._call(f"list {prefix}", list_all)
+        return await self.call(f"list {prefix}", list_all)
 
     def presign_get(self, key: str, expires_s: int = 3600) -> str:
-        return self._client.generate_presigned_url(
+        return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
         )

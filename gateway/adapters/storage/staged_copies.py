@@ -1,8 +1,8 @@
 """Where screening, forwarding and review find an upload's bytes once it is complete.
 
     LocalStagedCopies   the embedded default: the staged file on this node's disk
-    QuarantineCopies    staging = s3: the receiving node hands the file to a quarantine
-                        bucket, and any worker on any node reads it from there
+    QuarantineCopies    staging = s3: the upload's multipart upload, sealed into one object
+                        in the quarantine bucket; any worker on any node reads it there
 
 Screening needs a file for ffmpeg: `local_copy` yields one (downloaded for the quarantine,
 removed afterwards)."""
@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from gateway.adapters.storage.local_staging import LocalStagingStore
 from gateway.adapters.storage.s3_objects import S3ObjectStore
 from gateway.domain.object_keys import quarantine_key
+from gateway.domain.ports.storage import StagingStore
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # How long a reviewer's presigned link to a quarantined video lives (seconds).
 PRESIGN_S = 900
@@ -47,20 +51,21 @@ class LocalStagedCopies:
 
 
 class QuarantineCopies:
-    def __init__(self, store: S3ObjectStore, staging: LocalStagingStore, work_dir: Path) -> None:
+    def __init__(self, store: S3ObjectStore, staging: StagingStore, work_dir: Path) -> None:
         self.store = store
         self._staging = staging
         self._work_dir = work_dir
 
     def path(self, upload_id: str) -> Path:
-        """The receiving node's staged file (until it is handed to the quarantine)."""
-        return self._staging.path(upload_id)
+        """Where `local_copy` puts this node's copy while a block uses it."""
+        if not _UPLOAD_ID.match(upload_id):
+            raise ValueError(f"not an upload id: {upload_id!r}")
+        return self._work_dir / f"{upload_id}.bin"
 
     @contextlib.asynccontextmanager
     async def local_copy(self, upload_id: str) -> AsyncIterator[Path]:
-        self._staging.path(upload_id)  # validates the id before it names a file
+        local = self.path(upload_id)
         await asyncio.to_thread(self._work_dir.mkdir, parents=True, exist_ok=True)
-        local = self._work_dir / f"{upload_id}.bin"
         partial = self._work_dir / f".{upload_id}.partial"
         try:
             await self.store.download(quarantine_key(upload_id), partial)
@@ -74,8 +79,7 @@ class QuarantineCopies:
         return await self.store.head(quarantine_key(upload_id)) is not None
 
     async def drop(self, upload_id: str) -> None:
-        await self.store.delete(quarantine_key(upload_id))
-        await self._staging.delete(upload_id)
+        await self._staging.delete(upload_id)  # the sealed object, or what is left unsealed
 
     def presign(self, upload_id: str) -> str | None:
         return self.store.presign_get(quarantine_key(upload_id), PRESIGN_S)

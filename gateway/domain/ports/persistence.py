@@ -171,6 +171,8 @@ class Uploads(Protocol):
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        staged_on: str | None = None,
+        staging_state: str | None = None,
     ) -> UploadRecord:
         """With its first job and `upload.received` when the body completed it."""
         ...
@@ -190,8 +192,10 @@ class Uploads(Protocol):
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        staging_state: str | None = None,
     ) -> UploadRecord:
-        """Move the offset over durable bytes; at the length the upload is received (with
+        """Move the offset over durable bytes (and the staging state that holds them,
+        in the same transaction); at the length the upload is received (with
         its first job and `upload.received`). Conflict when another writer moved it."""
         ...
 
@@ -203,8 +207,10 @@ class Uploads(Protocol):
 
     async def was_approved(self, upload_id: str) -> bool: ...
 
-    async def due_to_expire(self, now: dt.datetime, limit: int = 500) -> list[str]:
-        """Incomplete uploads past their deadline."""
+    async def due_to_expire(
+        self, now: dt.datetime, node: str | None = None, limit: int = 500
+    ) -> list[str]:
+        """Incomplete uploads past their deadline, staged where `node` can delete them."""
         ...
 
 
@@ -220,9 +226,31 @@ class JobQueue(Protocol):
 
     async def renew(self, job: Job, owner: str, now: dt.datetime, lease: dt.timedelta) -> bool: ...
 
+    async def hand_back(self, job: Job, owner: str, now: dt.datetime) -> bool:
+        """Queue a held job again at once (a stopping worker), its attempt not counted."""
+        ...
+
+    async def queue_stats(self, now: dt.datetime) -> dict[str, tuple[int, float]]:
+        """Per stage: jobs waiting or running, and the oldest due one's age in seconds."""
+        ...
+
     async def retry_later(
         self, job: Job, now: dt.datetime, delay: dt.timedelta, error: str
     ) -> None: ...
+
+
+class WorkerRegistry(Protocol):
+    """Every worker process's heartbeat, on the shared database."""
+
+    async def beat(
+        self, worker_id: str, node: str, stages: list[str], now: dt.datetime
+    ) -> None: ...
+
+    async def leave(self, worker_id: str) -> None: ...
+
+    async def alive(self, since: dt.datetime) -> dict[str, int]:
+        """Per stage, the processes seen since `since`."""
+        ...
 
 
 class LicenceRegistry(Protocol):

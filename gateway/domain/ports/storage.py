@@ -17,6 +17,13 @@ class StagedWriter(Protocol):
         """Bytes written since the writer was opened."""
         ...
 
+    @property
+    def state(self) -> str | None:
+        """Where the durable bytes are, as the store records it (S3 staging: the multipart
+        upload's parts and tail object); committed with the offset they add up to, so the
+        two never disagree. None: the store needs no record (a local file)."""
+        ...
+
     async def write(self, chunks: list[bytes]) -> None: ...
 
     async def digest(self) -> bytes | None:
@@ -41,17 +48,33 @@ class StagedWriter(Protocol):
 
 
 class StagingStore(Protocol):
-    """Where received bytes wait for screening (a local directory, later an S3 bucket)."""
+    """Where received bytes wait for screening: this node's directory, or (scale-out) an S3
+    multipart upload that any instance can append to."""
 
-    async def create(self, upload_id: str) -> None: ...
+    async def create(self, upload_id: str) -> str | None:
+        """Make room for a new upload; returns its first staging state."""
+        ...
 
     async def open_writer(
-        self, upload_id: str, offset: int, checksum_algorithm: str | None
-    ) -> StagedWriter: ...
+        self, upload_id: str, offset: int, checksum_algorithm: str | None, state: str | None
+    ) -> StagedWriter:
+        """A writer appending at `offset`, which the recorded `state` must account for (else
+        UploadOnOtherInstance: the earlier bytes are not where this store can reach)."""
+        ...
 
-    async def size(self, upload_id: str) -> int: ...
+    async def delete(self, upload_id: str) -> None:
+        """Destroy every staged byte of the upload (idempotent)."""
+        ...
 
-    async def delete(self, upload_id: str) -> None: ...
+
+class SealableStaging(Protocol):
+    """A staging store whose uploads become one object only when sealed (S3 multipart)."""
+
+    async def seal(
+        self, upload_id: str, length: int, state: str | None
+    ) -> tuple[StoredObject, str]:
+        """The complete upload as one object, verified; with its SHA-256. Idempotent."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +101,10 @@ class ObjectStore(Protocol):
 
     async def prepare(self) -> None:
         """Create the bucket or directory if it is missing."""
+        ...
+
+    async def ready(self) -> None:
+        """Raise StorageUnavailable unless the bucket or directory answers (read-only)."""
         ...
 
     async def put_file(self, key: str, path: Path) -> None: ...

@@ -59,7 +59,7 @@ class DeliveryWorker(LeasedWorker):
         self._prepare_stores = prepare_stores
         self._stores_ready = False
         self._retry_base_s = retry_base_s
-        self.node = node  # quarantine hand-offs of uploads received on this node
+        self.node = node  # local staging: uploads whose bytes are on this node
 
     async def handle(self, job: Job) -> None:
         upload = await self._context.uploads.get_internal(job.upload_id)
