@@ -1,18 +1,15 @@
 """The same schema, migrations and repositories on PostgreSQL (asyncpg), the scale-out store.
 
-`make test` starts PostgreSQL when it is installed but not running; VODGATE_TEST_PG_DSN points
-elsewhere (default: the local server, user postgres, trust auth)."""
+Each test gets a database of its own (tests/postgres.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from gateway.domain.errors import Conflict
@@ -22,25 +19,17 @@ from gateway.domain.states import UploadState
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Services, close_services, open_services
 from tests.pipeline_helpers import in_review
-
-ADMIN_DSN = os.environ.get("VODGATE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.postgres import new_database
 
 
 @pytest.fixture
 async def pg_services(tmp_path: Path) -> AsyncIterator[Services]:
-    name = f"vodgate_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    services = await open_services(
-        Settings(data_dir=tmp_path / "var", database_url=f"{base}/{name}")
-    )
-    try:
-        yield services
-    finally:
-        await close_services(services)
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with new_database() as url:
+        services = await open_services(Settings(data_dir=tmp_path / "var", database_url=url))
+        try:
+            yield services
+        finally:
+            await close_services(services)
 
 
 async def test_repositories_on_postgres(pg_services: Services) -> None:
@@ -168,3 +157,26 @@ async def test_review_claims_are_exclusive_on_postgres(pg_services: Services) ->
     winner = next(r for r in reviewers if r.key_id == holder)
     result = await services.review.decide(winner, item_id, "approve", [], "fine")
     assert result["outcome"] == "approved"
+
+
+async def test_a_tenants_concurrency_limit_holds_across_racing_workers(
+    pg_services: Services,
+) -> None:
+    """Eight workers claim at once over PostgreSQL (SKIP LOCKED): tenant X, limited to two
+    running jobs, gets exactly two; tenant Y's one job is taken too."""
+    from gateway.adapters.db.jobs import JobRepository
+    from tests.integration.test_jobs import make_jobs
+
+    services = pg_services
+    now = services.clock.now()
+    x, _ = await services.tenants.create("pg-x", Role.UPLOADER, now)
+    y, _ = await services.tenants.create("pg-y", Role.UPLOADER, now)
+    x_jobs = await make_jobs(services, x, 10)
+    y_jobs = await make_jobs(services, y, 1)
+    limited = JobRepository(services.engine, tenant_concurrency=2)
+    lease = dt.timedelta(minutes=5)
+    now = services.clock.now()  # every job is due
+    claims = await asyncio.gather(*(limited.claim(f"w{i}", now, lease) for i in range(8)))
+    taken = [job.upload_id for job in claims if job is not None]
+    assert len([t for t in taken if t in x_jobs]) == 2
+    assert [t for t in taken if t in y_jobs] == list(y_jobs)

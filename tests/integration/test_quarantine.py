@@ -1,7 +1,7 @@
 """The scale-out staging: each upload's bytes go to a multipart upload in the staging bucket
-(Ceph RGW), sealed into one quarantined object when complete; screening reads it from there, forwarding is a server-side copy to the
-destination bucket, and only then does the quarantine copy go. Reviewers' players get a
-presigned link to the quarantined video."""
+(Ceph RGW), sealed into one quarantined object when complete; screening reads it there,
+forwarding is a server-side copy to the destination bucket, and only then does the
+quarantined object go. Reviewers' players get a presigned link to the quarantined video."""
 
 from __future__ import annotations
 

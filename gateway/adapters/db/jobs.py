@@ -251,16 +251,20 @@ def _aware(value: Any) -> dt.datetime | None:
 
 
 def _tenant_running(now: dt.datetime) -> ScalarSelect[int]:
-    """How many jobs of the candidate's stage its tenant has running under a live lease."""
+    """How many jobs of the candidate's stage its tenant has running under a live lease.
+    (One level deep, so it correlates with the candidate row in a SELECT and an UPDATE.)"""
     owner = uploads.alias("owner")
     running = jobs.alias("running")
     running_upload = uploads.alias("running_upload")
-    tenant = select(owner.c.tenant_id).where(owner.c.id == jobs.c.upload_id).scalar_subquery()
     return (
         select(func.count())
-        .select_from(running.join(running_upload, running_upload.c.id == running.c.upload_id))
+        .select_from(
+            running.join(running_upload, running_upload.c.id == running.c.upload_id).join(
+                owner, owner.c.tenant_id == running_upload.c.tenant_id
+            )
+        )
         .where(
-            running_upload.c.tenant_id == tenant,
+            owner.c.id == jobs.c.upload_id,
             running.c.stage == jobs.c.stage,
             running.c.state == RUNNING,
             running.c.lease_expires_at >= now,

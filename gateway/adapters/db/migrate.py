@@ -20,10 +20,14 @@ def alembic_config(url: str) -> Config:
 
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
+    await upgrade_to(engine, "head")
+
+
+async def upgrade_to(engine: AsyncEngine, revision: str) -> None:
     def _upgrade(connection: Connection) -> None:
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
