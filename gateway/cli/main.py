@@ -19,9 +19,10 @@ from gateway.cli.tenant import add_tenant_commands
 from gateway.cli.upload import add_upload_command
 from gateway.domain.errors import ConfigError, GatewayError
 from gateway.runtime.logs import configure_logging
-from gateway.runtime.wiring import Services
+from gateway.runtime.wiring import Services, is_outage
 
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 69  # sysexits.h EX_UNAVAILABLE: a service it needs is down
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # The database (or a connection to it) is not there: say so, without a traceback.
+        print(
+            f"vodgate: the database is unreachable ({type(exc).__name__}: {exc}); "
+            "check VODGATE_DATABASE_URL and that the server is up",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -138,8 +138,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await local_staging.prepare()
     # staging = s3: bytes go straight to a multipart upload any instance can append to,
     # sealed into the quarantine bucket when complete; else this node's disk holds them.
-    if quarantine is not None:
-        await _prepare_staging_bucket(quarantine)
+    await _prepare_stores([objects] if quarantine is None else [objects, quarantine])
     sealing = None if quarantine is None else _s3_staging(quarantine)
     staging: StagingStore = local_staging if sealing is None else sealing
     uploads = UploadRepository(engine, FirstJob(QUARANTINE) if quarantined else FirstJob())
@@ -285,13 +284,14 @@ def is_outage(error: BaseException) -> bool:
     return is_database_outage(error)
 
 
-async def _prepare_staging_bucket(quarantine: ObjectStore) -> None:
-    """Uploads start in the staging bucket: create it now if missing. An unreachable S3 is
-    not fatal here: /readyz says so, and creations answer 503 until it is back."""
-    try:
-        await quarantine.prepare()
-    except StorageUnavailable as exc:
-        logger.warning("staging.bucket_unavailable", extra={"error": exc.message[:500]})
+async def _prepare_stores(stores: list[ObjectStore]) -> None:
+    """Create missing buckets now (uploads start in the staging bucket). An unreachable S3
+    is not fatal here: /readyz says so, and what needs it answers 503 until it is back."""
+    for store in stores:
+        try:
+            await store.prepare()
+        except StorageUnavailable as exc:
+            logger.warning("store.unavailable", extra={"error": exc.message[:500]})
 
 
 def _s3_staging(quarantine: S3ObjectStore) -> S3StagingStore:

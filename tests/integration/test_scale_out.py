@@ -33,6 +33,7 @@ from tests.conftest import LICENCE_NUMBER, ManualClock, Tenant
 from tests.helpers import PATCH_TYPE, checksum_header, creation_headers, upload_id_of
 from tests.postgres import new_database
 from tests.s3 import S3Server, new_bucket
+from tests.tcp_proxy import TcpProxy
 
 
 @dataclass
@@ -281,3 +282,96 @@ async def test_migrations_run_on_an_empty_database_and_from_the_previous_revisio
                 await engine.dispose()
             assert revision == "0007"
             assert {"staged_on", "staging_state"} <= names
+
+
+async def test_s3_down_mid_patch_answers_503_and_the_upload_resumes(
+    tmp_path: Path, s3_server: S3Server, s3_extra: dict[str, Any]
+) -> None:
+    staging = s3_extra["s3_staging_bucket"]
+    data = await asyncio.to_thread(os.urandom, 12 * MiB)
+    async with two_instances(tmp_path, **s3_extra) as (a, b):
+        tenant = await licensed_tenant(a.services)
+        upload_id = await create(a, tenant, len(data))
+        assert (await a.patch(tenant, upload_id, 0, data[: 6 * MiB])).status == 204
+        s3_server.pause()
+        try:
+            failed = await b.patch(tenant, upload_id, 6 * MiB, data[6 * MiB :])
+            assert failed.status == 503
+            assert (await failed.json())["error"]["code"] == "storage_unavailable"
+            assert await a.offset(tenant, upload_id) == 6 * MiB  # unchanged
+            ready = await a.client.get("/readyz")
+            assert ready.status == 503
+            checks = (await ready.json())["checks"]
+            assert checks["database"] == "ok"
+            assert checks["staging"].startswith("storage_unavailable")
+        finally:
+            s3_server.resume()
+        assert await ready_again(a), "readyz never recovered after S3 came back"
+        assert (await b.patch(tenant, upload_id, 6 * MiB, data[6 * MiB :])).status == 204
+        (sealer,) = build_delivery_workers(a.services, 1)
+        assert await sealer.run_once()
+        stored = s3_server.client().get_object(Bucket=staging, Key=f"quarantine/{upload_id}")
+        assert stored["Body"].read() == data
+
+
+async def ready_again(at: Instance, within_s: float = 60.0) -> bool:
+    """Polls /readyz until it answers 200 (RGW takes a moment to serve after a restart)."""
+    for _ in range(int(within_s * 2)):
+        if (await at.client.get("/readyz")).status == 200:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def test_wrong_s3_credentials_make_the_instance_unready(
+    tmp_path: Path, s3_extra: dict[str, Any]
+) -> None:
+    wrong = {**s3_extra, "s3_secret_access_key": "not-the-secret"}
+    async with two_instances(tmp_path, **wrong) as (a, _):
+        ready = await a.client.get("/readyz")
+        assert ready.status == 503
+        body = await ready.json()
+        assert body["ready"] is False
+        assert body["checks"]["database"] == "ok"
+        for store in ("staging", "destination"):
+            assert body["checks"][store].startswith("storage_unavailable: object store refused")
+            assert "not-the-secret" not in body["checks"][store]
+        assert (await a.client.get("/healthz")).status == 200  # alive all the same
+
+
+async def test_a_lost_database_answers_503_and_work_resumes_after(tmp_path: Path) -> None:
+    proxy = TcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    async with new_database() as url:
+        through_proxy = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        settings = Settings(
+            data_dir=tmp_path / "a",
+            database_url=through_proxy,
+            screening_workers=0,
+            delivery_workers=0,
+            registry_cache_ttl_s=0,
+        )
+        async with instance(settings, ManualClock()) as a:
+            tenant = await licensed_tenant(a.services)
+            upload_id = await create(a, tenant, 4)
+            await proxy.cut()
+            try:
+                lost = await a.client.head(f"/files/{upload_id}", headers=tenant.auth)
+                assert lost.status == 503
+                assert lost.headers["Retry-After"] == "5"
+                ready = await (await a.client.get("/readyz")).json()
+                assert ready["checks"]["database"] != "ok"
+            finally:
+                await proxy.restore()
+            assert await a.offset(tenant, upload_id) == 0
+            assert (await a.patch(tenant, upload_id, 0, b"abcd")).status == 204
+            job = await a.services.jobs.claim(
+                "w",
+                a.services.clock.now(),
+                dt.timedelta(minutes=5),
+                (SCREENING,),
+                a.services.settings.node,
+            )
+            assert job is not None
+            assert job.upload_id == upload_id
+    await proxy.cut()

@@ -1,0 +1,260 @@
+"""The scale-out deployment as operators run it: two `vodgate serve` and two `vodgate
+worker` processes, each with its own data directory, on one PostgreSQL and one Ceph RGW.
+
+A 100 MB upload is created on A and PATCHed alternately on A and B in 8 MiB chunks, with a
+connection dropped half-way through one chunk; it completes with the right bytes, is
+screened once and forwarded once, and both workers stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import yaml
+
+from gateway.runtime.settings import PROJECT_ROOT
+from tests.conftest import LICENCE_NUMBER
+from tests.e2e.conftest import free_port
+from tests.helpers import creation_headers, upload_id_of
+from tests.media import colour_clip
+from tests.models import TEST_POLICY, build_colour_model
+from tests.postgres import ADMIN_DSN
+from tests.s3 import S3Server, new_bucket
+
+MiB = 1024 * 1024
+CHUNK = 8 * MiB
+
+
+@dataclass
+class Fleet:
+    env: dict[str, str]
+    root: Path
+    processes: list[tuple[subprocess.Popen[bytes], Path]]
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "--log-level", "WARNING", *args,
+             "--data-dir", str(self.root / "cli")],
+            capture_output=True, text=True, timeout=60, check=False, env=self.env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def start(self, name: str, *args: str, **extra: str) -> Path:
+        log = self.root / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gateway", *args, "--data-dir", str(self.root / name)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**self.env, **extra},
+            )
+        self.processes.append((process, log))
+        return log
+
+
+def _wait(predicate: object, what: str, timeout_s: float, logs: list[Path]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what}:\n" + "\n".join(p.read_text()[-3000:] for p in logs))
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+async def _database(name: str, drop: bool) -> str:
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(
+            f'DROP DATABASE "{name}" WITH (FORCE)' if drop else f'CREATE DATABASE "{name}"'
+        )
+    finally:
+        await admin.close()
+    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+async def _jobs(url: str, upload_id: str) -> list[tuple[str, str, int]]:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await connection.fetch(
+            "SELECT stage, state, attempts FROM jobs WHERE upload_id = $1 ORDER BY id", upload_id
+        )
+    finally:
+        await connection.close()
+    return [(r["stage"], r["state"], r["attempts"]) for r in rows]
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, s3_server: S3Server) -> Iterator[Fleet]:
+    name = f"vodgate_e2e_{os.getpid()}_{int(time.time())}"
+    url = asyncio.run(_database(name, drop=False))
+    models, policies = tmp_path / "models", tmp_path / "policies"
+    build_colour_model(models)
+    policies.mkdir()
+    shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
+    (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
+    destination = new_bucket()
+    env = {
+        **os.environ,
+        "VODGATE_DATABASE_URL": url,
+        "VODGATE_STAGING": "s3",
+        "VODGATE_S3_STAGING_BUCKET": new_bucket(),
+        "VODGATE_S3_PART_SIZE": str(8 * MiB),
+        "VODGATE_MODELS_DIR": str(models),
+        "VODGATE_POLICIES_DIR": str(policies),
+        "VODGATE_OCR": "false",
+        "VODGATE_RENDITIONS": "[120]",
+        **{f"VODGATE_{k.upper()}": str(v) for k, v in s3_server.settings_for(destination).items()},
+    }
+    running = Fleet(env, tmp_path, [])
+    yield running
+    for process, _ in running.processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    asyncio.run(_database(name, drop=True))
+
+
+def _patch(url: str, upload_id: str, key: str, offset: int, body: bytes) -> int:
+    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=60)
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Tus-Resumable": "1.0.0",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": str(offset),
+    }
+    connection.request("PATCH", f"/files/{upload_id}", body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def _head(url: str, upload_id: str, key: str) -> int:
+    request = urllib.request.Request(
+        f"{url}/files/{upload_id}",
+        method="HEAD",
+        headers={"Authorization": f"Bearer {key}", "Tus-Resumable": "1.0.0"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.headers["Upload-Offset"])
+
+
+def _drop_mid_body(url: str, upload_id: str, key: str, offset: int, body: bytes) -> None:
+    """Send the headers and part of the body, then vanish (a phone losing its network)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = (
+            f"PATCH /files/{upload_id} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {key}\r\nTus-Resumable: 1.0.0\r\n"
+            "Content-Type: application/offset+octet-stream\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body[: len(body) // 2])
+        time.sleep(0.5)
+
+
+def test_an_upload_crosses_two_gateways_and_two_workers_screen_and_forward_it_once(
+    fleet: Fleet, s3_server: S3Server, tmp_path: Path
+) -> None:
+    clip = colour_clip(tmp_path / "clip.mp4", 6)
+    # 100 MB: a real clip, then a top-level `free` box (skipped by every MP4 reader).
+    padding = 100 * 1000 * 1000 - clip.stat().st_size
+    data = clip.read_bytes() + padding.to_bytes(4, "big") + b"free" + os.urandom(padding - 8)
+    created = json.loads(fleet.cli("tenant", "create", "scale-media"))
+    licence = ["--type", "avsp", "--number", LICENCE_NUMBER, "--holder", "Scale"]
+    fleet.cli(
+        "licence", "add", "--tenant", created["tenant_id"], *licence, "--valid-until", "2099-12-31"
+    )
+    key = created["api_key"]
+    urls = [f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"]
+    gateway_logs = [
+        fleet.start(
+            name,
+            "serve",
+            "--port",
+            url.rsplit(":", 1)[1],
+            VODGATE_SCREENING_WORKERS="0",
+            VODGATE_DELIVERY_WORKERS="0",
+        )
+        for name, url in zip(("a", "b"), urls, strict=True)
+    ]
+    worker_logs = [fleet.start(name, "worker") for name in ("w1", "w2")]
+    logs = gateway_logs + worker_logs
+    _wait(lambda: all(_ready(u) for u in urls), "gateways not ready", 60, logs)
+    _wait(lambda: all("worker.ready" in p.read_text() for p in worker_logs), "workers", 60, logs)
+
+    request = urllib.request.Request(
+        f"{urls[0]}/files/", method="POST",
+        headers={"Authorization": f"Bearer {key}", "Tus-Resumable": "1.0.0",
+                 **creation_headers(len(data))},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        upload_id = upload_id_of(response.headers["Location"])
+
+    offset, turn, dropped = 0, 0, False
+    while offset < len(data):
+        url = urls[turn % 2]
+        chunk = data[offset : offset + CHUNK]
+        if not dropped and offset >= len(data) // 2:
+            _drop_mid_body(url, upload_id, key, offset, chunk)
+            dropped = True
+            # The bytes that arrived were kept: the other instance says where to go on.
+            other, before = urls[(turn + 1) % 2], offset
+            _wait(lambda: _head(other, upload_id, key) > before, "kept", 30, logs)  # noqa: B023
+            offset = _head(other, upload_id, key)
+            turn += 1
+            continue
+        assert _patch(url, upload_id, key, offset, chunk) == 204
+        offset += len(chunk)
+        turn += 1
+    assert dropped
+
+    def settled() -> bool:
+        status = urllib.request.Request(
+            f"{urls[1]}/v1/uploads/{upload_id}", headers={"Authorization": f"Bearer {key}"}
+        )
+        with urllib.request.urlopen(status, timeout=10) as response:
+            return json.loads(response.read())["state"] in {"delivered", "released"}
+
+    _wait(settled, "the upload never reached delivery", 180, logs)
+    jobs = asyncio.run(_jobs(fleet.env["VODGATE_DATABASE_URL"], upload_id))
+    stages = [stage for stage, _, _ in jobs]
+    assert stages.count("screening") == 1
+    assert stages.count("forward") == 1
+    assert all(state == "done" and attempts == 1 for _, state, attempts in jobs), jobs
+    destination = fleet.env["VODGATE_S3_DESTINATION_BUCKET"]
+    source = next(k for k in s3_server.keys(destination) if "/source." in k)
+    stored = s3_server.client().get_object(Bucket=destination, Key=source)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert s3_server.keys(fleet.env["VODGATE_S3_STAGING_BUCKET"]) == []
+
+    for process, _ in fleet.processes:
+        process.send_signal(signal.SIGTERM)
+    for process, log in fleet.processes:
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
