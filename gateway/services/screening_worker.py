@@ -35,6 +35,7 @@ from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import UploadRecord
 from gateway.services.file_digest import sha256_of
+from gateway.services.failpoints import failpoint
 from gateway.services.leased_worker import LeasedWorker
 from gateway.services.metrics import Metrics
 from gateway.services.screener import Screener, ScreeningResult, decision_record
@@ -169,6 +170,7 @@ class ScreeningWorker(LeasedWorker):
         verdict = Verdict(result.decision.verdict)
         self._metrics.screening_verdicts.labels(verdict=verdict.name.lower()).inc()
         code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
+        failpoint("screening.before_commit")  # decided, nothing recorded yet
         await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, record)
         logger.info(
             "screening.decided", extra={"upload_id": upload.id, "verdict": verdict.name.lower()}

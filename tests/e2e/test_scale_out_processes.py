@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -258,3 +259,74 @@ def test_an_upload_crosses_two_gateways_and_two_workers_screen_and_forward_it_on
     for process, log in fleet.processes:
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
         assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+async def _outcomes(url: str) -> dict[str, Any]:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        states = await connection.fetch("SELECT id, state FROM uploads")
+        jobs = await connection.fetch("SELECT upload_id, stage, state FROM jobs")
+        decisions = await connection.fetchval("SELECT count(*) FROM decisions")
+    finally:
+        await connection.close()
+    return {
+        "states": {r["id"]: r["state"] for r in states},
+        "jobs": [(r["upload_id"], r["stage"], r["state"]) for r in jobs],
+        "decisions": decisions,
+    }
+
+
+@pytest.mark.timeout(600)
+def test_workers_killed_mid_screening_and_mid_forwarding_lose_nothing(
+    fleet: Fleet, s3_server: S3Server, tmp_path: Path
+) -> None:
+    clip = colour_clip(tmp_path / "clip.mp4", 3).read_bytes()
+    created = json.loads(fleet.cli("tenant", "create", "kill-media"))
+    licence = ["--type", "avsp", "--number", LICENCE_NUMBER, "--valid-until", "2099-12-31"]
+    fleet.cli("licence", "add", "--tenant", created["tenant_id"], *licence, "--holder", "K")
+    key = created["api_key"]
+    url = f"http://127.0.0.1:{free_port()}"
+    logs = [fleet.start("a", "serve", "--port", url.rsplit(":", 1)[1],
+                        VODGATE_SCREENING_WORKERS="0", VODGATE_DELIVERY_WORKERS="0")]  # fmt: skip
+    _wait(lambda: _ready(url), "gateway not ready", 60, logs)
+    ids = []
+    for _ in range(50):  # distinct bytes: each is screened, not matched as a duplicate
+        padding = os.urandom(1024)
+        data = clip + (len(padding) + 8).to_bytes(4, "big") + b"free" + padding
+        request = urllib.request.Request(
+            f"{url}/files/", method="POST", data=data,
+            headers={"Authorization": f"Bearer {key}", "Tus-Resumable": "1.0.0",
+                     "Content-Type": "application/offset+octet-stream",
+                     **creation_headers(len(data))},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            ids.append(upload_id_of(response.headers["Location"]))
+
+    # Each dies (as from SIGKILL) at its first crash point: one mid-screening (decided,
+    # nothing recorded), then one mid-forwarding (copied, not yet verified).
+    short_lease = {"VODGATE_JOB_LEASE_S": "3"}
+    for name, crash_point in (("w1", "screening.before_commit"), ("w2", "forward.after_copy")):
+        log = fleet.start(name, "worker", VODGATE_FAILPOINTS=crash_point, **short_lease)
+        process = fleet.processes[-1][0]
+        _wait(lambda: process.poll() is not None, f"{name} never crashed", 120, [log])  # noqa: B023
+        assert process.returncode == 70
+        assert "failpoint.hit" in log.read_text()
+    logs += [fleet.start(name, "worker", **short_lease) for name in ("w3", "w4")]
+
+    database = fleet.env["VODGATE_DATABASE_URL"]
+
+    def all_final() -> bool:
+        states = asyncio.run(_outcomes(database))["states"]
+        return all(states[i] in {"delivered", "released", "rejected", "failed"} for i in ids)
+
+    _wait(all_final, "not every upload reached a final state", 300, logs)
+    outcome = asyncio.run(_outcomes(database))
+    assert {outcome["states"][i] for i in ids} <= {"delivered", "released"}
+    assert outcome["decisions"] == 50  # each screened to completion once
+    per_stage = [(u, stage) for u, stage, _ in outcome["jobs"]]
+    assert len(per_stage) == len(set(per_stage))  # no stage of any upload queued twice
+    assert all(state == "done" for _, _, state in outcome["jobs"])
+    destination = fleet.env["VODGATE_S3_DESTINATION_BUCKET"]
+    sources = [k for k in s3_server.keys(destination) if "/source." in k]
+    assert sorted(k.split("/")[3] for k in sources) == sorted(ids)  # one each, none else
+    assert s3_server.keys(fleet.env["VODGATE_S3_STAGING_BUCKET"]) == []
