@@ -9,8 +9,6 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := ffmpeg python3-venv python3-dev g++ libchromaprint-tools nodejs npm postgresql chromium fonts-wqy-microhei
 JS_DIR := tests/e2e/js
-# The OCR models ship in this wheel (PP-OCRv4, Apache-2.0); see pyproject.toml for why --no-deps.
-RAPIDOCR_VERSION := 1.4.4
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
 
 .PHONY: run test lint typecheck pytest deps services s3-stop bench clean
@@ -25,6 +23,7 @@ lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 typecheck: deps
 	$(BIN)/mypy
@@ -54,11 +53,9 @@ deps: .stamp-apt $(VENV)/.stamp-pip $(JS_DIR)/node_modules/.stamp-npm
 	fi
 	touch $@
 
-$(VENV)/.stamp-pip: pyproject.toml | .stamp-apt
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	$(BIN)/pip install -q --no-deps 'rapidocr-onnxruntime==$(RAPIDOCR_VERSION)'
+$(VENV)/.stamp-pip: pyproject.toml scripts/install-deps | .stamp-apt
+	PYTHON=$(PYTHON) bash scripts/install-deps $(VENV) --dev
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 $(JS_DIR)/node_modules/.stamp-npm: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json | .stamp-apt

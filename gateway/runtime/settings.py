@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     ocr_window_s: float = Field(default=15.0, gt=0)  # ...of this many seconds of video
     text_frame_side: int = Field(default=960, ge=256, le=1920)  # long side of frames OCR reads
     screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
+    # Cores one screening may use: decoders at once, OCR and model threads (0: this machine's
+    # all). A fleet of worker processes gives each one core, so N workers use N cores.
+    screening_cores: int = Field(default=0, ge=0)
     job_lease_s: float = 900.0  # seconds a claimed job is held before another worker may take it
     # Jobs of one stage one tenant may have running at once across every worker (0: no
     # limit); with round-robin claims, one tenant's backlog never starves another's upload.

@@ -369,13 +369,17 @@ def build_screener(
     from gateway.adapters.detectors.registry import load_detectors
     from gateway.adapters.media.formats import ffmpeg_capabilities
     from gateway.adapters.media.probe import FfprobeProber
-    from gateway.adapters.media.sampler import FfmpegFrameSampler
+    from gateway.adapters.media.sampler import DECODE_THREADS, FfmpegFrameSampler
     from gateway.adapters.media.subtitles import FfmpegSubtitleReader
     from gateway.domain.media import SamplingPlan
     from gateway.services.screener import Screener
 
     policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
-    plan = SamplingPlan(interval_s=settings.sample_interval_s, text_side=settings.text_frame_side)
+    plan = SamplingPlan(
+        interval_s=settings.sample_interval_s,
+        text_side=settings.text_frame_side,
+        parallel_segments=settings.screening_cores,
+    )
     text = _text_screening(settings)
     banks = [] if engine is None else [_bank_matcher(engine)]
     detectors = load_detectors(
@@ -386,10 +390,13 @@ def build_screener(
         FfmpegSubtitleReader(),
         banks,
         banks=engine is not None,
+        max_threads=settings.screening_cores,
     )
     # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
     prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
-    return Screener(prober, FfmpegFrameSampler(), detectors, policy, plan)
+    cores = settings.screening_cores
+    sampler = FfmpegFrameSampler(decode_threads=min(DECODE_THREADS, cores or DECODE_THREADS))
+    return Screener(prober, sampler, detectors, policy, plan)
 
 
 def _text_screening(settings: Settings) -> TextScreening:
@@ -397,8 +404,11 @@ def _text_screening(settings: Settings) -> TextScreening:
     from gateway.adapters.detectors.registry import TextScreening
 
     budget = OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window)
+    threads = settings.ocr_threads
+    if settings.screening_cores:
+        threads = min(threads, settings.screening_cores)
     return TextScreening(
-        settings.policies_dir, ocr=settings.ocr, ocr_threads=settings.ocr_threads, budget=budget
+        settings.policies_dir, ocr=settings.ocr, ocr_threads=threads, budget=budget
     )
 
 

@@ -34,8 +34,8 @@ from gateway.domain.ports.storage import StagedCopies
 from gateway.domain.review_rules import ItemKind, priority_for
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import UploadRecord
-from gateway.services.file_digest import sha256_of
 from gateway.services.failpoints import failpoint
+from gateway.services.file_digest import sha256_of
 from gateway.services.leased_worker import LeasedWorker
 from gateway.services.metrics import Metrics
 from gateway.services.screener import Screener, ScreeningResult, decision_record

@@ -20,8 +20,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
+from gateway.adapters.db.advisory_locker import AdvisoryLocker, lock_engine
 from gateway.adapters.db.engine import create_engine
 from gateway.adapters.db.migrate import upgrade_to, upgrade_to_head
+from gateway.domain.errors import Locked
 from gateway.domain.jobs import SCREENING
 from gateway.domain.licences import Licence
 from gateway.domain.principals import Role
@@ -190,6 +192,32 @@ async def test_termination_and_expiry_leave_nothing_in_the_staging_bucket(
 
         assert s3_server.keys(staging) == []
         assert pending_multipart(s3_server, staging) == []
+
+
+async def test_a_creation_body_failing_its_checksum_leaves_the_upload_resumable(
+    tmp_path: Path, s3_server: S3Server, s3_extra: dict[str, Any]
+) -> None:
+    """The 460 body is discarded, including the part and tail it had already sent: the
+    recorded state stays at zero bytes, and the right bytes then go in as if it never came."""
+    staging = s3_extra["s3_staging_bucket"]
+    data = await asyncio.to_thread(os.urandom, 7 * MiB)
+    async with two_instances(tmp_path, **s3_extra) as (a, b):
+        tenant = await licensed_tenant(a.services)
+        headers = {
+            **tenant.auth,
+            **creation_headers(len(data)),
+            **PATCH_TYPE,
+            "Upload-Checksum": checksum_header("sha256", b"other bytes"),
+        }
+        created = await a.client.post("/files/", headers=headers, data=chunked(data))
+        assert created.status == 460
+        upload_id = upload_id_of(created.headers["Location"])
+        assert await b.offset(tenant, upload_id) == 0
+        assert (await b.patch(tenant, upload_id, 0, data)).status == 204
+        (sealer,) = build_delivery_workers(a.services, 1)
+        assert await sealer.run_once()
+        stored = s3_server.client().get_object(Bucket=staging, Key=f"quarantine/{upload_id}")
+        assert stored["Body"].read() == data
 
 
 async def test_two_patches_on_two_instances_never_interleave(
@@ -375,3 +403,54 @@ async def test_a_lost_database_answers_503_and_work_resumes_after(tmp_path: Path
             assert job is not None
             assert job.upload_id == upload_id
     await proxy.cut()
+
+
+async def test_instances_starting_together_on_an_empty_database_migrate_once(
+    tmp_path: Path,
+) -> None:
+    async with new_database() as url:
+        started = await asyncio.gather(
+            *(
+                open_services(Settings(data_dir=tmp_path / name, database_url=url))
+                for name in ("a", "b", "c", "d")
+            )
+        )
+        for services in started:
+            await close_services(services)
+
+
+async def test_a_lock_held_by_a_dead_instance_is_freed() -> None:
+    """An instance killed mid-PATCH: its session ends, and with it the upload's lock."""
+    async with new_database() as url:
+        dying_engine = await asyncio.to_thread(lock_engine, url, 2)
+        dying = AdvisoryLocker(dying_engine)
+        survivor_engine = await asyncio.to_thread(lock_engine, url, 2)
+        survivor = AdvisoryLocker(survivor_engine)
+        held = asyncio.Event()
+        release = asyncio.Event()
+
+        async def patch_forever() -> None:
+            async with dying.hold("t", "u"):
+                held.set()
+                await release.wait()
+
+        task = asyncio.create_task(patch_forever())
+        await held.wait()
+        with pytest.raises(Locked):
+            async with survivor.hold("t", "u"):
+                pass
+        # The dying instance's connection goes (as a SIGKILL closes its socket).
+        async with survivor_engine.connect() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                )
+            )
+        async with survivor.hold("t", "u"):
+            pass
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await survivor_engine.dispose()
+        await dying_engine.dispose()

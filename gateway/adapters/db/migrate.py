@@ -6,10 +6,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The advisory-lock key migrations hold on PostgreSQL (any fixed 64-bit number of ours).
+MIGRATION_LOCK = 7_360_716_002
 
 
 def alembic_config(url: str) -> Config:
@@ -30,4 +33,8 @@ async def upgrade_to(engine: AsyncEngine, revision: str) -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting together migrate one after another (the others then find
+            # the schema at head), not in a race for the same DDL.
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         await connection.run_sync(_upgrade)

@@ -25,11 +25,12 @@ Frames = npt.NDArray[np.uint8]  # [n, size, size, 3] RGB
 
 
 class OnnxClassifier:
-    def __init__(self, manifest: ModelManifest, model_file: Path) -> None:
+    def __init__(self, manifest: ModelManifest, model_file: Path, max_threads: int = 0) -> None:
         self.manifest = manifest
         options = ort.SessionOptions()
         # Threads set explicitly: two sessions each on defaults oversubscribe the cores.
-        options.intra_op_num_threads = manifest.threads
+        threads = manifest.threads if max_threads <= 0 else min(manifest.threads, max_threads)
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         try:
             self._session = ort.InferenceSession(

@@ -40,12 +40,14 @@ class TextScreening:
     budget: OcrBudget = field(default_factory=OcrBudget)
 
 
-def load_classifiers(models_dir: Path, frame_size: int) -> list[OnnxClassifier]:
+def load_classifiers(
+    models_dir: Path, frame_size: int, max_threads: int = 0
+) -> list[OnnxClassifier]:
     classifiers = []
     for path in find_manifests(models_dir):
         manifest, model_file = load_manifest(path)
         if manifest.enabled:
-            classifier = OnnxClassifier(manifest, model_file)
+            classifier = OnnxClassifier(manifest, model_file, max_threads)
             classifier.warm_up(frame_size)
             classifiers.append(classifier)
     return classifiers
@@ -93,11 +95,16 @@ def load_detectors(
     others: Sequence[Detector] = (),
     *,
     banks: bool = True,
+    max_threads: int = 0,
 ) -> list[Detector]:
     """Blocking (models load): at start-up, in a thread. `others`: detectors built
     elsewhere (the bank matcher, which reads the database), checked with the rest;
-    `banks=False`: screening without a database (bank labels are switched off)."""
-    detectors: list[Detector] = [*load_classifiers(models_dir, frame_size), *others]
+    `banks=False`: screening without a database (bank labels are switched off);
+    `max_threads`: a cap on each model's threads (0: as its manifest says)."""
+    detectors: list[Detector] = [
+        *load_classifiers(models_dir, frame_size, max_threads),
+        *others,
+    ]
     switched_off: tuple[str, ...] = () if banks else BANK_KINDS
     if text is not None:
         detectors += load_text_detectors(text, subtitles)

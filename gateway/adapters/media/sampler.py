@@ -39,9 +39,15 @@ MERGE_QUEUE_FRAMES = 32
 
 
 class FfmpegFrameSampler:
-    def __init__(self, limits: MediaLimits | None = None, ffmpeg: str = "ffmpeg") -> None:
+    def __init__(
+        self,
+        limits: MediaLimits | None = None,
+        ffmpeg: str = "ffmpeg",
+        decode_threads: int = DECODE_THREADS,
+    ) -> None:
         self.limits = limits or MediaLimits()
         self._ffmpeg = ffmpeg
+        self._decode_threads = decode_threads
 
     def argv(
         self,
@@ -78,7 +84,7 @@ class FfmpegFrameSampler:
                     "-c:v",
                     decoder,
                     "-threads",
-                    str(DECODE_THREADS),
+                    str(self._decode_threads),
                     *fast,
                     *seek,
                     *length,

@@ -190,8 +190,11 @@ class S3StagedWriter:
         self._store = store
         self._key = key
         self._part_size = store.part_size
-        self._durable = recorded  # what the database has (or will have, at the next record)
+        # What a rollback returns to: the state at open or at the last checkpoint.
+        self._durable = recorded
         self._durable_written = 0
+        # After a commit: the state naming every byte written (a rollback undoes it).
+        self._committed: MultipartState | None = None
         self._parts = list(recorded.parts)
         self._buffer = bytearray()  # the tail's bytes, then what this body added
         self._tail_loaded = recorded.tail == 0
@@ -204,7 +207,7 @@ class S3StagedWriter:
 
     @property
     def state(self) -> str | None:
-        return self._durable.dumps()
+        return (self._committed or self._durable).dumps()
 
     async def drop_stale_tails(self) -> None:
         """Tails of earlier states (a part has since absorbed them): deleted now that the
@@ -233,12 +236,19 @@ class S3StagedWriter:
         return None if self._hasher is None else self._hasher.digest()
 
     async def commit(self, tail: list[bytes]) -> None:
+        """Everything written is in the bucket; `state` names it. A rollback (a checksum
+        that does not match) still returns to the last checkpoint."""
         if tail:
             await self.write(tail)
-        await self.checkpoint()
+        self._committed = await self._flush()
 
     async def checkpoint(self) -> None:
-        """Send the bytes after the last part as the tail object; the state then names it."""
+        self._durable = await self._flush()
+        self._durable_written = self._written
+        self._committed = None
+
+    async def _flush(self) -> MultipartState:
+        """Send the bytes after the last part as the tail object; the state that names it."""
         await self._load_tail()
         start = sum(size for size, _ in self._parts)
         if self._buffer:
@@ -251,10 +261,10 @@ class S3StagedWriter:
                 Key=key,
                 Body=bytes(self._buffer),
             )
-        self._durable = MultipartState(self._durable.upload, list(self._parts), len(self._buffer))
-        self._durable_written = self._written
+        return MultipartState(self._durable.upload, list(self._parts), len(self._buffer))
 
     async def rollback(self) -> None:
+        self._committed = None
         self._parts = list(self._durable.parts)
         self._buffer = bytearray()
         self._tail_loaded = self._durable.tail == 0
