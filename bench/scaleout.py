@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,6 +214,99 @@ def make_clip(path: Path, seconds: float, seed: int) -> None:
     )  # fmt: skip
 
 
+def measure(root: Path, args: argparse.Namespace, s3: Any, metadata: str) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    size = args.upload_mib * MiB
+    # The embedded default: SQLite, local staging, one instance.
+    local = Run(root / "local", {**os.environ, "VODGATE_SCREENING_WORKERS": "0",
+                                 "VODGATE_DELIVERY_WORKERS": "0"})  # fmt: skip
+    (root / "local").mkdir()
+    key = local.tenant()
+    try:
+        url, process = local.serve("a")
+        figures["ingest_local_mb_s"] = asyncio.run(ingest([url], key, args.uploads, size, metadata))
+        figures["ingest_local_peak_rss_mib"] = peak_rss_mib(process.pid)
+    finally:
+        local.stop()
+
+    name = f"vodgate_bench_{uuid.uuid4().hex[:8]}"
+    db = asyncio.run(database(name, drop=False))
+    scaled = None
+    try:
+        env = {**os.environ, "VODGATE_DATABASE_URL": db, "VODGATE_STAGING": "s3",
+               "VODGATE_WORKER_HEARTBEAT_S": "1",
+               "VODGATE_S3_STAGING_BUCKET": new_bucket(),
+               **{f"VODGATE_{k.upper()}": str(v)
+                  for k, v in s3.settings_for(new_bucket()).items()}}  # fmt: skip
+        (root / "s3").mkdir()
+        scaled = Run(root / "s3", {**env, "VODGATE_SCREENING_WORKERS": "0",
+                                   "VODGATE_DELIVERY_WORKERS": "0"})  # fmt: skip
+        key = scaled.tenant()
+        url_a, a = scaled.serve("a")
+        figures["ingest_s3_one_mb_s"] = asyncio.run(
+            ingest([url_a], key, args.uploads, size, metadata)
+        )
+        figures["ingest_s3_one_peak_rss_mib"] = peak_rss_mib(a.pid)
+        url_b, b = scaled.serve("b")
+        figures["ingest_s3_two_mb_s"] = asyncio.run(
+            ingest([url_a, url_b], key, args.uploads, size, metadata)
+        )
+        figures["ingest_s3_two_peak_rss_mib"] = [peak_rss_mib(a.pid), peak_rss_mib(b.pid)]
+        figures["s3_vs_local"] = round(
+            figures["ingest_s3_one_mb_s"] / figures["ingest_local_mb_s"], 2
+        )
+
+        figures["raw_rgw_upload_part_mb_s"] = raw_s3_mb_s(
+            s3, 16 * MiB, args.uploads * args.upload_mib // 16
+        )
+        # Each worker process screens on one core: N workers should use N cores.
+        # Delivery runs only to seal the staged uploads: no renditions to transcode.
+        one_core = {"VODGATE_SCREENING_WORKERS": "1", "VODGATE_SCREENING_CORES": "1",
+                    "VODGATE_DELIVERY_WORKERS": "1", "VODGATE_RENDITIONS": "[]"}  # fmt: skip
+        for workers in (1, 2):
+            clips = []
+            for i in range(args.clips):  # new bytes each run: screened, not reused
+                clip = root / f"clip{workers}-{i}.mp4"
+                make_clip(clip, args.clip_s, workers * 100 + i)
+                clips.append(clip.read_bytes())
+
+            async def send_all(clips: list[bytes] = clips) -> list[str]:
+                async with aiohttp.ClientSession() as session:
+                    return [await upload(session, [url_a], key, c, metadata) for c in clips]
+
+            for n in range(workers):
+                scaled.start(f"w{workers}{n}", "worker", **one_core)
+            # Every worker has loaded its models before the first clip arrives.
+            while workers_alive(url_a) < workers:
+                time.sleep(0.5)
+            cpu_before = sum(cpu_seconds(p.pid) for p in scaled.processes[2:])
+            ids = asyncio.run(send_all())
+            while len((progress := asyncio.run(decided(db, ids)))[1]) < len(ids):
+                time.sleep(0.5)
+            # From the first screening's start to the last decision: model loading at
+            # start is left out.
+            began, times = progress
+            minutes = (times[-1] - began) / 60
+            figures[f"screening_{workers}_worker_videos_per_min"] = round(len(ids) / minutes, 1)
+            # Cores the worker processes kept busy (their own CPU time, ffmpeg's too).
+            cpu = sum(cpu_seconds(p.pid) for p in scaled.processes[2:]) - cpu_before
+            figures[f"screening_{workers}_worker_cores_busy"] = round(cpu / (minutes * 60), 2)
+            for process in scaled.processes[2:]:
+                process.terminate()
+                process.wait(timeout=60)
+            del scaled.processes[2:]
+        figures["two_workers_vs_one"] = round(
+            figures["screening_2_worker_videos_per_min"]
+            / figures["screening_1_worker_videos_per_min"],
+            2,
+        )
+    finally:
+        if scaled is not None:
+            scaled.stop()
+        asyncio.run(database(name, drop=True))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -227,98 +321,10 @@ def main() -> None:
 
     metadata = metadata_header()
     figures: dict[str, Any] = {"uploads": args.uploads, "upload_mib": args.upload_mib}
-    size = args.upload_mib * MiB
-    with tempfile.TemporaryDirectory() as workdir:
-        root = Path(workdir)
-        # The embedded default: SQLite, local staging, one instance.
-        local = Run(root / "local", {**os.environ, "VODGATE_SCREENING_WORKERS": "0",
-                                     "VODGATE_DELIVERY_WORKERS": "0"})  # fmt: skip
-        (root / "local").mkdir()
-        key = local.tenant()
-        try:
-            url, process = local.serve("a")
-            figures["ingest_local_mb_s"] = asyncio.run(
-                ingest([url], key, args.uploads, size, metadata)
-            )
-            figures["ingest_local_peak_rss_mib"] = peak_rss_mib(process.pid)
-        finally:
-            local.stop()
-
-        name = f"vodgate_bench_{uuid.uuid4().hex[:8]}"
-        db = asyncio.run(database(name, drop=False))
-        scaled = None
-        try:
-            env = {**os.environ, "VODGATE_DATABASE_URL": db, "VODGATE_STAGING": "s3",
-                   "VODGATE_WORKER_HEARTBEAT_S": "1",
-                   "VODGATE_S3_STAGING_BUCKET": new_bucket(),
-                   **{f"VODGATE_{k.upper()}": str(v)
-                      for k, v in s3.settings_for(new_bucket()).items()}}  # fmt: skip
-            (root / "s3").mkdir()
-            scaled = Run(root / "s3", {**env, "VODGATE_SCREENING_WORKERS": "0",
-                                       "VODGATE_DELIVERY_WORKERS": "0"})  # fmt: skip
-            key = scaled.tenant()
-            url_a, a = scaled.serve("a")
-            figures["ingest_s3_one_mb_s"] = asyncio.run(
-                ingest([url_a], key, args.uploads, size, metadata)
-            )
-            figures["ingest_s3_one_peak_rss_mib"] = peak_rss_mib(a.pid)
-            url_b, b = scaled.serve("b")
-            figures["ingest_s3_two_mb_s"] = asyncio.run(
-                ingest([url_a, url_b], key, args.uploads, size, metadata)
-            )
-            figures["ingest_s3_two_peak_rss_mib"] = [peak_rss_mib(a.pid), peak_rss_mib(b.pid)]
-            figures["s3_vs_local"] = round(
-                figures["ingest_s3_one_mb_s"] / figures["ingest_local_mb_s"], 2
-            )
-
-            figures["raw_rgw_upload_part_mb_s"] = raw_s3_mb_s(
-                s3, 16 * MiB, args.uploads * args.upload_mib // 16
-            )
-            # Each worker process screens on one core: N workers should use N cores.
-            # Delivery runs only to seal the staged uploads: no renditions to transcode.
-            one_core = {"VODGATE_SCREENING_WORKERS": "1", "VODGATE_SCREENING_CORES": "1",
-                        "VODGATE_DELIVERY_WORKERS": "1", "VODGATE_RENDITIONS": "[]"}  # fmt: skip
-            for workers in (1, 2):
-                clips = []
-                for i in range(args.clips):  # new bytes each run: screened, not reused
-                    clip = root / f"clip{workers}-{i}.mp4"
-                    make_clip(clip, args.clip_s, workers * 100 + i)
-                    clips.append(clip.read_bytes())
-
-                async def send_all(clips: list[bytes] = clips) -> list[str]:
-                    async with aiohttp.ClientSession() as session:
-                        return [await upload(session, [url_a], key, c, metadata) for c in clips]
-
-                for n in range(workers):
-                    scaled.start(f"w{workers}{n}", "worker", **one_core)
-                # Every worker has loaded its models before the first clip arrives.
-                while workers_alive(url_a) < workers:
-                    time.sleep(0.5)
-                cpu_before = sum(cpu_seconds(p.pid) for p in scaled.processes[2:])
-                ids = asyncio.run(send_all())
-                while len((progress := asyncio.run(decided(db, ids)))[1]) < len(ids):
-                    time.sleep(0.5)
-                # From the first screening's start to the last decision: model loading at
-                # start is left out.
-                began, times = progress
-                minutes = (times[-1] - began) / 60
-                figures[f"screening_{workers}_worker_videos_per_min"] = round(len(ids) / minutes, 1)
-                # Cores the worker processes kept busy (their own CPU time, ffmpeg's too).
-                cpu = sum(cpu_seconds(p.pid) for p in scaled.processes[2:]) - cpu_before
-                figures[f"screening_{workers}_worker_cores_busy"] = round(cpu / (minutes * 60), 2)
-                for process in scaled.processes[2:]:
-                    process.terminate()
-                    process.wait(timeout=60)
-                del scaled.processes[2:]
-            figures["two_workers_vs_one"] = round(
-                figures["screening_2_worker_videos_per_min"]
-                / figures["screening_1_worker_videos_per_min"],
-                2,
-            )
-        finally:
-            if scaled is not None:
-                scaled.stop()
-            asyncio.run(database(name, drop=True))
+    # Kept when a run fails: the gateways' and workers' logs are in it.
+    workdir = tempfile.mkdtemp(prefix="vodgate-bench-")
+    figures.update(measure(Path(workdir), args, s3, metadata))
+    shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(figures, indent=2))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from typing import Any
 
@@ -31,6 +32,28 @@ def add_tenant_commands(commands: Any) -> None:
     thresholds.add_argument("--review-at", type=float, required=True, help="score 0..1")
     thresholds.add_argument("--block-at", type=float, required=True, help="score 0..1")
     thresholds.set_defaults(run=_tenant_thresholds)
+
+    arrears = tenant.add_parser(
+        "arrears",
+        help="record that the tenant has been in arrears since TIME (clause 7.3.3: "
+        "suspended 24 h later unless paid, terminated and purged 15 days after that)",
+    )
+    state_options(arrears)
+    arrears.add_argument("tenant_id")
+    arrears.add_argument(
+        "--since", required=True, type=_instant, help="ISO 8601 time with its offset"
+    )
+    arrears.set_defaults(run=_tenant_arrears)
+
+    paid = tenant.add_parser("paid", help="the arrears are paid: the account is active again")
+    state_options(paid)
+    paid.add_argument("tenant_id")
+    paid.set_defaults(run=_tenant_paid)
+
+    standing = tenant.add_parser("standing", help="the tenant's standing and its next move")
+    state_options(standing)
+    standing.add_argument("tenant_id")
+    standing.set_defaults(run=_tenant_standing)
 
     webhook = tenant.add_parser(
         "webhook", help="where a tenant's events are POSTed (signed with HMAC-SHA256)"
@@ -92,3 +115,40 @@ def _tenant_webhook_set(args: argparse.Namespace) -> int:
         return 0
 
     return with_services(args, action)
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the time with its offset: {text!r}")
+    return value.astimezone(dt.UTC)
+
+
+def _print_standing(args: argparse.Namespace, change: str) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        accounts = services.accounts
+        if change == "arrears":
+            view = await accounts.report_arrears(args.tenant_id, args.since)
+        elif change == "paid":
+            view = await accounts.paid(args.tenant_id)
+        else:
+            view = await accounts.standing(args.tenant_id)
+        print(json.dumps({"tenant_id": args.tenant_id, **view}, ensure_ascii=False))
+        return 0
+
+    return with_services(args, action)
+
+
+def _tenant_arrears(args: argparse.Namespace) -> int:
+    return _print_standing(args, "arrears")
+
+
+def _tenant_paid(args: argparse.Namespace) -> int:
+    return _print_standing(args, "paid")
+
+
+def _tenant_standing(args: argparse.Namespace) -> int:
+    return _print_standing(args, "standing")

@@ -79,6 +79,21 @@ class Conflict(ClientError):
     code, status = "conflict", 409
 
 
+# Account standing after arrears (clause 7.3.3).
+class AccountSuspended(Forbidden):
+    code = "account_suspended"
+
+
+class AccountTerminated(Forbidden):
+    code = "account_terminated"
+
+
+class StandingChangeRefused(Conflict):
+    """A standing change the terms do not allow (paid after termination, future arrears)."""
+
+    code = "standing_change_refused"
+
+
 class UploadOnOtherInstance(Conflict):
     """Local staging: the upload's earlier bytes are on another instance's disk, so this one
     could never join new bytes to them (and must not acknowledge them)."""

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.http import api, bank_routes, event_routes, parser_errors, review_routes, tus
+from gateway.http import (
+    account_routes,
+    api,
+    bank_routes,
+    event_routes,
+    parser_errors,
+    review_routes,
+    tus,
+)
 from gateway.http.app_keys import SERVICES
 from gateway.http.middleware import add_tus_headers, errors_as_json, observe, tus_version
 from gateway.runtime.background import build_background
@@ -30,6 +38,7 @@ def create_app(services: Services) -> web.Application:
     event_routes.add_routes(app)
     review_routes.add_routes(app)
     bank_routes.add_routes(app)
+    account_routes.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_background)
     return app

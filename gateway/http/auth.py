@@ -12,8 +12,11 @@ from gateway.http.app_keys import SERVICES
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vodgate"'}
 
 
-async def authenticate(request: web.Request, *roles: Role) -> Principal:
-    """The caller's principal; 401 without a valid key, 403 when its role may not do this."""
+async def authenticate(
+    request: web.Request, *roles: Role, allow_suspended: bool = False
+) -> Principal:
+    """The caller's principal; 401 without a valid key, 403 when its role may not do this or
+    its account is suspended (`allow_suspended`: routes that tell it why)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     parts = split_key(token.strip()) if scheme.lower() == "bearer" else None
@@ -30,4 +33,7 @@ async def authenticate(request: web.Request, *roles: Role) -> Principal:
     request[TENANT_KEY] = record.tenant_id
     if roles and record.role not in roles and record.role != Role.ADMIN:
         raise Forbidden(f"this key's role {record.role.value!r} may not do this")
+    if record.role != Role.ADMIN and not allow_suspended:  # operators' keys are never frozen
+        # Clause 7.3.3.1: uploads, management and playback stop 24 h after unpaid arrears.
+        record.account.check_allows_service(request.app[SERVICES].clock.now())
     return Principal(record.tenant_id, record.key_id, record.role)

@@ -181,6 +181,7 @@ def build_background(services: Services) -> Supervisor:
     )
     supervisor.add("webhooks", dispatcher.run)
     supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)
+    supervisor.every("account-upkeep", settings.account_upkeep_interval_s, services.accounts.upkeep)
     supervisor.every("rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
     return supervisor
 

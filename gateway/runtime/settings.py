@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Seconds transcode results may wait for delivery; afterwards they are destroyed anyway
     # and recorded as undelivered (clause 4.3).
     transcode_result_deadline_s: float = 24 * 3600.0
+    # Seconds between checks of account standing (clause 7.3.3: suspension 24 h after
+    # arrears, termination and purge 15 days later), applied on time even if nobody calls.
+    account_upkeep_interval_s: float = Field(default=60.0, gt=0)
     review_lease_s: float = 600.0  # seconds a reviewer holds a claimed item (renewable)
     # Seconds the staged file of a rejected upload is kept as evidence, then destroyed.
     review_evidence_retention_s: float = 30 * 24 * 3600.0

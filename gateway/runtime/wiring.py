@@ -18,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.db.access_log import AccessLogRepository
+from gateway.adapters.db.accounts import SqlAccounts
 from gateway.adapters.db.advisory_locker import AdvisoryLocker, lock_engine
+from gateway.adapters.db.banks import SqlBankStore
 from gateway.adapters.db.decisions import DecisionRepository
 from gateway.adapters.db.engine import create_engine
 from gateway.adapters.db.jobs import JobRepository
@@ -57,10 +59,12 @@ from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
 from gateway.services import failpoints
 from gateway.services.access_log_writer import AccessLogWriter
+from gateway.services.accounts import AccountService
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from gateway.services.ingest import IngestService
 from gateway.services.metrics import Metrics
 from gateway.services.review import ReviewService
+from gateway.services.tenant_purge import TenantPurge
 from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
@@ -105,6 +109,7 @@ class Services:
     review: ReviewService
     staged: StagedCopies
     views: UploadViews
+    accounts: AccountService
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
@@ -189,6 +194,25 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         alert_tenant_id=settings.review_alert_tenant_id,
         on_approved=delivery_ready.set,
     )
+    purge = TenantPurge(
+        uploads=uploads,
+        unit_of_work=unit_of_work,
+        staging=staging,
+        staged=staged,
+        destination=objects,
+        banks=SqlBankStore(engine),
+        evidence_dir=settings.evidence_dir,
+        results_dir=settings.results_dir,
+        clock=clock,
+    )
+    accounts = AccountService(
+        accounts=SqlAccounts(engine),
+        uploads=uploads,
+        unit_of_work=unit_of_work,
+        purge=purge,
+        clock=clock,
+        upload_expiry=dt.timedelta(seconds=settings.upload_expiry_s),
+    )
     views = UploadViews(
         uploads=uploads,
         decisions=decisions,
@@ -228,6 +252,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         review=review,
         staged=staged,
         views=views,
+        accounts=accounts,
         quarantine=quarantine,
         sealing=sealing,
     )
@@ -422,7 +447,6 @@ def policy_coverage(settings: Settings) -> list[CoverageRow]:
 
 
 def _bank_matcher(engine: AsyncEngine) -> Detector:
-    from gateway.adapters.db.banks import SqlBankStore
     from gateway.adapters.detectors.bank_index import LiveBankIndex
     from gateway.adapters.detectors.bank_matcher import BankMatcher
     from gateway.adapters.media.fingerprint import FpcalcFingerprinter
@@ -432,7 +456,6 @@ def _bank_matcher(engine: AsyncEngine) -> Detector:
 
 def build_bank_service(services: Services) -> BankService:
     """Banks for the CLI and the admin API: the hardened probe and sampler, PDQ."""
-    from gateway.adapters.db.banks import SqlBankStore
     from gateway.adapters.detectors.pdq import PdqHasher
     from gateway.adapters.media.fingerprint import FpcalcFingerprinter
     from gateway.adapters.media.probe import FfprobeProber

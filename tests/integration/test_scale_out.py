@@ -308,7 +308,7 @@ async def test_migrations_run_on_an_empty_database_and_from_the_previous_revisio
                     names = {row[0] for row in columns}
             finally:
                 await engine.dispose()
-            assert revision == "0007"
+            assert revision == "0008"
             assert {"staged_on", "staging_state"} <= names
 
 

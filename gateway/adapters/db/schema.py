@@ -66,6 +66,12 @@ tenants = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("standing", String(20), nullable=False, server_default="active"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Clause 7.3.3: the instants the standing's timed moves count from, and the purge.
+    Column("arrears_since", UTCDateTime(), nullable=True),
+    Column("suspended_at", UTCDateTime(), nullable=True),
+    Column("terminated_at", UTCDateTime(), nullable=True),
+    Column("purged_at", UTCDateTime(), nullable=True),
+    Column("purge_receipt", JSON, nullable=True),
 )
 
 api_keys = Table(

@@ -10,11 +10,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.adapters.db.accounts import ACCOUNT_COLUMNS, account_from_row
 from gateway.adapters.db.cache import TtlCache
 from gateway.adapters.db.schema import api_keys, licences, tenant_thresholds, tenants
 from gateway.domain.errors import LicenceExists, TenantExists, TenantNotFound
 from gateway.domain.licences import Licence
 from gateway.domain.principals import IssuedKey, Role, issue_key
+from gateway.domain.standing import Account
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,7 @@ class KeyRecord:
     tenant_id: str
     secret_hash: str
     role: Role
-    standing: str
+    account: Account  # the tenant's standing (clause 7.3.3), as recorded
 
 
 class TenantRepository:
@@ -60,7 +62,7 @@ class TenantRepository:
                 api_keys.c.tenant_id,
                 api_keys.c.secret_hash,
                 api_keys.c.role,
-                tenants.c.standing,
+                *ACCOUNT_COLUMNS,
             )
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
@@ -69,7 +71,9 @@ class TenantRepository:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
-        return KeyRecord(row.key_id, row.tenant_id, row.secret_hash, Role(row.role), row.standing)
+        return KeyRecord(
+            row.key_id, row.tenant_id, row.secret_hash, Role(row.role), account_from_row(row)
+        )
 
     async def exists(self, tenant_id: str) -> bool:
         async with self._engine.connect() as conn:

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.jobs import enqueue, job_row
 from gateway.adapters.db.outbox import outbox_row
-from gateway.adapters.db.schema import jobs, outbox, upload_events, uploads
+from gateway.adapters.db.schema import jobs, outbox, tenants, upload_events, uploads
 from gateway.domain.errors import OffsetMismatch
 from gateway.domain.events import transition_event
 from gateway.domain.jobs import FirstJob
+from gateway.domain.standing import Standing
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import TrailEntry, UploadRecord
 
@@ -246,6 +247,12 @@ class UploadRepository:
         async with self._engine.connect() as conn:
             return [r.id for r in await conn.execute(query)]
 
+    async def states_of_tenant(self, tenant_id: str) -> list[tuple[str, UploadState]]:
+        """Every upload of the tenant and its state (a purge's inventory)."""
+        query = select(uploads.c.id, uploads.c.state).where(uploads.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            return [(r.id, UploadState(r.state)) for r in await conn.execute(query)]
+
     async def was_approved(self, upload_id: str) -> bool:
         """Whether the trail holds a move to `approved` (by the screener or a reviewer)."""
         query = select(upload_events.c.id).where(
@@ -271,17 +278,34 @@ class UploadRepository:
         """Incomplete uploads past their deadline (each expires through a validated move),
         staged where `node` can delete them."""
         reachable = or_(uploads.c.staged_on.is_(None), uploads.c.staged_on == node)
+        # A suspended tenant's uploads wait for its payment, not for the clock (7.3.3.1).
+        serviced = tenants.c.standing.in_((Standing.ACTIVE.value, Standing.IN_ARREARS.value))
         query = (
             select(uploads.c.id)
+            .join(tenants, tenants.c.id == uploads.c.tenant_id)
             .where(
                 uploads.c.state == UploadState.RECEIVING.value,
                 uploads.c.expires_at < now,
                 reachable,
+                serviced,
             )
             .limit(limit)
         )
         async with self._engine.connect() as conn:
             return [r.id for r in await conn.execute(query)]
+
+    async def extend_deadlines(self, tenant_id: str, expires_at: dt.datetime) -> int:
+        """Give the tenant's incomplete uploads a new deadline (after a suspension)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(uploads)
+                .where(
+                    uploads.c.tenant_id == tenant_id,
+                    uploads.c.state == UploadState.RECEIVING.value,
+                )
+                .values(expires_at=expires_at)
+            )
+        return int(result.rowcount)
 
 
 class UploadWrites:

@@ -17,6 +17,7 @@ from gateway.domain.events import OutboxEvent, PendingDelivery
 from gateway.domain.jobs import Job
 from gateway.domain.licences import Licence
 from gateway.domain.review_rules import Choice, ItemKind, Priority, ReviewItem
+from gateway.domain.standing import Account
 from gateway.domain.states import UploadState
 from gateway.domain.stored_copies import StoredCopy
 from gateway.domain.uploads import TrailEntry, UploadRecord
@@ -207,6 +208,14 @@ class Uploads(Protocol):
 
     async def was_approved(self, upload_id: str) -> bool: ...
 
+    async def states_of_tenant(self, tenant_id: str) -> list[tuple[str, UploadState]]:
+        """Every upload of the tenant and its state."""
+        ...
+
+    async def extend_deadlines(self, tenant_id: str, expires_at: dt.datetime) -> int:
+        """A new deadline for the tenant's incomplete uploads; how many there were."""
+        ...
+
     async def due_to_expire(
         self, now: dt.datetime, node: str | None = None, limit: int = 500
     ) -> list[str]:
@@ -323,3 +332,23 @@ class WebhookOutbox(Protocol):
     async def retry_at(self, event_id: int, at: dt.datetime, error: str) -> None: ...
 
     async def give_up(self, event_id: int, now: dt.datetime, error: str) -> None: ...
+
+
+class Accounts(Protocol):
+    """Each tenant's standing after arrears (clause 7.3.3) and its purge."""
+
+    async def get(self, tenant_id: str) -> Account:
+        """TenantNotFound when there is no such tenant."""
+        ...
+
+    async def save(self, tenant_id: str, before: Account, after: Account) -> bool:
+        """Write `after` only if the stored account is still `before`."""
+        ...
+
+    async def watched(self) -> list[str]:
+        """Tenants whose standing may move with time, or whose purge is unfinished."""
+        ...
+
+    async def purged(self, tenant_id: str, receipt: dict[str, Any], now: dt.datetime) -> None: ...
+
+    async def receipt(self, tenant_id: str) -> dict[str, Any] | None: ...
