@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 from gateway.cli.common import state_options, with_services
-from gateway.domain.errors import ConfigError
+from gateway.domain.errors import ConfigError, TenantNotFound
 from gateway.domain.principals import Role
+from gateway.domain.quotas import Limits
 from gateway.runtime.wiring import Services
 
 
@@ -54,6 +55,26 @@ def add_tenant_commands(commands: Any) -> None:
     state_options(standing)
     standing.add_argument("tenant_id")
     standing.set_defaults(run=_tenant_standing)
+
+    limits = tenant.add_parser(
+        "limits",
+        help="a tenant's fair-use limits and usage (clause 3.1.3.6); with options, set them",
+    )
+    state_options(limits)
+    limits.add_argument("tenant_id")
+    for name in Limits.names():
+        limits.add_argument(
+            f"--{name.replace('_', '-')}", type=_positive, metavar="N", help=_LIMIT_HELP[name]
+        )
+    limits.add_argument(
+        "--default",
+        action="append",
+        default=[],
+        choices=Limits.names(),
+        metavar="LIMIT",
+        help="set LIMIT back to the settings' default (repeatable)",
+    )
+    limits.set_defaults(run=_tenant_limits)
 
     webhook = tenant.add_parser(
         "webhook", help="where a tenant's events are POSTed (signed with HMAC-SHA256)"
@@ -152,3 +173,41 @@ def _tenant_paid(args: argparse.Namespace) -> int:
 
 def _tenant_standing(args: argparse.Namespace) -> int:
     return _print_standing(args, "standing")
+
+
+_LIMIT_HELP = {
+    "max_file_size": "bytes one upload may declare (413 beyond)",
+    "open_uploads": "incomplete uploads at once",
+    "concurrent_patches": "PATCH bodies received at once, across instances",
+    "bytes_per_day": "bytes received per UTC day",
+    "uploads_per_minute": "creations in any 60 seconds",
+    "screening_minutes_per_day": "minutes of video screened per UTC day",
+}
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a limit must be positive: {text!r}")
+    return value
+
+
+def _tenant_limits(args: argparse.Namespace) -> int:
+    async def action(services: Services, args: argparse.Namespace) -> int:
+        values: dict[str, int | None] = {
+            name: getattr(args, name) for name in Limits.names() if getattr(args, name)
+        }
+        values |= {name: None for name in args.default}
+        quotas = services.quotas
+        view = await quotas.set_limits(args.tenant_id, values) if values else None
+        if view is None:
+            if not await services.tenants.exists(args.tenant_id):
+                raise TenantNotFound(f"no tenant {args.tenant_id}")
+            view = await quotas.view(args.tenant_id)
+        print(json.dumps({"tenant_id": args.tenant_id, **view}))
+        return 0
+
+    return with_services(args, action)

@@ -79,6 +79,21 @@ class Conflict(ClientError):
     code, status = "conflict", 409
 
 
+class QuotaExceeded(ClientError):
+    """A fair-use limit (clause 3.1.3.6): 429 with Retry-After, or 413 for the file size. The
+    body names the limit, its value and the tenant's usage."""
+
+    code, status = "quota_exceeded", 429
+    limit: str = ""
+    allowed: int = 0
+    used: float = 0
+
+    def as_body(self) -> dict[str, dict[str, str]]:
+        body = super().as_body()
+        body["error"] |= {"limit": self.limit, "allowed": self.allowed, "usage": self.used}  # type: ignore[dict-item]
+        return body
+
+
 # Account standing after arrears (clause 7.3.3).
 class AccountSuspended(Forbidden):
     code = "account_suspended"

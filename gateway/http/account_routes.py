@@ -1,7 +1,7 @@
 """Account standing (clause 7.3.3) over HTTP.
 
-GET  /v1/account                                the caller's own standing (answered while
-                                                suspended too: it says why and until when)
+GET  /v1/account                                the caller's own standing, limits and usage
+                                                (answered while suspended too: it says why)
 GET  /v1/admin/tenants/{tenant_id}/standing     admin: a tenant's standing, purge receipt
 POST /v1/admin/tenants/{tenant_id}/arrears      admin (the billing side): {"since": ISO 8601}
 POST /v1/admin/tenants/{tenant_id}/paid         admin: the arrears are paid
@@ -34,8 +34,10 @@ def add_routes(app: web.Application) -> None:
 
 async def own_standing(request: web.Request) -> web.Response:
     principal = await authenticate(request, Role.UPLOADER, Role.REVIEWER, allow_suspended=True)
-    view = await request.app[SERVICES].accounts.standing(principal.tenant_id)
+    services = request.app[SERVICES]
+    view = await services.accounts.standing(principal.tenant_id)
     view.pop("purge_receipt", None)
+    view |= await services.quotas.view(principal.tenant_id)
     return web.json_response({"tenant_id": principal.tenant_id, **view})
 
 

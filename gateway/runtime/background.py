@@ -121,6 +121,7 @@ def build_screening_workers(services: Services) -> list[ScreeningWorker]:
             wake=services.jobs_ready,
             on_approved=services.delivery_ready.set,
             node=settings.node,
+            on_screened=services.quotas.screened,
         )
         for _ in range(settings.screening_workers)
     ]

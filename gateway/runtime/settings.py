@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     upload_lock_pool_size: int = Field(default=64, ge=1)
 
     tus_max_size: int = 20 * GiB  # bytes; Tus-Max-Size, larger Upload-Length answers 413
+    # Fair use (clause 3.1.3.6): each tenant's default limits (`vodgate tenant limits`
+    # overrides them per tenant). Admission at creation, enforcement per PATCH; 429 with
+    # Retry-After (413 for the size).
+    quota_max_file_size: int | None = Field(default=None, gt=0)  # default: tus_max_size
+    quota_open_uploads: int = Field(default=1000, gt=0)  # incomplete uploads at once
+    quota_concurrent_patches: int = Field(default=100, gt=0)  # PATCH bodies at once
+    quota_bytes_per_day: int = Field(default=10 * 1024 * GiB, gt=0)  # received per UTC day
+    quota_uploads_per_minute: int = Field(default=600, gt=0)  # creations in any 60 s
+    quota_screening_minutes_per_day: int = Field(default=100_000, gt=0)
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
     expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
     metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted

@@ -27,6 +27,7 @@ from gateway.adapters.db.jobs import JobRepository
 from gateway.adapters.db.migrate import upgrade_to_head
 from gateway.adapters.db.outages import is_database_outage
 from gateway.adapters.db.outbox import EventRepository, WebhookRepository
+from gateway.adapters.db.quotas import SqlQuotas
 from gateway.adapters.db.review_items import ReviewRepository
 from gateway.adapters.db.stored_objects import StoredObjectRepository
 from gateway.adapters.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
@@ -55,6 +56,7 @@ from gateway.domain.ports.storage import (
     StagedCopies,
     StagingStore,
 )
+from gateway.domain.quotas import Limits
 from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
 from gateway.services import failpoints
@@ -63,6 +65,7 @@ from gateway.services.accounts import AccountService
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from gateway.services.ingest import IngestService
 from gateway.services.metrics import Metrics
+from gateway.services.quotas import QuotaService
 from gateway.services.review import ReviewService
 from gateway.services.tenant_purge import TenantPurge
 from gateway.services.views import UploadViews
@@ -110,6 +113,7 @@ class Services:
     staged: StagedCopies
     views: UploadViews
     accounts: AccountService
+    quotas: QuotaService
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
@@ -151,6 +155,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     accesslog = AccessLogRepository(engine)
     jobs_ready = asyncio.Event()
     delivery_ready = asyncio.Event()
+    quotas = QuotaService(
+        store=SqlQuotas(engine),
+        defaults=default_limits(settings),
+        clock=clock,
+        metrics=metrics,
+        patch_lease=dt.timedelta(hours=6),
+    )
     ingest = IngestService(
         uploads=uploads,
         licences=licences,
@@ -166,6 +177,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         checkpoint_bytes=settings.checkpoint_bytes,
         checkpoint_s=settings.checkpoint_interval_s,
         node=None if quarantined else settings.node,
+        quotas=quotas,
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
@@ -253,6 +265,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         staged=staged,
         views=views,
         accounts=accounts,
+        quotas=quotas,
         quarantine=quarantine,
         sealing=sealing,
     )
@@ -302,6 +315,18 @@ async def readiness(services: Services) -> dict[str, str]:
 
     results = await asyncio.gather(*(run(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
+
+
+def default_limits(settings: Settings) -> Limits:
+    """Every tenant's fair-use limits unless overridden (clause 3.1.3.6)."""
+    return Limits(
+        max_file_size=settings.quota_max_file_size or settings.tus_max_size,
+        open_uploads=settings.quota_open_uploads,
+        concurrent_patches=settings.quota_concurrent_patches,
+        bytes_per_day=settings.quota_bytes_per_day,
+        uploads_per_minute=settings.quota_uploads_per_minute,
+        screening_minutes_per_day=settings.quota_screening_minutes_per_day,
+    )
 
 
 def is_outage(error: BaseException) -> bool:

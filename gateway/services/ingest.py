@@ -8,10 +8,12 @@ only after its bytes are durable, and bytes that arrived before a disconnect kep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from gateway.domain.errors import (
     Conflict,
@@ -34,6 +36,7 @@ from gateway.domain.states import TERMINABLE_STATES, UploadState
 from gateway.domain.uploads import UploadRecord
 from gateway.services.body_receiver import Body, BodyReceiver, Received, check_room
 from gateway.services.metrics import Metrics
+from gateway.services.quotas import QuotaService
 from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ class IngestService:
         checkpoint_bytes: int = 0,
         checkpoint_s: float = 0.0,
         node: str | None = None,
+        quotas: QuotaService | None = None,
     ) -> None:
         self._uploads = uploads
         self._licences = licences
@@ -76,6 +80,7 @@ class IngestService:
         # Local staging: this node's name, recorded on each upload it stages (None: the
         # staging store is reachable from every node).
         self._node = node
+        self._quotas = quotas  # fair use (clause 3.1.3.6); None: unlimited (tools, tests)
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
         self.on_received: Callable[[], None] = lambda: None
 
@@ -86,6 +91,8 @@ class IngestService:
         there is one, and record the upload with its offset in one transaction."""
         now = self._clock.now()
         licence_id = await self._check_licence(principal, metadata, now)
+        if self._quotas is not None:
+            await self._quotas.admit_creation(principal.tenant_id, length)
         upload_id = uuid.uuid4().hex
         state = await self._staging.create(upload_id)
         received = Received(0, None, state)
@@ -113,7 +120,7 @@ class IngestService:
             await self._staging.delete(upload_id)
             raise
         self._metrics.uploads_created.inc()
-        self._count_received(upload, received.written)
+        await self._count_received(upload, received.written)
         logger.info("upload.created", extra={"upload_id": upload_id, "length": length})
         if received.error is not None:
             if isinstance(received.error, GatewayError):
@@ -169,29 +176,41 @@ class IngestService:
                     headers={"Upload-Offset": str(upload.offset)},
                 )
             check_room(offset, upload.length, body)
-            recorded = upload
+            async with self._patch_slot(upload, body):
+                return await self._receive(principal, upload, offset, body)
 
-            async def record(written: int, state: str | None) -> None:
-                """Record `offset + written` (durable already) with the staging state that
-                holds it; checkpoints and the end."""
-                nonlocal recorded
-                before = recorded.offset
-                now = self._clock.now()
-                recorded = await self._uploads.record_offset(
-                    recorded, offset + written, now, now + self._expiry, principal.actor, state
-                )
-                self._count_received(recorded, recorded.offset - before)
+    def _patch_slot(self, upload: UploadRecord, body: Body) -> AbstractAsyncContextManager[None]:
+        if self._quotas is None:
+            return contextlib.nullcontext()
+        return self._quotas.patch_slot(upload.tenant_id, upload.id, body.content_length)
 
-            received = await self._receiver.receive(
-                upload.id, offset, upload.length, body, record, upload.staging_state
+    async def _receive(
+        self, principal: Principal, upload: UploadRecord, offset: int, body: Body
+    ) -> UploadRecord:
+        """Stream the body in, recording the offset at checkpoints and at the end."""
+        recorded = upload
+
+        async def record(written: int, state: str | None) -> None:
+            """Record `offset + written` (durable already) with the staging state that
+            holds it; checkpoints and the end."""
+            nonlocal recorded
+            before = recorded.offset
+            now = self._clock.now()
+            recorded = await self._uploads.record_offset(
+                recorded, offset + written, now, now + self._expiry, principal.actor, state
             )
-            if offset + received.written > recorded.offset:
-                # Shielded: a cancelled handler (shutdown) still records what reached disk.
-                await asyncio.shield(record(received.written, received.state))
-            upload = recorded
-            if received.error is not None:
-                raise received.error
-            return upload
+            await self._count_received(recorded, recorded.offset - before)
+
+        received = await self._receiver.receive(
+            upload.id, offset, upload.length, body, record, upload.staging_state
+        )
+        if offset + received.written > recorded.offset:
+            # Shielded: a cancelled handler (shutdown) still records what reached disk.
+            await asyncio.shield(record(received.written, received.state))
+        upload = recorded
+        if received.error is not None:
+            raise received.error
+        return upload
 
     def _check_staged_here(self, upload: UploadRecord) -> None:
         """Local staging: refuse, before a byte is read, an upload whose bytes another
@@ -203,8 +222,10 @@ class IngestService:
                 "it there (a deployment with VODGATE_STAGING=s3 takes any instance)"
             )
 
-    def _count_received(self, upload: UploadRecord, written: int) -> None:
+    async def _count_received(self, upload: UploadRecord, written: int) -> None:
         self._metrics.received_bytes.inc(written)
+        if self._quotas is not None:
+            await self._quotas.received(upload.tenant_id, written)
         if upload.state == UploadState.RECEIVED:
             self._metrics.uploads_completed.inc()
             logger.info("upload.received", extra={"upload_id": upload.id})

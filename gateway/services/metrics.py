@@ -105,6 +105,12 @@ class Metrics:
         self.review_overdue = Gauge(
             "vodgate_review_overdue", "Open review items past their SLA", registry=r
         )
+        self.quota_refusals = Counter(
+            "vodgate_quota_refusals_total",
+            "Requests refused by a fair-use limit (clause 3.1.3.6)",
+            ["limit"],
+            registry=r,
+        )
         # Scale-out: where one instance meets the others.
         self.misdirected_writes = Counter(
             "vodgate_misdirected_writes_total",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gateway.domain.decisions import DecisionRecord, ErrorRecord, EvidenceFrame, MetadataCheck
@@ -80,11 +80,14 @@ class ScreeningWorker(LeasedWorker):
         poll_interval_s: float = 2.0,
         on_approved: Callable[[], None] | None = None,
         node: str | None = None,
+        on_screened: Callable[[str, float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             jobs=jobs, clock=clock, lease=lease, wake=wake, poll_interval_s=poll_interval_s
         )
         self.node = node  # local staging: this node's uploads (and any node's in S3)
+        # Counts the minutes of video a tenant had screened (fair use, clause 3.1.3.6).
+        self._on_screened = on_screened
         self._uow = unit_of_work
         self._uploads = uploads
         self._licences = licences
@@ -172,6 +175,8 @@ class ScreeningWorker(LeasedWorker):
         code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
         failpoint("screening.before_commit")  # decided, nothing recorded yet
         await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, record)
+        if self._on_screened is not None:
+            await self._on_screened(upload.tenant_id, result.probe.duration_s or 0.0)
         logger.info(
             "screening.decided", extra={"upload_id": upload.id, "verdict": verdict.name.lower()}
         )

@@ -121,6 +121,7 @@ uploads = Table(
     # S3 staging: the multipart upload, its parts and tail, committed with their offset.
     Column("staging_state", Text, nullable=True),
     Index("ix_uploads_state_expires_at", "state", "expires_at"),
+    Index("ix_uploads_tenant_id_created_at", "tenant_id", "created_at"),
 )
 
 upload_events = Table(
@@ -173,6 +174,41 @@ jobs = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_jobs_state_run_after", "state", "run_after"),
+)
+
+# Fair use (clause 3.1.3.6): a tenant's own limits (NULL: the settings' default), what it
+# used per UTC day, and the PATCH bodies being received now on any instance.
+tenant_limits = Table(
+    "tenant_limits",
+    metadata,
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), primary_key=True),
+    Column("max_file_size", BigInteger, nullable=True),
+    Column("open_uploads", BigInteger, nullable=True),
+    Column("concurrent_patches", BigInteger, nullable=True),
+    Column("bytes_per_day", BigInteger, nullable=True),
+    Column("uploads_per_minute", BigInteger, nullable=True),
+    Column("screening_minutes_per_day", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+tenant_usage = Table(
+    "tenant_usage",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("bytes_received", BigInteger, nullable=False),
+    Column("screening_seconds", Float, nullable=False),
+)
+
+active_patches = Table(
+    "active_patches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(32), nullable=False, index=True),
+    Column("upload_id", String(32), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    # A crashed instance's rows stop counting after this.
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 # Every worker process's heartbeat (workers alive, per stage, on /metrics).

@@ -16,6 +16,7 @@ from gateway.domain.decisions import DecisionRecord
 from gateway.domain.events import OutboxEvent, PendingDelivery
 from gateway.domain.jobs import Job
 from gateway.domain.licences import Licence
+from gateway.domain.quotas import Usage
 from gateway.domain.review_rules import Choice, ItemKind, Priority, ReviewItem
 from gateway.domain.standing import Account
 from gateway.domain.states import UploadState
@@ -352,3 +353,27 @@ class Accounts(Protocol):
     async def purged(self, tenant_id: str, receipt: dict[str, Any], now: dt.datetime) -> None: ...
 
     async def receipt(self, tenant_id: str) -> dict[str, Any] | None: ...
+
+
+class QuotaStore(Protocol):
+    """Fair-use limits and usage (clause 3.1.3.6), shared by every instance."""
+
+    async def overrides(self, tenant_id: str) -> dict[str, int]: ...
+
+    async def set_overrides(
+        self, tenant_id: str, values: dict[str, int | None], now: dt.datetime
+    ) -> None: ...
+
+    async def usage(self, tenant_id: str, now: dt.datetime) -> Usage: ...
+
+    async def add(
+        self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
+    ) -> None: ...
+
+    async def patch_started(
+        self, tenant_id: str, upload_id: str, now: dt.datetime, lease: dt.timedelta
+    ) -> tuple[int, int]:
+        """Count a PATCH in: its row id, and the tenant's PATCHes in flight with it."""
+        ...
+
+    async def patch_finished(self, row_id: int) -> None: ...

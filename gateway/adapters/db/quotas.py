@@ -1,0 +1,144 @@
+"""Fair-use limits and usage (clause 3.1.3.6), in the database so they survive restarts and
+hold across instances."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.adapters.db.schema import (
+    active_patches,
+    tenant_limits,
+    tenant_usage,
+    tenants,
+    uploads,
+)
+from gateway.domain.errors import TenantNotFound
+from gateway.domain.quotas import MINUTE, Limits, Usage
+from gateway.domain.states import UploadState
+
+
+class SqlQuotas:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def overrides(self, tenant_id: str) -> dict[str, int]:
+        query = select(tenant_limits).where(tenant_limits.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return {}
+        return {name: int(getattr(row, name)) for name in Limits.names() if getattr(row, name)}
+
+    async def set_overrides(
+        self, tenant_id: str, values: dict[str, int | None], now: dt.datetime
+    ) -> None:
+        """Set (a number) or clear (None: back to the default) some of a tenant's limits."""
+        async with self._engine.begin() as conn:
+            found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
+            if found.first() is None:
+                raise TenantNotFound(f"no tenant {tenant_id}")
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(tenant_limits).values(
+                tenant_id=tenant_id, updated_at=now, **values
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[tenant_limits.c.tenant_id],
+                    set_={"updated_at": now, **values},
+                )
+            )
+
+    async def usage(self, tenant_id: str, now: dt.datetime) -> Usage:
+        async with self._engine.connect() as conn:
+            open_uploads = await conn.scalar(
+                select(func.count()).where(
+                    uploads.c.tenant_id == tenant_id,
+                    uploads.c.state == UploadState.RECEIVING.value,
+                )
+            )
+            patches = await conn.scalar(
+                select(func.count()).where(
+                    active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now
+                )
+            )
+            recent = (
+                await conn.execute(
+                    select(func.count(), func.min(uploads.c.created_at)).where(
+                        uploads.c.tenant_id == tenant_id, uploads.c.created_at > now - MINUTE
+                    )
+                )
+            ).one()
+            today = (
+                await conn.execute(
+                    select(tenant_usage.c.bytes_received, tenant_usage.c.screening_seconds).where(
+                        tenant_usage.c.tenant_id == tenant_id, tenant_usage.c.day == now.date()
+                    )
+                )
+            ).first()
+        return Usage(
+            open_uploads=int(open_uploads or 0),
+            active_patches=int(patches or 0),
+            bytes_today=0 if today is None else int(today.bytes_received),
+            uploads_last_minute=int(recent[0] or 0),
+            oldest_in_last_minute=_aware(recent[1]),
+            screening_seconds_today=0.0 if today is None else float(today.screening_seconds),
+        )
+
+    async def add(
+        self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
+    ) -> None:
+        async with self._engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(tenant_usage).values(
+                tenant_id=tenant_id,
+                day=day,
+                bytes_received=bytes_received,
+                screening_seconds=seconds,
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[tenant_usage.c.tenant_id, tenant_usage.c.day],
+                    set_={
+                        "bytes_received": tenant_usage.c.bytes_received + bytes_received,
+                        "screening_seconds": tenant_usage.c.screening_seconds + seconds,
+                    },
+                )
+            )
+
+    async def patch_started(
+        self, tenant_id: str, upload_id: str, now: dt.datetime, lease: dt.timedelta
+    ) -> tuple[int, int]:
+        """Count this PATCH in; returns its row and how many the tenant has now (itself
+        included), so a caller over the limit can take itself out again."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                insert(active_patches).values(
+                    tenant_id=tenant_id, upload_id=upload_id, started_at=now, expires_at=now + lease
+                )
+            )
+            key = result.inserted_primary_key
+            count = await conn.scalar(
+                select(func.count()).where(
+                    active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now
+                )
+            )
+        if key is None:
+            raise RuntimeError("the database returned no row id")
+        return int(key[0]), int(count or 0)
+
+    async def patch_finished(self, row_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(active_patches).where(active_patches.c.id == row_id))
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
