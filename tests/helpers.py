@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import AsyncIterator
 
 from gateway.domain.tus_headers import encode_metadata
 
@@ -25,3 +26,10 @@ def checksum_header(algorithm: str, data: bytes) -> str:
 
 def upload_id_of(location: str) -> str:
     return location.rstrip("/").rsplit("/", 1)[-1]
+
+
+async def chunked(data: bytes, size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    """A body sent in chunks, as a streaming client does (aiohttp warns on one large bytes
+    body)."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]

@@ -67,6 +67,13 @@ class Unauthorized(ClientError):
     code, status = "unauthorized", 401
 
 
+class TokenInvalid(ClientError):
+    """A direct-upload token that is tampered with, malformed, expired, used for a second
+    upload or for another upload than its own."""
+
+    code, status = "token_invalid", 401
+
+
 class Forbidden(ClientError):
     code, status = "forbidden", 403
 
@@ -77,6 +84,10 @@ class NotFound(ClientError):
 
 class Conflict(ClientError):
     code, status = "conflict", 409
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
 
 
 class QuotaExceeded(ClientError):

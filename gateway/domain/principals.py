@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.domain.standing import Account
+
 KEY_PREFIX = "vg"
 
 
@@ -49,6 +51,22 @@ def split_key(plaintext: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A stored (unrevoked) key: whose, what it may do, and its tenant's standing."""
+
+    key_id: str
+    tenant_id: str
+    secret_hash: str
+    role: Role
+    account: Account  # the tenant's standing (clause 7.3.3), as recorded
+
+    @property
+    def signing_key(self) -> bytes:
+        """What signs the upload tokens this key issues: known only to the gateway."""
+        return bytes.fromhex(self.secret_hash)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from gateway.http import (
     event_routes,
     parser_errors,
     review_routes,
+    token_routes,
     tus,
 )
 from gateway.http.app_keys import SERVICES
@@ -39,6 +40,7 @@ def create_app(services: Services) -> web.Application:
     review_routes.add_routes(app)
     bank_routes.add_routes(app)
     account_routes.add_routes(app)
+    token_routes.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_background)
     return app

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
+from gateway.domain import upload_tokens
 from gateway.domain.errors import Forbidden, Unauthorized
 from gateway.domain.principals import Principal, Role, secret_matches, split_key
+from gateway.domain.upload_tokens import UploadToken
 from gateway.http.access_records import TENANT_KEY
 from gateway.http.app_keys import SERVICES
 
@@ -37,3 +41,24 @@ async def authenticate(
         # Clause 7.3.3.1: uploads, management and playback stop 24 h after unpaid arrears.
         record.account.check_allows_service(request.app[SERVICES].clock.now())
     return Principal(record.tenant_id, record.key_id, record.role)
+
+
+@dataclass(frozen=True, slots=True)
+class Uploader:
+    """Who may use tus: a tenant's key, or an upload token bound to one upload."""
+
+    principal: Principal
+    token: UploadToken | None = None
+
+
+async def authenticate_uploader(request: web.Request) -> Uploader:
+    """tus routes take an API key or, in its place, a direct-upload token (same header)."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not upload_tokens.is_token(credential):
+        return Uploader(await authenticate(request, Role.UPLOADER))
+    services = request.app[SERVICES]
+    principal, token, record = await services.upload_tokens.principal(credential)
+    request[TENANT_KEY] = principal.tenant_id
+    record.account.check_allows_service(services.clock.now())
+    return Uploader(principal, token)

@@ -22,6 +22,8 @@ from gateway.runtime.wiring import is_outage
 logger = logging.getLogger(__name__)
 
 TUS_PREFIX = "/files"
+# Where a browser refreshes its direct-upload token mid-upload (CORS like /files/).
+TOKEN_REFRESH_PATH = "/v1/upload-tokens/refresh"  # noqa: S105 - a path, not a secret
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
@@ -157,9 +159,10 @@ async def add_tus_headers(request: web.Request, response: web.StreamResponse) ->
     response.headers["Server"] = "vodgate"
     if request.path == "/review" or request.path.startswith("/review/"):
         response.headers.update(review_page_headers(request.app[SERVICES].settings))
-    if not request.path.startswith(TUS_PREFIX):
+    if request.path.startswith(TUS_PREFIX):
+        response.headers["Tus-Resumable"] = TUS_VERSION
+    elif request.path != TOKEN_REFRESH_PATH:  # the one other route browsers call
         return
-    response.headers["Tus-Resumable"] = TUS_VERSION
     origin = request.headers.get("Origin")
     allowed = request.app[SERVICES].settings.cors_allow_origins
     if origin and ("*" in allowed or origin in allowed):

@@ -11,8 +11,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
 
-from gateway.domain.errors import BodyInterrupted, UnsupportedMediaType
-from gateway.domain.principals import Role
+from gateway.domain.errors import (
+    BodyInterrupted,
+    GatewayError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from gateway.domain.principals import Principal
 from gateway.domain.tus_headers import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -25,7 +30,7 @@ from gateway.domain.tus_headers import (
 from gateway.domain.uploads import UploadRecord
 from gateway.http.access_records import UPLOAD_KEY
 from gateway.http.app_keys import SERVICES
-from gateway.http.auth import authenticate
+from gateway.http.auth import authenticate_uploader
 from gateway.services.body_receiver import Body, Checksum
 
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
@@ -55,26 +60,56 @@ async def options(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    principal = await authenticate(request, Role.UPLOADER)
+    caller = await authenticate_uploader(request)
     length = parse_length(
         "Upload-Length", request.headers.get("Upload-Length"), max_size=services.ingest.max_size
     )
     metadata = parse_metadata(
         request.headers.get("Upload-Metadata"), max_bytes=services.settings.metadata_max_bytes
     )
+    token = caller.token
+    if token is not None:
+        if length > token.max_size:
+            raise PayloadTooLarge(
+                f"the upload token allows at most {token.max_size} bytes",
+                code="token_size_exceeded",
+            )
+        metadata = token.check_metadata(metadata)
+        await services.upload_tokens.claim_creation(token)
     body = None
     if request.body_exists and request.content_length != 0:
         _require_patch_content_type(request)
         body = _body(request)
-    upload = await services.ingest.create(principal, length, metadata, body)
+    try:
+        upload = await services.ingest.create(caller.principal, length, metadata, body)
+    except GatewayError as exc:
+        if token is not None and "Location" in exc.headers:  # created, body stopped short
+            await services.upload_tokens.bind(token, upload_id_from(exc.headers["Location"]))
+        raise
+    if token is not None:
+        await services.upload_tokens.bind(token, upload.id)
     request[UPLOAD_KEY] = upload.id
     headers = {"Location": f"/files/{upload.id}", **_offset_headers(upload)}
     return web.Response(status=201, headers=headers)
 
 
+async def _caller_of(request: web.Request) -> Principal:
+    """The caller, when it may reach this upload: a token only the upload it created."""
+    caller = await authenticate_uploader(request)
+    if caller.token is not None:
+        await request.app[SERVICES].upload_tokens.check_upload(
+            caller.token, request.match_info["upload_id"]
+        )
+    return caller.principal
+
+
+def upload_id_from(location: str) -> str:
+    return location.rstrip("/").rsplit("/", 1)[-1]
+
+
 async def head(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    principal = await authenticate(request, Role.UPLOADER)
+    principal = await _caller_of(request)
     upload = await services.ingest.get(principal, request.match_info["upload_id"])
     headers = {
         **_offset_headers(upload),
@@ -88,7 +123,7 @@ async def head(request: web.Request) -> web.Response:
 
 async def patch(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    principal = await authenticate(request, Role.UPLOADER)
+    principal = await _caller_of(request)
     _require_patch_content_type(request)
     offset = parse_length("Upload-Offset", request.headers.get("Upload-Offset"))
     upload = await services.ingest.write(
@@ -99,7 +134,7 @@ async def patch(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    principal = await authenticate(request, Role.UPLOADER)
+    principal = await _caller_of(request)
     await services.ingest.terminate(principal, request.match_info["upload_id"])
     return web.Response(status=204)
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     quota_screening_minutes_per_day: int = Field(default=100_000, gt=0)
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
     expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
+    # Seconds a direct-upload token lives, and what each refresh gives it (at most 1 h).
+    upload_token_ttl_s: int = Field(default=900, gt=0, le=3600)
     metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted
     # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
     write_batch_bytes: int = 256 * 1024

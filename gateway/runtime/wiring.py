@@ -32,6 +32,7 @@ from gateway.adapters.db.review_items import ReviewRepository
 from gateway.adapters.db.stored_objects import StoredObjectRepository
 from gateway.adapters.db.tenants import LicenceRepository, TenantRepository, ThresholdRepository
 from gateway.adapters.db.transaction import SqlUnitOfWork
+from gateway.adapters.db.upload_tokens import SqlTokenUses
 from gateway.adapters.db.uploads import UploadRepository
 from gateway.adapters.in_process_locker import InProcessLocker
 from gateway.adapters.policy_files import (
@@ -68,6 +69,7 @@ from gateway.services.metrics import Metrics
 from gateway.services.quotas import QuotaService
 from gateway.services.review import ReviewService
 from gateway.services.tenant_purge import TenantPurge
+from gateway.services.upload_tokens import UploadTokenService
 from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
@@ -114,6 +116,7 @@ class Services:
     views: UploadViews
     accounts: AccountService
     quotas: QuotaService
+    upload_tokens: UploadTokenService
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
@@ -225,6 +228,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         clock=clock,
         upload_expiry=dt.timedelta(seconds=settings.upload_expiry_s),
     )
+    tenants = TenantRepository(engine, settings.registry_cache_ttl_s)
+    upload_tokens = UploadTokenService(
+        keys=tenants,
+        uses=SqlTokenUses(engine),
+        clock=clock,
+        default_ttl=dt.timedelta(seconds=settings.upload_token_ttl_s),
+    )
     views = UploadViews(
         uploads=uploads,
         decisions=decisions,
@@ -238,7 +248,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         metrics=metrics,
         engine=engine,
         unit_of_work=unit_of_work,
-        tenants=TenantRepository(engine, settings.registry_cache_ttl_s),
+        tenants=tenants,
         licences=licences,
         uploads=uploads,
         decisions=decisions,
@@ -266,6 +276,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         views=views,
         accounts=accounts,
         quotas=quotas,
+        upload_tokens=upload_tokens,
         quarantine=quarantine,
         sealing=sealing,
     )

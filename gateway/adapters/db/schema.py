@@ -211,6 +211,16 @@ active_patches = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+# Direct-upload tokens: the one upload each token created (NULL while it is being created).
+upload_token_uses = Table(
+    "upload_token_uses",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("tenant_id", String(32), nullable=False),
+    Column("upload_id", String(32), nullable=True),
+    Column("used_at", UTCDateTime(), nullable=False),
+)
+
 # Every worker process's heartbeat (workers alive, per stage, on /metrics).
 workers = Table(
     "workers",

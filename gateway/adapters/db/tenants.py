@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,17 +14,7 @@ from gateway.adapters.db.cache import TtlCache
 from gateway.adapters.db.schema import api_keys, licences, tenant_thresholds, tenants
 from gateway.domain.errors import LicenceExists, TenantExists, TenantNotFound
 from gateway.domain.licences import Licence
-from gateway.domain.principals import IssuedKey, Role, issue_key
-from gateway.domain.standing import Account
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    key_id: str
-    tenant_id: str
-    secret_hash: str
-    role: Role
-    account: Account  # the tenant's standing (clause 7.3.3), as recorded
+from gateway.domain.principals import IssuedKey, KeyRecord, Role, issue_key
 
 
 class TenantRepository:
@@ -51,6 +40,39 @@ class TenantRepository:
         except IntegrityError as exc:
             raise TenantExists(f"a tenant named {name!r} exists") from exc
         return tenant_id, key
+
+    async def add_key(self, tenant_id: str, role: Role, now: dt.datetime) -> IssuedKey:
+        """Another key for the tenant (rotation: the old one stays valid until revoked)."""
+        key = issue_key()
+        async with self._engine.begin() as conn:
+            found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
+            if found.first() is None:
+                raise TenantNotFound(f"no tenant {tenant_id}")
+            await conn.execute(
+                insert(api_keys).values(
+                    key_id=key.key_id,
+                    tenant_id=tenant_id,
+                    secret_hash=key.secret_hash,
+                    role=role.value,
+                    created_at=now,
+                )
+            )
+        return key
+
+    async def revoke_key(self, tenant_id: str, key_id: str, now: dt.datetime) -> bool:
+        """The key (and every upload token it issued) stops working; False if unknown."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.key_id == key_id,
+                    api_keys.c.tenant_id == tenant_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+        self._keys.forget(key_id)
+        return bool(result.rowcount)
 
     async def find_key(self, key_id: str) -> KeyRecord | None:
         return await self._keys.get(key_id, lambda: self._load_key(key_id))

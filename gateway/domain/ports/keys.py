@@ -1,0 +1,22 @@
+"""API keys as the token service sees them, and the record of each token's one upload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from gateway.domain.principals import KeyRecord
+
+
+class Keys(Protocol):
+    async def find_key(self, key_id: str) -> KeyRecord | None:
+        """An unrevoked key (with its tenant's standing), or None."""
+        ...
+
+
+class TokenUses(Protocol):
+    async def claim(self, token_id: str, tenant_id: str, now: dt.datetime) -> bool: ...
+
+    async def bind(self, token_id: str, upload_id: str) -> None: ...
+
+    async def upload_of(self, token_id: str) -> str | None: ...
