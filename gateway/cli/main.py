@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from gateway import __version__
 from gateway.cli.accesslog import add_accesslog_commands
+from gateway.cli.account import add_account_commands
 from gateway.cli.bank import add_bank_commands
 from gateway.cli.common import settings_from, state_options, with_services
 from gateway.cli.licence import add_licence_commands
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     add_policy_commands(commands)
     add_accesslog_commands(commands)
     add_upload_command(commands)
+    add_account_commands(commands)
     add_scan_command(commands)
     return parser
 

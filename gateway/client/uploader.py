@@ -111,10 +111,22 @@ class UploadClient:
         return url.rstrip("/").rsplit("/", 1)[-1]
 
     async def status(self, upload_id: str) -> dict[str, Any]:
-        url = urljoin(self.server_url, f"v1/uploads/{upload_id}")
+        return await self._get(f"v1/uploads/{upload_id}")
+
+    async def uploads(self, **filters: str | int) -> dict[str, Any]:
+        """One page of the tenant's own uploads (newest first). Filters: state ("a,b"),
+        verdict, since, until (ISO 8601 with offset), limit, cursor (a page's next_cursor)."""
+        return await self._get("v1/uploads", {k: str(v) for k, v in filters.items()})
+
+    async def account(self) -> dict[str, Any]:
+        """The tenant's standing (clause 7.3.3), its limits and usage (clause 3.1.3.6)."""
+        return await self._get("v1/account")
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        url = urljoin(self.server_url, path)
         async with (
             aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as session,
-            session.get(url) as resp,
+            session.get(url, params=params) as resp,
         ):
             await _raise_for_status(resp)
             body: dict[str, Any] = await resp.json()

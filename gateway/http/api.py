@@ -2,24 +2,77 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+from collections.abc import Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.domain.errors import Unauthorized
+from gateway.domain.errors import QueryInvalid, Unauthorized
 from gateway.domain.principals import Role
+from gateway.domain.states import UploadState
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.params import ascii_number
 from gateway.runtime.wiring import readiness
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/uploads", list_uploads)
     app.router.add_get("/v1/uploads/{upload_id}", get_upload)
     app.router.add_get("/v1/uploads/{upload_id}/evidence/{name}", get_evidence)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+
+
+# Verdicts a decision may carry (what `?verdict=` filters on).
+VERDICTS = ("pass", "review", "block", "error")
+MAX_PAGE = 200
+
+
+async def list_uploads(request: web.Request) -> web.Response:
+    """The caller's own uploads, newest first: ?state=a,b&verdict=&since=&until=
+    (ISO 8601 with offset)&limit=(1-200, default 50)&cursor= (the last page's next_cursor)."""
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    query = request.query
+    states = []
+    for raw in filter(None, query.get("state", "").split(",")):
+        try:
+            states.append(UploadState(raw))
+        except ValueError:
+            raise QueryInvalid(f"state: not an upload state: {raw!r}") from None
+    verdict = query.get("verdict")
+    if verdict is not None and verdict not in VERDICTS:
+        raise QueryInvalid(f"verdict: one of {', '.join(VERDICTS)}")
+    limit = 50 if "limit" not in query else ascii_number(query["limit"])
+    if limit is None or not 1 <= limit <= MAX_PAGE:
+        raise QueryInvalid(f"limit: a number from 1 to {MAX_PAGE}")
+    page = await services.views.page(
+        principal.tenant_id,
+        states=states,
+        verdict=verdict,
+        since=_instant(query, "since"),
+        until=_instant(query, "until"),
+        cursor=query.get("cursor"),
+        limit=limit,
+    )
+    return web.json_response(page)
+
+
+def _instant(query: Mapping[str, str], name: str) -> dt.datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise QueryInvalid(f"{name}: an ISO 8601 time with its offset") from None
+    if value.tzinfo is None:
+        raise QueryInvalid(f"{name}: give the time with its offset")
+    return value.astimezone(dt.UTC)
 
 
 async def get_upload(request: web.Request) -> web.Response:

@@ -6,11 +6,13 @@ served only under names its decision lists, so a request's text never names a fi
 from __future__ import annotations
 
 import asyncio
+import base64
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from gateway.domain.decisions import DecisionRecord
-from gateway.domain.errors import NotFound
+from gateway.domain.errors import NotFound, QueryInvalid
 from gateway.domain.ports.persistence import Decisions, ReviewQueue, StoredObjects, Uploads
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import TrailEntry, UploadRecord
@@ -53,6 +55,42 @@ class UploadViews:
             for item in await self._reviews.for_upload(upload.id)
         ]
         return view
+
+    async def page(
+        self,
+        tenant_id: str,
+        *,
+        states: list[UploadState],
+        verdict: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        """GET /v1/uploads: the tenant's uploads newest first, one page, and the cursor of
+        the next (None at the end)."""
+        rows = await self._uploads.page_of_tenant(
+            tenant_id,
+            states=states,
+            verdict=verdict,
+            since=since,
+            until=until,
+            before=None if cursor is None else decode_cursor(cursor),
+            limit=limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = []
+        for upload, found_verdict in rows:
+            item = upload_json(upload, [])
+            del item["trail"]
+            item["verdict"] = found_verdict
+            items.append(item)
+        last = rows[-1][0] if more and rows else None
+        return {
+            "uploads": items,
+            "next_cursor": None if last is None else encode_cursor(last.created_at, last.id),
+        }
 
     async def evidence_file(self, upload_id: str, name: str) -> Path:
         """The thumbnail file, when the decision lists `name` and it is still kept."""
@@ -112,3 +150,21 @@ def _shown_actor(entry: TrailEntry) -> str:
     if entry.from_state == UploadState.REVIEW.value and entry.to_state in _HUMAN_DECISIONS:
         return "reviewer"
     return entry.actor
+
+
+def encode_cursor(created_at: dt.datetime, upload_id: str) -> str:
+    raw = f"{created_at.astimezone(dt.UTC).isoformat()}|{upload_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The (created_at, id) a cursor names; QueryInvalid when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, upload_id = raw.partition("|")
+        when = dt.datetime.fromisoformat(at)
+        if when.tzinfo is None or not upload_id:
+            raise ValueError("not a cursor")
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise QueryInvalid("cursor: not a cursor this API gave") from exc
+    return when, upload_id

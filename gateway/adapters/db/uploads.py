@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.jobs import enqueue, job_row
 from gateway.adapters.db.outbox import outbox_row
-from gateway.adapters.db.schema import jobs, outbox, tenants, upload_events, uploads
+from gateway.adapters.db.schema import (
+    decisions,
+    jobs,
+    outbox,
+    tenants,
+    upload_events,
+    uploads,
+)
 from gateway.domain.errors import OffsetMismatch
 from gateway.domain.events import transition_event
 from gateway.domain.jobs import FirstJob
@@ -246,6 +254,46 @@ class UploadRepository:
         )
         async with self._engine.connect() as conn:
             return [r.id for r in await conn.execute(query)]
+
+    async def page_of_tenant(
+        self,
+        tenant_id: str,
+        *,
+        states: Sequence[UploadState] = (),
+        verdict: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        before: tuple[dt.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[UploadRecord, str | None]]:
+        """The tenant's uploads, newest first, with each one's verdict: `before` is the
+        (created_at, id) of the last one of the previous page."""
+        query = (
+            select(uploads, decisions.c.verdict)
+            .outerjoin(decisions, decisions.c.upload_id == uploads.c.id)
+            .where(uploads.c.tenant_id == tenant_id)
+            .order_by(uploads.c.created_at.desc(), uploads.c.id.desc())
+            .limit(limit)
+        )
+        if states:
+            query = query.where(uploads.c.state.in_([s.value for s in states]))
+        if verdict is not None:
+            query = query.where(decisions.c.verdict == verdict)
+        if since is not None:
+            query = query.where(uploads.c.created_at >= since)
+        if until is not None:
+            query = query.where(uploads.c.created_at < until)
+        if before is not None:
+            at, upload_id = before
+            query = query.where(
+                or_(
+                    uploads.c.created_at < at,
+                    and_(uploads.c.created_at == at, uploads.c.id < upload_id),
+                )
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(record_from_row(row), row.verdict) for row in rows]
 
     async def states_of_tenant(self, tenant_id: str) -> list[tuple[str, UploadState]]:
         """Every upload of the tenant and its state (a purge's inventory)."""

@@ -213,6 +213,20 @@ class Uploads(Protocol):
         """Every upload of the tenant and its state."""
         ...
 
+    async def page_of_tenant(
+        self,
+        tenant_id: str,
+        *,
+        states: Sequence[UploadState] = (),
+        verdict: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        before: tuple[dt.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[UploadRecord, str | None]]:
+        """The tenant's uploads newest first, each with its verdict (None: not screened)."""
+        ...
+
     async def extend_deadlines(self, tenant_id: str, expires_at: dt.datetime) -> int:
         """A new deadline for the tenant's incomplete uploads; how many there were."""
         ...
