@@ -105,6 +105,12 @@ class QuotaExceeded(ClientError):
         return body
 
 
+class PlaybackRefused(Forbidden):
+    """No playback link: the upload is not (or no longer) approved, or the link is bad."""
+
+    code = "playback_refused"
+
+
 # Account standing after arrears (clause 7.3.3).
 class AccountSuspended(Forbidden):
     code = "account_suspended"

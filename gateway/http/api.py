@@ -22,6 +22,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/uploads", list_uploads)
     app.router.add_get("/v1/uploads/{upload_id}", get_upload)
     app.router.add_get("/v1/uploads/{upload_id}/evidence/{name}", get_evidence)
+    app.router.add_get("/v1/uploads/{upload_id}/playback", playback)
+    app.router.add_get("/v1/playback/{upload_id}/{name}", playback_file)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -91,6 +93,31 @@ async def get_evidence(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(
         path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"}
     )
+
+
+async def playback(request: web.Request) -> web.Response:
+    """Short-lived links to the approved upload's source and renditions (403 otherwise)."""
+    services = request.app[SERVICES]
+    principal = await authenticate(request, Role.UPLOADER)
+    upload = await services.ingest.get_any_state(principal, request.match_info["upload_id"])
+    return web.json_response(await services.playback.links(upload))
+
+
+async def playback_file(request: web.Request) -> web.StreamResponse:
+    """A gateway-served playback link (local destination): signed, short-lived, and the
+    upload and the account checked again at each fetch. Range requests work (seeking)."""
+    services = request.app[SERVICES]
+    expires = ascii_number(request.query.get("expires", ""))
+    if expires is None:
+        raise QueryInvalid("expires: the link's expiry")
+    upload, path = await services.playback.local_file(
+        request.match_info["upload_id"],
+        request.match_info["name"],
+        expires,
+        request.query.get("sig", ""),
+    )
+    await services.accounts.check_allows_service(upload.tenant_id)
+    return web.FileResponse(path, headers={"Cache-Control": "private, no-store"})
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
     # Seconds a direct-upload token lives, and what each refresh gives it (at most 1 h).
     upload_token_ttl_s: int = Field(default=900, gt=0, le=3600)
+    # Seconds a playback link works (an S3 presigned GET keeps working that long even after
+    # a later block or a suspension; the gateway's own links are checked at each fetch).
+    playback_link_ttl_s: int = Field(default=300, gt=0, le=3600)
     metadata_max_bytes: int = 16 * 1024  # bytes of Upload-Metadata header accepted
     # Bytes gathered before one write(2) in a worker thread: larger means fewer thread hops.
     write_batch_bytes: int = 256 * 1024

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -66,6 +67,7 @@ from gateway.services.accounts import AccountService
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from gateway.services.ingest import IngestService
 from gateway.services.metrics import Metrics
+from gateway.services.playback import PlaybackService
 from gateway.services.quotas import QuotaService
 from gateway.services.review import ReviewService
 from gateway.services.tenant_purge import TenantPurge
@@ -117,6 +119,7 @@ class Services:
     accounts: AccountService
     quotas: QuotaService
     upload_tokens: UploadTokenService
+    playback: PlaybackService
     # Built by the serve/worker entry points (models load and are checked before listening).
     screener: Screener | None = None
     # staging = s3: the quarantine bucket the receiving node hands complete uploads to.
@@ -235,6 +238,16 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         clock=clock,
         default_ttl=dt.timedelta(seconds=settings.upload_token_ttl_s),
     )
+    playback = PlaybackService(
+        uploads=uploads,
+        stored=stored,
+        store=objects,
+        clock=clock,
+        ttl=dt.timedelta(seconds=settings.playback_link_ttl_s),
+        # Signs the links this gateway serves itself (local destination); a restart
+        # invalidates them, which their short life allows.
+        signing_key=secrets.token_bytes(32),
+    )
     views = UploadViews(
         uploads=uploads,
         decisions=decisions,
@@ -277,6 +290,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         accounts=accounts,
         quotas=quotas,
         upload_tokens=upload_tokens,
+        playback=playback,
         quarantine=quarantine,
         sealing=sealing,
     )

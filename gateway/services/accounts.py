@@ -66,6 +66,10 @@ class AccountService:
             view["purge_receipt"] = receipt
         return view
 
+    async def check_allows_service(self, tenant_id: str) -> None:
+        """AccountSuspended / AccountTerminated unless the tenant is in good standing."""
+        (await self._accounts.get(tenant_id)).check_allows_service(self._clock.now())
+
     async def report_arrears(self, tenant_id: str, since: dt.datetime) -> dict[str, Any]:
         """The billing side says the tenant has been in arrears since `since`."""
         now = self._clock.now()

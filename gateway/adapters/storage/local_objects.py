@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gateway.adapters.storage.digests import READ_BYTES, file_digests, s3_etag
 from gateway.domain.errors import StorageUnavailable
@@ -36,18 +36,32 @@ class LocalObjectStore:
         if not writable:
             raise StorageUnavailable(f"the directory {self.root} is missing or not writable")
 
+    def presign(self, key: str, expires_s: int) -> str | None:
+        return None
+
+    def local_path(self, key: str) -> Path | None:
+        return self._lexical(key)
+
+    def _lexical(self, key: str) -> Path:
+        """The key under the root, checked without touching the disk (usable on the loop)."""
+        parts = PurePosixPath(key).parts
+        if not parts or PurePosixPath(key).is_absolute() or ".." in parts:
+            raise ValueError(f"key {key!r} leaves the store")
+        return self.root.joinpath(*parts)
+
     def path(self, key: str) -> Path:
+        """The key's file, symlinks resolved and checked (blocking: in a worker thread)."""
         # Keys are built by gateway.domain.object_keys; this is a second line of defence.
-        target = (self.root / key).resolve()
+        target = self._lexical(key).resolve()
         if not target.is_relative_to(self.root.resolve()):
             raise ValueError(f"key {key!r} leaves the store")
         return target
 
     async def put_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(self._put, self.path(key), path)
+        await asyncio.to_thread(self._put, key, path)
 
-    @staticmethod
-    def _put(target: Path, source: Path) -> None:
+    def _put(self, key: str, source: Path) -> None:
+        target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         with source.open("rb") as src, partial.open("wb") as dst:
@@ -84,11 +98,14 @@ class LocalObjectStore:
         raise NotImplementedError("a server-side copy needs S3 on both sides (staging = s3)")
 
     async def download(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(shutil.copyfile, self.path(key), path)
+        await asyncio.to_thread(lambda: shutil.copyfile(self.path(key), path))
 
     async def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(self.path(key).unlink)
+        def unlink() -> None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path(key).unlink()
+
+        await asyncio.to_thread(unlink)
 
     async def list_keys(self, prefix: str) -> list[str]:
         return await asyncio.to_thread(self._list, prefix)

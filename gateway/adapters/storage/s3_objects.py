@@ -165,6 +165,12 @@ class S3ObjectStore:
 
         return await self.call(f"list {prefix}", list_all)
 
+    def presign(self, key: str, expires_s: int) -> str | None:
+        return self.presign_get(key, expires_s)
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
     def presign_get(self, key: str, expires_s: int = 3600) -> str:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
