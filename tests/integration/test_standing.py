@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway.domain.errors import StorageUnavailable
 from gateway.domain.principals import Role
 from gateway.runtime.background import build_delivery_workers
 from gateway.runtime.settings import MiB, Settings
@@ -205,3 +206,43 @@ async def test_fifteen_days_after_suspension_the_tenant_is_purged_and_no_one_els
     paid = await client.post(f"/v1/admin/tenants/{leaving.tenant_id}/paid", headers=auth)
     assert paid.status == 409
     assert (await paid.json())["error"]["code"] == "standing_change_refused"
+
+
+async def test_a_purge_stopped_half_way_finishes_on_the_next_round(
+    services: Services,
+    client: TestClient[Any, Any],
+    make_tenant: TenantFactory,
+    clock: ManualClock,
+    s3_server: S3Server,
+    buckets: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    """The store goes away mid-purge (as a crash would stop it): the account stays
+    terminated and unpurged, and the next upkeep round (or a restarted process) ends it."""
+    auth = await admin(make_tenant)
+    leaving = await make_tenant()
+    clip = await asyncio.to_thread(colour_clip, tmp_path / "clip.mp4", 3, size="160x120")
+    await delivered(services, leaving, clip)
+    await report_arrears(client, auth, leaving.tenant_id, clock.now())
+    clock.advance(days=16, seconds=1)
+    s3_server.pause()
+    try:
+        with pytest.raises(StorageUnavailable):
+            await services.accounts.upkeep()
+    finally:
+        s3_server.resume()
+    view = await services.accounts.standing(leaving.tenant_id)
+    assert view["standing"] == "terminated"
+    assert "purge_receipt" not in view  # not finished
+    for _ in range(120):  # RGW takes a moment to serve again after its restart
+        try:
+            await services.accounts.upkeep()
+            break
+        except StorageUnavailable:
+            await asyncio.sleep(0.5)
+    view = await services.accounts.standing(leaving.tenant_id)
+    assert view["purge_receipt"]["uploads"] == 1
+    assert not any(
+        leaving.tenant_id in key
+        for key in inventory(s3_server, buckets, services.settings.data_dir)
+    )
