@@ -21,6 +21,7 @@ class AccessRecord:
     bytes_out: int
     status: int
     duration_ms: int
+    client_request_id: str | None = None  # the caller's own X-Request-Id, when plain
 
     def as_row(self) -> dict[str, object]:
         # Not dataclasses.asdict: its deep copy is measurable at hundreds of requests a second.

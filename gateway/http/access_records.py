@@ -36,6 +36,7 @@ def build_record(
     clock: Clock,
     request_id: str,
     trusted_proxies: tuple[str, ...],
+    client_request_id: str | None = None,
 ) -> AccessRecord:
     return AccessRecord(
         at=clock.now(),
@@ -51,6 +52,7 @@ def build_record(
         bytes_out=bytes_out,
         status=status,
         duration_ms=int((time.perf_counter() - started) * 1000),
+        client_request_id=client_request_id,
     )
 
 

@@ -39,14 +39,18 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, metrics and the access log around everything else."""
     services = request.app[SERVICES]
     offered = request.headers.get("X-Request-Id", "")
-    # A caller's id is kept only when it is short and plain: it lands in logs and records.
-    request_id = offered if _REQUEST_ID.fullmatch(offered) else secrets.token_hex(8)
+    # Ours is always unique; a caller's own id is kept beside it (never in its place), and
+    # only when it is short and plain: it lands in logs and records.
+    client_request_id = offered if _REQUEST_ID.fullmatch(offered) else None
+    request_id = secrets.token_hex(8)
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     response: web.StreamResponse | None = None
     try:
         response = await handler(request)
         response.headers["X-Request-Id"] = request_id
+        if client_request_id is not None:
+            response.headers["X-Client-Request-Id"] = client_request_id
         return response
     finally:
         status = response.status if response is not None else 500
@@ -66,6 +70,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                     services.clock,
                     request_id,
                     services.settings.trusted_proxies,
+                    client_request_id,
                 )
             )
         request_id_var.reset(token)

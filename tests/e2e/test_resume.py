@@ -14,7 +14,7 @@ from pathlib import Path
 from gateway.client import ResumeStore, UploadClient
 from tests.conftest import LICENCE_NUMBER
 from tests.e2e.conftest import Gateway, kill
-from tests.helpers import checksum_header, creation_headers, upload_id_of
+from tests.helpers import PATCH_TYPE, checksum_header, creation_headers, upload_id_of
 
 META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
 
@@ -48,12 +48,31 @@ def create_upload(gateway: Gateway, length: int) -> str:
 
 
 def wait_for_offset(gateway: Gateway, upload_id: str, expected: int) -> int:
+    """The offset once it reaches `expected` and the interrupted PATCH has let go of the
+    upload (its offset is recorded a moment before its lock is freed; a client that comes
+    back in that moment gets 423 and retries, as this does)."""
+    import urllib.error
+    import urllib.request
+
     deadline = time.monotonic() + 10
     offset = -1
     while time.monotonic() < deadline:
         offset = gateway.head_offset(f"{gateway.url}/files/{upload_id}")
         if offset == expected:
-            break
+            probe = urllib.request.Request(
+                f"{gateway.url}/files/{upload_id}",
+                method="PATCH",
+                data=b"",
+                headers={**gateway.auth, **PATCH_TYPE, "Upload-Offset": str(offset)},
+            )
+            try:
+                with urllib.request.urlopen(probe, timeout=5):
+                    break
+            except urllib.error.HTTPError as exc:
+                if exc.code not in (409, 423):  # 409: complete already
+                    raise
+                if exc.code == 409:
+                    break
         time.sleep(0.05)
     return offset
 

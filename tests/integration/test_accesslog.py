@@ -140,11 +140,25 @@ async def test_export_writes_json_lines_since_a_date(
     assert {"at", "client_ip", "tenant_id", "host", "method", "status", "bytes_in"} <= set(lines[0])
 
 
-async def test_request_id_from_the_caller_is_kept_only_when_plain(
-    client: Client, services: Services
+async def test_a_callers_request_id_is_kept_beside_a_unique_one_of_ours(
+    client: Client, services: Services, tenant: Tenant
 ) -> None:
-    ok = await client.get("/v1/uploads/x", headers={"X-Request-Id": "trace-42"})
-    assert ok.headers["X-Request-Id"] == "trace-42"
-    odd = await client.get("/v1/uploads/x", headers={"X-Request-Id": 'a"b\\c' + "x" * 40})
-    assert odd.headers["X-Request-Id"] != 'a"b\\c' + "x" * 40
-    assert next(r.request_id for r in await records(services)) == "trace-42"
+    """Security review, finding 9: a caller's X-Request-Id was stored as the request id, so
+    two requests could share one (and a caller could pick the ids in our logs)."""
+    answers = [
+        await client.get("/v1/uploads", headers={**tenant.auth, "X-Request-Id": "order-42"})
+        for _ in range(2)
+    ]
+    ours = [a.headers["X-Request-Id"] for a in answers]
+    assert "order-42" not in ours
+    assert ours[0] != ours[1]
+    assert all(a.headers["X-Client-Request-Id"] == "order-42" for a in answers)
+    rows = await records(services)
+    assert [(r.request_id, r.client_request_id) for r in rows] == [
+        (ours[0], "order-42"),
+        (ours[1], "order-42"),
+    ]
+    odd_id = 'a"b\\c' + "x" * 40
+    odd = await client.get("/v1/uploads", headers={**tenant.auth, "X-Request-Id": odd_id})
+    assert "X-Client-Request-Id" not in odd.headers  # only short, plain ids are kept
+    assert odd.headers["X-Request-Id"] != odd_id

@@ -301,7 +301,7 @@ async def test_migrations_run_on_an_empty_database_and_from_the_previous_revisio
                     names = {row[0] for row in columns}
             finally:
                 await engine.dispose()
-            assert revision == "0010"
+            assert revision == "0011"
             assert {"staged_on", "staging_state"} <= names
 
 

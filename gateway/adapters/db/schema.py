@@ -141,7 +141,8 @@ access_log = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime(), nullable=False, index=True),
-    Column("request_id", String(32), nullable=False),
+    Column("request_id", String(32), nullable=False),  # ours, unique per request
+    Column("client_request_id", String(64), nullable=True),  # the caller's X-Request-Id
     Column("client_ip", String(64), nullable=True),
     Column("tenant_id", String(32), nullable=True),
     Column("host", String(255), nullable=True),
