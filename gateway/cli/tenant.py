@@ -126,11 +126,16 @@ def _tenant_thresholds(args: argparse.Namespace) -> int:
 
 def _tenant_webhook_set(args: argparse.Namespace) -> int:
     from gateway.runtime.wiring import checked_webhook_url
-    from gateway.services.webhook_dispatch import new_secret
+    from gateway.services.webhook_dispatch import new_secret, standard_key
 
     async def action(services: Services, args: argparse.Namespace) -> int:
         url = await checked_webhook_url(services.settings, args.url)
         secret = args.secret or new_secret()
+        if len(standard_key(secret) or b"") < 16:
+            raise ConfigError(
+                "--secret must be a Standard Webhooks secret: whsec_ and at least 16 bytes "
+                "in base64 (leave it out for a new random one)"
+            )
         await services.webhooks.set(args.tenant_id, url, secret, services.clock.now())
         print(json.dumps({"tenant_id": args.tenant_id, "url": url, "secret": secret}))
         return 0

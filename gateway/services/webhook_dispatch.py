@@ -1,12 +1,20 @@
 """Webhook delivery from the outbox: signed POSTs with retries and backoff.
 
-Signature (as Stripe-style receivers expect): `Vodgate-Signature: t=<unix time>,v1=<hex>`
-where v1 = HMAC-SHA256(secret, "<t>.<body>"). A receiver recomputes it over the raw body and
-rejects a stale t. Delivery is at least once: receivers dedupe on the event id."""
+Each delivery is signed twice, so receivers can verify it either way:
+- Standard Webhooks (standardwebhooks.com; the `standardwebhooks` packages on PyPI and npm
+  verify it with the tenant's `whsec_...` secret as given): `webhook-id` (the event id),
+  `webhook-timestamp` (unix seconds), `webhook-signature: v1,<base64 HMAC-SHA256(key,
+  "<id>.<timestamp>.<body>")>`, the key being the base64 after `whsec_`, read as those
+  libraries read it.
+- `Vodgate-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` (the first
+  form, kept for receivers written against it).
+A receiver recomputes the signature over the raw body and rejects a stale timestamp.
+Delivery is at least once: receivers dedupe on the event id."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -38,8 +46,29 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def standard_key(secret: str) -> bytes | None:
+    """The Standard Webhooks key in a `whsec_<base64>` secret, read as the reference
+    libraries read it (non-strict base64, padding added); None when it holds none."""
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    except ValueError:  # binascii.Error
+        return None
+    return key or None
+
+
+def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str | None:
+    """The Standard Webhooks `webhook-signature` value (None: the secret is not one)."""
+    key = standard_key(secret)
+    if key is None:
+        return None
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(digest).decode()}"
+
+
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """`whsec_` and 32 random bytes in base64, as Standard Webhooks secrets are."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class WebhookDispatcher:
@@ -91,12 +120,19 @@ class WebhookDispatcher:
             event_json(item.id, item.type, item.body, item.created_at), ensure_ascii=False
         ).encode()
         now = self._clock.now()
+        timestamp = int(now.timestamp())
+        message_id = str(item.id)
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(item.secret, int(now.timestamp()), body),
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            SIGNATURE_HEADER: sign(item.secret, timestamp, body),
             "Vodgate-Event-Id": str(item.id),
             "Vodgate-Event-Type": item.type,
         }
+        standard = sign_standard(item.secret, message_id, timestamp, body)
+        if standard is not None:  # secrets set before Standard Webhooks: Vodgate-Signature only
+            headers["webhook-signature"] = standard
         try:
             _refuse_literal_address(item.url, self._allowed)
             # A redirect is a failed attempt: following it would send the signed body (307)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import standardwebhooks
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -42,10 +43,25 @@ class Receiver:
         timestamp, _, mac = request.headers[SIGNATURE_HEADER].partition(",v1=")
         t = timestamp.removeprefix("t=")
         expected = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-        self.calls.append({"valid": hmac.compare_digest(mac, expected), "event": json.loads(body)})
+        self.calls.append(
+            {
+                "valid": hmac.compare_digest(mac, expected) and _standard_ok(request, body),
+                "event": json.loads(body),
+            }
+        )
         if len(self.calls) <= self.fail:
             return web.Response(status=503)
         return web.json_response({"ok": True})
+
+
+def _standard_ok(request: web.Request, body: bytes) -> bool:
+    """The same delivery checked as the Standard Webhooks libraries do (the PyPI package),
+    with the tenant's secret as given (the time window left to the library's verify)."""
+    headers = request.headers
+    webhook = standardwebhooks.Webhook(SECRET)
+    at = dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), dt.UTC)
+    expected = webhook.sign(headers["webhook-id"], at, body.decode())
+    return headers["webhook-signature"] == expected
 
 
 @pytest.fixture
