@@ -145,9 +145,16 @@ async def queue(request: web.Request) -> web.Response:
         limit=max(1, min(MAX_QUEUE_PAGE, limit)),
     )
     counts = await services.review.reviews.counts(now, cap=QUEUE_COUNT_CAP)
+    reviewers = await services.tenants.reviewer_actors()
+    listed = []
+    for item in items:
+        shown = item_json(item, reveal_decision=False)
+        # Every reviewer decided this upload before: no one but an admin may take it.
+        shown["needs_admin"] = item.kind == ItemKind.ESCALATION or reviewers <= set(item.excluded)
+        listed.append(shown)
     return web.json_response(
         {
-            "items": [item_json(i, reveal_decision=False) for i in items],
+            "items": listed,
             "counts": counts,
             "now": now.isoformat(),
         }

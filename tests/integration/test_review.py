@@ -498,3 +498,25 @@ async def test_the_review_page_forbids_framing_sniffing_and_foreign_scripts(
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     health = await client.get("/healthz")
     assert health.headers["Server"] == "vodgate"  # no Python or aiohttp version
+
+
+async def test_an_appeal_no_reviewer_may_take_goes_to_an_admin(
+    services: Services, tenant: Tenant, client: Client, make_tenant: TenantFactory
+) -> None:
+    """Security review, finding 9: once every reviewer had decided the upload, its appeal
+    could be claimed by no one, and nobody was told."""
+    only = await make_tenant(role=Role.REVIEWER)
+    upload_id, item = await in_review(services, tenant.tenant_id, [PORN])
+    await decide(client, item, only, "reject", [PORN])
+    _, body = await post(
+        client, f"/v1/uploads/{upload_id}/appeal", tenant, {"statement": "a medical film"}
+    )
+    appeal_item = body["appeal_item_id"]
+    status, refused = await post(client, f"/v1/review/items/{appeal_item}/claim", only)
+    assert (status, refused["error"]["code"]) == (403, "review_reviewer_excluded")
+    admin = await make_tenant(role=Role.ADMIN)
+    _, queue = await get(client, "/v1/review/queue", admin)
+    (listed,) = [i for i in queue["items"] if i["id"] == appeal_item]
+    assert listed["needs_admin"] is True  # said so: every reviewer has decided it
+    assert (await decide(client, appeal_item, admin, "approve"))[1]["outcome"] == "approved"
+    assert await state_of(services, upload_id) == UploadState.APPROVED

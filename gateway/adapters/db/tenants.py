@@ -74,6 +74,14 @@ class TenantRepository:
         self._keys.forget(key_id)
         return bool(result.rowcount)
 
+    async def reviewer_actors(self) -> set[str]:
+        """Every unrevoked reviewer key, as review items name their deciders."""
+        query = select(api_keys.c.key_id).where(
+            api_keys.c.role == Role.REVIEWER.value, api_keys.c.revoked_at.is_(None)
+        )
+        async with self._engine.connect() as conn:
+            return {f"key:{row.key_id}" for row in await conn.execute(query)}
+
     async def find_key(self, key_id: str) -> KeyRecord | None:
         return await self._keys.get(key_id, lambda: self._load_key(key_id))
 
