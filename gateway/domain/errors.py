@@ -74,6 +74,26 @@ class TokenInvalid(ClientError):
     code, status = "token_invalid", 401
 
 
+class TokenExpired(TokenInvalid):
+    code = "token_expired"
+
+
+class TokenUsed(TokenInvalid):
+    """The token has created its one upload already."""
+
+    code, status = "token_used", 403
+
+
+class TokenMetadataMismatch(TokenInvalid):
+    """The client sent another value for metadata the token fixes."""
+
+    code, status = "token_metadata_mismatch", 403
+
+
+class TokenRequestInvalid(ClientError):
+    code = "token_request_invalid"
+
+
 class Forbidden(ClientError):
     code, status = "forbidden", 403
 
@@ -91,8 +111,8 @@ class KeyNotFound(NotFound):
 
 
 class QuotaExceeded(ClientError):
-    """A fair-use limit (clause 3.1.3.6): 429 with Retry-After, or 413 for the file size. The
-    body names the limit, its value and the tenant's usage."""
+    """A fair-use limit (clause 3.1.3.6): 429 with Retry-After. The body names the limit, its
+    value and the tenant's usage."""
 
     code, status = "quota_exceeded", 429
     limit: str = ""
@@ -109,6 +129,12 @@ class PlaybackRefused(Forbidden):
     """No playback link: the upload is not (or no longer) approved, or the link is bad."""
 
     code = "playback_refused"
+
+
+class QuotaFileTooLarge(QuotaExceeded):
+    """Larger than the tenant's max_file_size (413)."""
+
+    code, status = "quota_file_too_large", 413
 
 
 # Account standing after arrears (clause 7.3.3).
@@ -223,6 +249,12 @@ class UploadNotTerminable(Conflict):
 
 class UploadTooLarge(PayloadTooLarge):
     code = "upload_too_large"
+
+
+class TokenSizeExceeded(PayloadTooLarge):
+    """Larger than the upload token's max_size."""
+
+    code = "token_size_exceeded"
 
 
 class UploadLengthExceeded(PayloadTooLarge):

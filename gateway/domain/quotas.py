@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, fields, replace
 
-from gateway.domain.errors import QuotaExceeded
+from gateway.domain.errors import QuotaExceeded, QuotaFileTooLarge
 
 CLAUSE = "3.1.3.6"
 MINUTE = dt.timedelta(minutes=1)
@@ -89,11 +89,10 @@ def _check_daily(limits: Limits, usage: Usage, length: int, now: dt.datetime) ->
 def _refused(
     limit: str, allowed: int, used: float, retry_s: float | None, *, status: int = 429
 ) -> QuotaExceeded:
-    error = QuotaExceeded(
+    kind = QuotaExceeded if status == 429 else QuotaFileTooLarge
+    error = kind(
         f"the tenant's {limit} limit is {allowed}; the request would take it to or past "
         f"that (usage: {used})",
-        code=f"quota_{limit}" if status == 429 else "upload_too_large",
-        status=status,
         clause=CLAUSE,
     )
     error.limit, error.allowed, error.used = limit, allowed, used

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gateway.domain.errors import TokenInvalid
+from gateway.domain.errors import TokenExpired, TokenInvalid, TokenMetadataMismatch
 
 PREFIX = "vgt1"
 # Metadata a token may fix (the rest the client chooses: filename, its own keys).
@@ -50,11 +50,7 @@ class UploadToken:
         A bound key sent with another value is refused (the client cannot change it)."""
         for key, value in self.metadata.items():
             if key in sent and sent[key] != value:
-                raise TokenInvalid(
-                    f"the upload token fixes {key}; it cannot be changed",
-                    code="token_metadata_mismatch",
-                    status=403,
-                )
+                raise TokenMetadataMismatch(f"the upload token fixes {key}; it cannot be changed")
         return {**sent, **self.metadata}
 
 
@@ -92,7 +88,7 @@ def decode(text: str, signing_key: bytes, now: dt.datetime) -> UploadToken:
     claims = _claims(text)
     expires_at = dt.datetime.fromtimestamp(int(claims["x"]), dt.UTC)
     if now >= expires_at:
-        raise TokenInvalid("the upload token has expired; refresh it", code="token_expired")
+        raise TokenExpired("the upload token has expired; refresh it")
     return UploadToken(
         tenant_id=str(claims["t"]),
         key_id=str(claims["k"]),

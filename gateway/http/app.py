@@ -13,6 +13,7 @@ from gateway.http import (
     api,
     bank_routes,
     event_routes,
+    openapi,
     parser_errors,
     review_routes,
     token_routes,
@@ -41,6 +42,7 @@ def create_app(services: Services) -> web.Application:
     bank_routes.add_routes(app)
     account_routes.add_routes(app)
     token_routes.add_routes(app)
+    openapi.add_routes(app)
     app.on_response_prepare.append(add_tus_headers)
     app.cleanup_ctx.append(_background)
     return app

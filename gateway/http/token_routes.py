@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.domain import upload_tokens
-from gateway.domain.errors import KeyNotFound, TokenInvalid
+from gateway.domain.errors import KeyNotFound, TokenInvalid, TokenRequestInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
@@ -44,18 +44,12 @@ async def issue(request: web.Request) -> web.Response:
     body: TokenRequest = await read_json(request, TokenRequest)
     unbindable = set(body.metadata) - upload_tokens.BINDABLE_METADATA
     if unbindable:
-        raise TokenInvalid(
+        raise TokenRequestInvalid(
             f"a token cannot fix {sorted(unbindable)}; it fixes only "
-            f"{sorted(upload_tokens.BINDABLE_METADATA)}",
-            code="token_request_invalid",
-            status=400,
+            f"{sorted(upload_tokens.BINDABLE_METADATA)}"
         )
     if body.max_size > services.ingest.max_size:
-        raise TokenInvalid(
-            f"max_size is above Tus-Max-Size ({services.ingest.max_size})",
-            code="token_request_invalid",
-            status=400,
-        )
+        raise TokenRequestInvalid(f"max_size is above Tus-Max-Size ({services.ingest.max_size})")
     tokens = services.upload_tokens
     ttl = tokens.default_ttl if body.ttl_s is None else dt.timedelta(seconds=body.ttl_s)
     granted = await tokens.issue(principal, body.max_size, body.metadata, ttl)

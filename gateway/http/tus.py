@@ -14,7 +14,7 @@ from aiohttp import ClientPayloadError, web
 from gateway.domain.errors import (
     BodyInterrupted,
     GatewayError,
-    PayloadTooLarge,
+    TokenSizeExceeded,
     UnsupportedMediaType,
 )
 from gateway.domain.principals import Principal
@@ -70,10 +70,7 @@ async def create(request: web.Request) -> web.Response:
     token = caller.token
     if token is not None:
         if length > token.max_size:
-            raise PayloadTooLarge(
-                f"the upload token allows at most {token.max_size} bytes",
-                code="token_size_exceeded",
-            )
+            raise TokenSizeExceeded(f"the upload token allows at most {token.max_size} bytes")
         metadata = token.check_metadata(metadata)
         await services.upload_tokens.claim_creation(token)
     body = None
