@@ -8,7 +8,7 @@ POST /v1/events/ack {"ids": [...]}     acknowledged events are no longer listed 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,9 +23,13 @@ MAX_PAGE = 500
 MAX_ACK_BODY_BYTES = 64 * 1024
 
 
+# Event ids are positive BIGINTs: anything else is refused here, not by the database.
+EventId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class AckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] = Field(min_length=1, max_length=MAX_PAGE)
+    ids: list[EventId] = Field(min_length=1, max_length=MAX_PAGE)
 
 
 def add_routes(app: web.Application) -> None:

@@ -311,3 +311,14 @@ async def test_metrics_can_require_a_scrape_token(services: Services, client: Cl
     right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert right.status == 200
     assert "vodgate_" in await right.text()
+
+
+async def test_event_ids_beyond_a_bigint_are_a_400_not_a_500(
+    client: Client, tenant: Tenant
+) -> None:
+    """Found by schemathesis against /openapi.json: ids past 2**63 reached SQLite and broke
+    there (500)."""
+    resp = await client.post(
+        "/v1/events/ack", headers=tenant.auth, json={"ids": [-1, 10**20, 36877913]}
+    )
+    await expect_error(resp, 400, "body_invalid")
