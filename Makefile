@@ -11,7 +11,7 @@ APT_PACKAGES := ffmpeg python3-venv python3-dev g++ libchromaprint-tools nodejs 
 JS_DIR := tests/e2e/js
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run test lint typecheck pytest deps services s3-stop bench clean
+.PHONY: run test lint typecheck pytest deps services s3-stop bench clean faults
 
 run: deps
 	$(BIN)/vodgate migrate
@@ -71,6 +71,10 @@ services: .stamp-apt
 	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
 	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
+
+# The crash suite at every crash point (make test runs three of them); prints the counts.
+faults: deps services
+	VODGATE_FAULTS=all $(BIN)/pytest -s -q tests/faults $(PYTEST_ARGS)
 
 s3-stop:
 	bash scripts/s3-server stop

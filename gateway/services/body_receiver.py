@@ -15,6 +15,7 @@ from gateway.domain.errors import (
     UploadLengthExceeded,
 )
 from gateway.domain.ports.storage import StagedWriter, StagingStore
+from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
 
 
@@ -105,6 +106,7 @@ class BodyReceiver:
             # The last batch is written and synced in one worker-thread hop. A body that
             # then fails its checksum is truncated away before anything acknowledges it.
             await asyncio.shield(writer.commit(tail))
+            failpoint("ingest.after_staged")  # durable, not yet recorded nor acknowledged
             if checksum is not None and await writer.digest() != checksum.digest:
                 await writer.rollback()
                 self._metrics.checksum_mismatches.inc()
@@ -161,5 +163,7 @@ class BodyReceiver:
     async def _checkpoint(self, writer: StagedWriter, record: Checkpoint) -> None:
         """Durable first (fdatasync), then recorded: an offset never runs ahead of its bytes."""
         await writer.checkpoint()
+        failpoint("ingest.checkpoint_synced")
         await record(writer.written, writer.state)
+        failpoint("ingest.checkpoint_recorded")
         self._metrics.body_checkpoints.inc()

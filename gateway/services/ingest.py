@@ -35,6 +35,7 @@ from gateway.domain.principals import Principal
 from gateway.domain.states import TERMINABLE_STATES, UploadState
 from gateway.domain.uploads import UploadRecord
 from gateway.services.body_receiver import Body, BodyReceiver, Received, check_room
+from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
 from gateway.services.quotas import QuotaService
 from gateway.services.transitions import move
@@ -95,6 +96,7 @@ class IngestService:
             await self._quotas.admit_creation(principal.tenant_id, length)
         upload_id = uuid.uuid4().hex
         state = await self._staging.create(upload_id)
+        failpoint("ingest.staging_created")  # no row yet: an orphan nobody acknowledged
         received = Received(0, None, state)
         if body is not None:
             check_room(0, length, body)
@@ -207,6 +209,7 @@ class IngestService:
         if offset + received.written > recorded.offset:
             # Shielded: a cancelled handler (shutdown) still records what reached disk.
             await asyncio.shield(record(received.written, received.state))
+            failpoint("ingest.recorded_not_answered")
         upload = recorded
         if received.error is not None:
             raise received.error

@@ -44,6 +44,7 @@ from gateway.domain.review_rules import (
     priority_for,
 )
 from gateway.domain.states import UploadState
+from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
 from gateway.services.transitions import move
 
@@ -126,6 +127,7 @@ class ReviewService:
             )
             detail = {"decision": chosen.value, "clauses": clauses, "outcome": outcome.value}
             await tx.review.audit(item.id, item.upload_id, now, reviewer, "decide", detail)
+            failpoint("review.mid_decision")  # inside the transaction: nothing commits
             if outcome in (Outcome.APPROVED, Outcome.REJECTED):
                 await self._finish_upload(tx, item, outcome, reviewer, now)
             else:
@@ -147,6 +149,7 @@ class ReviewService:
                     excluded=excluded,
                     overturns_block=item.overturns_block,
                 )
+        failpoint("review.decided_not_answered")
         self._metrics.review_actions.labels(action=f"decide_{outcome.value}").inc()
         if outcome == Outcome.APPROVED and self._on_approved is not None:
             self._on_approved()

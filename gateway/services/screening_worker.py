@@ -118,6 +118,7 @@ class ScreeningWorker(LeasedWorker):
                     self.actor,
                 )
         logger.info("screening.started", extra={"upload_id": upload.id, "attempt": job.attempts})
+        failpoint("screening.started")
         try:
             await self._recheck_licence(upload)
             # Labels the policy has since dropped are ignored rather than failing the upload.
@@ -175,6 +176,7 @@ class ScreeningWorker(LeasedWorker):
         code = None if verdict == Verdict.PASS else "content_" + verdict.name.lower()
         failpoint("screening.before_commit")  # decided, nothing recorded yet
         await self._finish(job, upload, STATE_BY_VERDICT[verdict], code, record)
+        failpoint("screening.after_commit")
         if self._on_screened is not None:
             await self._on_screened(upload.tenant_id, result.probe.duration_s or 0.0)
         logger.info(

@@ -32,6 +32,7 @@ from gateway.domain.events import PendingDelivery, event_json
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.persistence import WebhookOutbox
 from gateway.domain.webhook_urls import Network, check_destination
+from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class WebhookDispatcher:
             ok, error = False, f"{type(exc).__name__}: {exc}"
         now = self._clock.now()
         if ok:
+            failpoint("webhook.sent_not_recorded")  # the receiver has it; we do not know
             await self._events.delivered(item.id, now)
             self._metrics.webhook_deliveries.labels(outcome="delivered").inc()
             return

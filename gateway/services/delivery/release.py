@@ -13,6 +13,7 @@ from gateway.domain.jobs import Job
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import UploadRecord
 from gateway.services.delivery.context import ACTOR, DeliveryContext
+from gateway.services.failpoints import failpoint
 from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ async def release(
 ) -> None:
     """Destroy the results in `work`, then record the receipt with the move: released when
     they were delivered, failed (`transcode_undelivered`) when they could not be."""
+    failpoint("release.before_destroy")
     destroyed = await asyncio.to_thread(_destroy, work)
+    failpoint("release.after_destroy")  # destroyed, not yet recorded
     now = context.clock.now()
     receipt = {
         "clause": "4.3",

@@ -79,7 +79,9 @@ class TranscodeStage:
         # One decode for every rendition still missing (all of them, unless a crash came
         # after some were rendered).
         missing = [(out, r) for out, r in planned if not await asyncio.to_thread(out.exists)]
+        failpoint(f"{TRANSCODE}.before_render")
         await self._transcoder.render(source, missing, media)
+        failpoint(f"{TRANSCODE}.after_render")
         files = [(output, rendition.name, rendition.file_name) for output, rendition in planned]
         if self._hls_segment_s:
             files += await self._package_hls(work, planned, media)
