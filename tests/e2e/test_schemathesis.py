@@ -29,6 +29,7 @@ def test_no_server_error_and_every_status_documented(gateway: Gateway, tmp_path:
         ],
         capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
     )  # fmt: skip
+    print("\n".join(done.stdout.splitlines()[-14:]))  # the counts, in the test's output
     assert done.returncode == 0, done.stdout[-6000:]
     assert " passed" in done.stdout
     assert "Traceback" not in gateway.log.read_text()
