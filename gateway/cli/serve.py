@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 
@@ -35,8 +36,19 @@ async def _open(settings: Settings) -> Services:
     return services
 
 
+# Staged bytes older than this with no upload row are orphans (a crash mid-creation).
+ORPHAN_AGE = dt.timedelta(minutes=10)
+
+
 async def build_app(settings: Settings) -> web.Application:
-    app = create_app(await _open(settings))
+    services = await _open(settings)
+    # Before listening: no creation of this node's is in flight, so every local staged file
+    # without a row is a crash's orphan. S3 staging is shared: only old ones are swept.
+    age = ORPHAN_AGE if settings.staging == "s3" else dt.timedelta(0)
+    swept = await services.ingest.sweep_orphans(age)
+    if swept:
+        logger.info("staging.orphans_swept", extra={"count": swept})
+    app = create_app(services)
 
     async def close(app: web.Application) -> None:
         await close_services(app[SERVICES])

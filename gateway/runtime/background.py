@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # How often retention of the access log is enforced (seconds).
 ACCESSLOG_PRUNE_INTERVAL_S = 3600.0
+# How often staged bytes without an upload (a crash mid-creation) are looked for (seconds).
+ORPHAN_SWEEP_INTERVAL_S = 600.0
 # How often rejected uploads past their evidence retention are swept (seconds).
 REJECTED_SWEEP_INTERVAL_S = 3600.0
 
@@ -140,6 +142,11 @@ def build_background(services: Services) -> Supervisor:
     supervisor.every(
         "expiry-sweeper", settings.expiry_sweep_interval_s, services.ingest.sweep_expired
     )
+
+    async def sweep_orphans() -> int:
+        return await services.ingest.sweep_orphans(dt.timedelta(minutes=10))
+
+    supervisor.every("orphan-sweeper", ORPHAN_SWEEP_INTERVAL_S, sweep_orphans)
 
     async def prune_access_log() -> int:
         keep = dt.timedelta(days=settings.accesslog_retention_days)

@@ -258,6 +258,20 @@ class IngestService:
             await self._staging.delete(upload_id)
             self._metrics.uploads_terminated.inc()
 
+    async def sweep_orphans(self, min_age: dt.timedelta) -> int:
+        """Staged bytes no upload row names (a crash between making room for a new upload
+        and recording it: never acknowledged), older than `min_age`, are destroyed."""
+        now = self._clock.now()
+        staged = [
+            upload_id for upload_id, at in await self._staging.staged() if at <= now - min_age
+        ]
+        known = await self._uploads.existing(staged)
+        orphans = [upload_id for upload_id in staged if upload_id not in known]
+        for upload_id in orphans:
+            await self._staging.delete(upload_id)
+            logger.info("staging.orphan_deleted", extra={"upload_id": upload_id})
+        return len(orphans)
+
     async def sweep_expired(self) -> int:
         """Expire incomplete uploads past their deadline and destroy their staged bytes."""
         expired = 0

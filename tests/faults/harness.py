@@ -27,7 +27,7 @@ import yaml
 from gateway.runtime.settings import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
 from tests.e2e.conftest import free_port
-from tests.helpers import creation_headers, upload_id_of
+from tests.helpers import checksum_header, creation_headers, upload_id_of
 from tests.media import colour_clip
 from tests.models import DARK, PINK, TEST_POLICY, build_colour_model
 
@@ -88,6 +88,7 @@ class Receiver:
 class Upload:
     name: str
     data: bytes
+    checksummed: bool = False
     id: str | None = None
     acknowledged: int = 0  # the highest offset the gateway answered 204 (or 201) with
 
@@ -139,7 +140,8 @@ class CrashRun:
         reviewer = self._cli("tenant", "create", "crash-review", "--role", "reviewer")
         self._cli("tenant", "webhook", "set", uploader["tenant_id"], "--url", receiver.url)
         self.keys = {"uploader": uploader["api_key"], "reviewer": reviewer["api_key"]}
-        self.uploads = [Upload(name, data) for name, data in clips.items()]
+        # The review clip goes up with checksums: a body counted whole, recorded at its end.
+        self.uploads = [Upload(name, data, name == "review") for name, data in clips.items()]
 
     def _cli(self, *args: str, parse: bool = True) -> Any:
         done = subprocess.run(
@@ -213,11 +215,14 @@ class CrashRun:
             assert offset >= upload.acknowledged, (upload.name, offset, upload.acknowledged)
             if offset < len(upload.data):
                 end = min(len(upload.data), offset + len(upload.data) // 2 + 1)
+                chunk = upload.data[offset:end]
+                extra = {"Content-Type": "application/offset+octet-stream",
+                         "Upload-Offset": str(offset)}  # fmt: skip
+                if upload.checksummed:  # counted whole: recorded at its end, no checkpoint
+                    extra["Upload-Checksum"] = checksum_header("sha256", chunk)
                 status, headers, _ = self._request(
-                    "PATCH", f"/files/{upload.id}", "uploader", upload.data[offset:end],
-                    **{"Content-Type": "application/offset+octet-stream",
-                       "Upload-Offset": str(offset)},
-                )  # fmt: skip
+                    "PATCH", f"/files/{upload.id}", "uploader", chunk, **extra
+                )
                 if status == 204:
                     upload.acknowledged = int(headers["Upload-Offset"])
                 return False

@@ -295,6 +295,14 @@ class UploadRepository:
             rows = (await conn.execute(query)).all()
         return [(record_from_row(row), row.verdict) for row in rows]
 
+    async def existing(self, upload_ids: Sequence[str]) -> set[str]:
+        """Which of these ids have an upload row."""
+        if not upload_ids:
+            return set()
+        query = select(uploads.c.id).where(uploads.c.id.in_(list(upload_ids)))
+        async with self._engine.connect() as conn:
+            return {row.id for row in await conn.execute(query)}
+
     async def states_of_tenant(self, tenant_id: str) -> list[tuple[str, UploadState]]:
         """Every upload of the tenant and its state (a purge's inventory)."""
         query = select(uploads.c.id, uploads.c.state).where(uploads.c.tenant_id == tenant_id)

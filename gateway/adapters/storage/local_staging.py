@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
@@ -54,6 +56,17 @@ class LocalStagingStore:
     ) -> LocalStagedWriter:
         hasher = hashlib.new(checksum_algorithm) if checksum_algorithm else None
         return LocalStagedWriter(self.path(upload_id), offset, hasher, fsync=self._fsync)
+
+    async def staged(self) -> list[tuple[str, dt.datetime]]:
+        def scan() -> list[tuple[str, dt.datetime]]:
+            found = []
+            for path in self._directory.glob("*.bin"):
+                with contextlib.suppress(FileNotFoundError):
+                    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+                    found.append((path.stem, modified))
+            return [(upload_id, at) for upload_id, at in found if _UPLOAD_ID.match(upload_id)]
+
+        return await asyncio.to_thread(scan)
 
     async def delete(self, upload_id: str) -> None:
         await asyncio.to_thread(self.path(upload_id).unlink, missing_ok=True)

@@ -17,6 +17,7 @@ tail object is never rewritten with different bytes at the same start, so a reco
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -121,6 +122,23 @@ class S3StagingStore:
         for found in await store.list_keys(key):
             if found == key or found.startswith(f"{key}.tail-"):
                 await store.delete(found)
+
+    async def staged(self) -> list[tuple[str, dt.datetime]]:
+        """The multipart uploads in progress under quarantine/ (sealed objects are not
+        staged bytes: their uploads have rows)."""
+        store = self._store
+
+        def list_all() -> list[tuple[str, dt.datetime]]:
+            found = []
+            paginator = store.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=store.bucket, Prefix="quarantine/"):
+                for pending in page.get("Uploads", []):
+                    upload_id = pending["Key"].removeprefix("quarantine/")
+                    if _UPLOAD_ID.match(upload_id):
+                        found.append((upload_id, pending["Initiated"]))
+            return found
+
+        return await store.call("list multipart uploads", list_all)
 
     async def seal(
         self, upload_id: str, length: int, state: str | None

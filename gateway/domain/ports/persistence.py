@@ -213,6 +213,10 @@ class Uploads(Protocol):
         """Every upload of the tenant and its state."""
         ...
 
+    async def existing(self, upload_ids: Sequence[str]) -> set[str]:
+        """Which of these ids have an upload row."""
+        ...
+
     async def page_of_tenant(
         self,
         tenant_id: str,

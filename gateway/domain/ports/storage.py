@@ -3,6 +3,7 @@ the object stores (quarantine, destination)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,10 @@ class StagingStore(Protocol):
 
     async def delete(self, upload_id: str) -> None:
         """Destroy every staged byte of the upload (idempotent)."""
+        ...
+
+    async def staged(self) -> list[tuple[str, dt.datetime]]:
+        """Every upload this store holds bytes for, with when it began (orphan sweeps)."""
         ...
 
 
