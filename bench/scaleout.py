@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import free_port  # noqa: E402
 from tests.helpers import creation_headers, upload_id_of  # noqa: E402
-from tests.postgres import ADMIN_DSN  # noqa: E402
+from tests.postgres import asyncpg_dsn, create_database, drop_database  # noqa: E402
 from tests.s3 import new_bucket, start_s3_server  # noqa: E402
 
 MiB = 1024 * 1024
@@ -141,22 +141,10 @@ async def ingest(urls: list[str], key: str, uploads: int, size: int, metadata: s
     return round(uploads * size / MiB / (time.perf_counter() - started), 1)
 
 
-async def database(name: str, drop: bool) -> str:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(
-            f'DROP DATABASE "{name}" WITH (FORCE)' if drop else f'CREATE DATABASE "{name}"'
-        )
-    finally:
-        await admin.close()
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
-
-
 async def decided(url: str, ids: list[str]) -> tuple[float, list[float]]:
     """When the first of `ids` began screening, and when each was decided so far (epoch
     seconds)."""
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await connection.fetch(
             "SELECT created_at FROM decisions WHERE upload_id = ANY($1::text[])", ids
@@ -230,7 +218,7 @@ def measure(root: Path, args: argparse.Namespace, s3: Any, metadata: str) -> dic
         local.stop()
 
     name = f"vodgate_bench_{uuid.uuid4().hex[:8]}"
-    db = asyncio.run(database(name, drop=False))
+    db = asyncio.run(create_database(name))
     scaled = None
     try:
         env = {**os.environ, "VODGATE_DATABASE_URL": db, "VODGATE_STAGING": "s3",
@@ -303,7 +291,7 @@ def measure(root: Path, args: argparse.Namespace, s3: Any, metadata: str) -> dic
     finally:
         if scaled is not None:
             scaled.stop()
-        asyncio.run(database(name, drop=True))
+        asyncio.run(drop_database(name))
     return figures
 
 
@@ -323,7 +311,10 @@ def main() -> None:
     figures: dict[str, Any] = {"uploads": args.uploads, "upload_mib": args.upload_mib}
     # Kept when a run fails: the gateways' and workers' logs are in it.
     workdir = tempfile.mkdtemp(prefix="vodgate-bench-")
-    figures.update(measure(Path(workdir), args, s3, metadata))
+    try:
+        figures.update(measure(Path(workdir), args, s3, metadata))
+    finally:
+        s3.purge_test_buckets()  # the test server keeps objects in memory
     shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(figures, indent=2))
 

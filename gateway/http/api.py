@@ -13,7 +13,7 @@ from gateway.domain.errors import QueryInvalid, Unauthorized
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
 from gateway.http.app_keys import SERVICES
-from gateway.http.auth import authenticate
+from gateway.http.auth import authenticate, bearer
 from gateway.http.params import ascii_number
 from gateway.runtime.wiring import readiness
 
@@ -140,9 +140,8 @@ async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = services.settings.metrics_token
     if token is not None:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        expected = token.get_secret_value().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+        given = (bearer(request) or "").encode()
+        if not hmac.compare_digest(given, token.get_secret_value().encode()):
             raise Unauthorized(
                 "the metrics need the scrape token", headers={"WWW-Authenticate": "Bearer"}
             )

@@ -16,14 +16,19 @@ from gateway.http.app_keys import SERVICES
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vodgate"'}
 
 
+def bearer(request: web.Request) -> str | None:
+    """The credential of `Authorization: Bearer <credential>` (the only place one is read)."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else None
+
+
 async def authenticate(
     request: web.Request, *roles: Role, allow_suspended: bool = False
 ) -> Principal:
     """The caller's principal; 401 without a valid key, 403 when its role may not do this or
     its account is suspended (`allow_suspended`: routes that tell it why)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    parts = split_key(token.strip()) if scheme.lower() == "bearer" else None
+    credential = bearer(request)
+    parts = None if credential is None else split_key(credential)
     if parts is None:
         raise Unauthorized(
             "an API key is required: Authorization: Bearer <key>", headers=_CHALLENGE
@@ -53,9 +58,8 @@ class Uploader:
 
 async def authenticate_uploader(request: web.Request) -> Uploader:
     """tus routes take an API key or, in its place, a direct-upload token (same header)."""
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-    credential = credential.strip()
-    if scheme.lower() != "bearer" or not upload_tokens.is_token(credential):
+    credential = bearer(request)
+    if credential is None or not upload_tokens.is_token(credential):
         return Uploader(await authenticate(request, Role.UPLOADER))
     services = request.app[SERVICES]
     principal, token, record = await services.upload_tokens.principal(credential)

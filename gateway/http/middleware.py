@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.domain.errors import GatewayError, PreconditionFailed
+from gateway.domain.errors import DatabaseUnavailable, GatewayError, PreconditionFailed
 from gateway.domain.tus_headers import TUS_VERSION
 from gateway.http.access_records import LOGGED_PREFIXES, build_record
 from gateway.http.app_keys import SERVICES
@@ -82,21 +82,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except GatewayError as exc:
-        if exc.status >= 500:
-            # A dependency's failure: its detail (hosts, buckets, driver text) is for the
-            # operators' log; the caller gets the code and a request id to quote.
-            logger.warning(
-                "request.dependency_failed",
-                extra={"path": request.path, "code": exc.code, "error": exc.message[:500]},
-            )
-            message = "a service the gateway needs is unavailable; retry later"
-            response = json_error(
-                exc.status, exc.code, f"{message} (request id {request_id_var.get()})"
-            )
-        else:
-            response = web.json_response(exc.as_body(), status=exc.status)
-        response.headers.update(exc.headers)
-        return response
+        return _gateway_error(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -106,25 +92,31 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
                 response.headers[name] = exc.headers[name]
         return response
     except Exception as exc:
-        if is_outage(exc):
-            logger.warning(
-                "request.dependency_failed",
-                extra={
-                    "path": request.path,
-                    "code": "database_unavailable",
-                    "error": str(exc)[:500],
-                },
-            )
-            message = "a service the gateway needs is unavailable; retry later"
-            response = json_error(
-                503, "database_unavailable", f"{message} (request id {request_id_var.get()})"
-            )
-            response.headers["Retry-After"] = "5"
-            return response
+        if is_outage(exc):  # the database's driver errors, as the gateway's own
+            unavailable = DatabaseUnavailable(str(exc), headers={"Retry-After": "5"})
+            return _gateway_error(request, unavailable)
         logger.exception("request.failed", extra={"path": request.path, "method": request.method})
         return json_error(
             500, "internal", f"internal error; quote request id {request_id_var.get()}"
         )
+
+
+def _gateway_error(request: web.Request, exc: GatewayError) -> web.Response:
+    if exc.status >= 500:
+        # A dependency's failure: its detail (hosts, buckets, driver text) is for the
+        # operators' log; the caller gets the code and a request id to quote.
+        logger.warning(
+            "request.dependency_failed",
+            extra={"path": request.path, "code": exc.code, "error": exc.message[:500]},
+        )
+        message = "a service the gateway needs is unavailable; retry later"
+        response = json_error(
+            exc.status, exc.code, f"{message} (request id {request_id_var.get()})"
+        )
+    else:
+        response = web.json_response(exc.as_body(), status=exc.status)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _http_code(status: int) -> str:

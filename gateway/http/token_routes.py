@@ -19,7 +19,7 @@ from gateway.domain import upload_tokens
 from gateway.domain.errors import KeyNotFound, TokenInvalid, TokenRequestInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
-from gateway.http.auth import authenticate
+from gateway.http.auth import authenticate, bearer
 from gateway.http.review_routes import read_json
 
 
@@ -62,10 +62,10 @@ async def preflight(request: web.Request) -> web.Response:
 
 
 async def refresh(request: web.Request) -> web.Response:
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not upload_tokens.is_token(credential.strip()):
+    credential = bearer(request)
+    if credential is None or not upload_tokens.is_token(credential):
         raise TokenInvalid("send the upload token as Authorization: Bearer <token>")
-    return web.json_response(await request.app[SERVICES].upload_tokens.refresh(credential.strip()))
+    return web.json_response(await request.app[SERVICES].upload_tokens.refresh(credential))
 
 
 async def add_key(request: web.Request) -> web.Response:

@@ -50,12 +50,16 @@ class QuotaService:
         """Held while a PATCH body is received: counted against concurrent_patches on every
         instance, and checked against the day's bytes before the body is read."""
         now = self._clock.now()
-        limits, usage = await self._state(tenant_id, now)
-        self._counted(check_patch, limits, usage, length, now)
+        limits = await self.limits(tenant_id)
+        # Counted in first, then checked with the count that includes every instance's:
+        # two racing PATCHes cannot both slip under the limit.
         row, count = await self._store.patch_started(tenant_id, upload_id, now, self._patch_lease)
         try:
-            if count > limits.concurrent_patches:  # another instance got in first
-                self._counted(check_patch, limits, Usage(active_patches=count), None, now)
+            received, screened = await self._store.today(tenant_id, now.date())
+            usage = Usage(
+                active_patches=count - 1, bytes_today=received, screening_seconds_today=screened
+            )
+            self._counted(check_patch, limits, usage, length, now)
             yield
         finally:
             await self._store.patch_finished(row)

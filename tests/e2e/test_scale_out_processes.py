@@ -34,7 +34,7 @@ from tests.e2e.conftest import free_port
 from tests.helpers import creation_headers, upload_id_of
 from tests.media import colour_clip
 from tests.models import TEST_POLICY, build_colour_model
-from tests.postgres import ADMIN_DSN
+from tests.postgres import asyncpg_dsn, create_database, drop_database
 from tests.s3 import S3Server, new_bucket
 
 MiB = 1024 * 1024
@@ -86,20 +86,8 @@ def _ready(url: str) -> bool:
         return False
 
 
-async def _database(name: str, drop: bool) -> str:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(
-            f'DROP DATABASE "{name}" WITH (FORCE)' if drop else f'CREATE DATABASE "{name}"'
-        )
-    finally:
-        await admin.close()
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
-
-
 async def _jobs(url: str, upload_id: str) -> list[tuple[str, str, int]]:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await connection.fetch(
             "SELECT stage, state, attempts FROM jobs WHERE upload_id = $1 ORDER BY id", upload_id
@@ -112,7 +100,7 @@ async def _jobs(url: str, upload_id: str) -> list[tuple[str, str, int]]:
 @pytest.fixture
 def fleet(tmp_path: Path, s3_server: S3Server) -> Iterator[Fleet]:
     name = f"vodgate_e2e_{os.getpid()}_{int(time.time())}"
-    url = asyncio.run(_database(name, drop=False))
+    url = asyncio.run(create_database(name))
     models, policies = tmp_path / "models", tmp_path / "policies"
     build_colour_model(models)
     policies.mkdir()
@@ -137,7 +125,7 @@ def fleet(tmp_path: Path, s3_server: S3Server) -> Iterator[Fleet]:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
-    asyncio.run(_database(name, drop=True))
+    asyncio.run(drop_database(name))
 
 
 def _patch(url: str, upload_id: str, key: str, offset: int, body: bytes) -> int:
@@ -268,7 +256,7 @@ def test_an_upload_crosses_two_gateways_and_two_workers_screen_and_forward_it_on
 
 
 async def _outcomes(url: str) -> dict[str, Any]:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         states = await connection.fetch("SELECT id, state FROM uploads")
         jobs = await connection.fetch("SELECT upload_id, stage, state FROM jobs")

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.adapters.db.schema import UTCDateTime, jobs, tenant_turns, uploads
+from gateway.adapters.db.schema import jobs, tenant_turns, uploads
+from gateway.adapters.db.upsert import aware, upsert
 from gateway.domain.jobs import MAX_ATTEMPTS, SCREENING, Job
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -173,7 +173,7 @@ class JobRepository:
             rows = (await conn.execute(query)).all()
         stats: dict[str, tuple[int, float]] = {}
         for stage, count, oldest in rows:
-            oldest_at = _aware(oldest)
+            oldest_at = aware(oldest)
             age = 0.0 if oldest_at is None else max(0.0, (now - oldest_at).total_seconds())
             stats[stage] = (int(count), age)
         return stats
@@ -230,24 +230,13 @@ async def _release(conn: AsyncConnection, job: Job, now: dt.datetime, **values: 
 
 async def _take_turn(conn: AsyncConnection, tenant_id: str, stage: str, now: dt.datetime) -> None:
     """Record the tenant's claim: its next job waits behind every tenant served earlier."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(tenant_turns).values(
-        tenant_id=tenant_id, stage=stage, last_claimed_at=now
+    await upsert(
+        conn,
+        tenant_turns,
+        {"tenant_id": tenant_id, "stage": stage, "last_claimed_at": now},
+        [tenant_turns.c.tenant_id, tenant_turns.c.stage],
+        {"last_claimed_at": now},
     )
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[tenant_turns.c.tenant_id, tenant_turns.c.stage],
-            set_={"last_claimed_at": now},
-        )
-    )
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    """An aggregate's timestamp (SQLite returns text, PostgreSQL an aware datetime)."""
-    if value is None:
-        return None
-    converted = UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
-    return converted
 
 
 def _tenant_running(now: dt.datetime) -> ScalarSelect[int]:

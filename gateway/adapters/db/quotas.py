@@ -4,11 +4,9 @@ hold across instances."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.schema import (
     active_patches,
@@ -17,6 +15,7 @@ from gateway.adapters.db.schema import (
     tenants,
     uploads,
 )
+from gateway.adapters.db.upsert import aware, upsert
 from gateway.domain.errors import TenantNotFound
 from gateway.domain.quotas import MINUTE, Limits, Usage
 from gateway.domain.states import UploadState
@@ -42,15 +41,12 @@ class SqlQuotas:
             found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
             if found.first() is None:
                 raise TenantNotFound(f"no tenant {tenant_id}")
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(tenant_limits).values(
-                tenant_id=tenant_id, updated_at=now, **values
-            )
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[tenant_limits.c.tenant_id],
-                    set_={"updated_at": now, **values},
-                )
+            await upsert(
+                conn,
+                tenant_limits,
+                {"tenant_id": tenant_id, "updated_at": now, **values},
+                [tenant_limits.c.tenant_id],
+                {"updated_at": now, **values},
             )
 
     async def usage(self, tenant_id: str, now: dt.datetime) -> Usage:
@@ -73,42 +69,34 @@ class SqlQuotas:
                     )
                 )
             ).one()
-            today = (
-                await conn.execute(
-                    select(tenant_usage.c.bytes_received, tenant_usage.c.screening_seconds).where(
-                        tenant_usage.c.tenant_id == tenant_id, tenant_usage.c.day == now.date()
-                    )
-                )
-            ).first()
+            bytes_today, seconds_today = await _today(conn, tenant_id, now.date())
         return Usage(
             open_uploads=int(open_uploads or 0),
             active_patches=int(patches or 0),
-            bytes_today=0 if today is None else int(today.bytes_received),
+            bytes_today=bytes_today,
             uploads_last_minute=int(recent[0] or 0),
-            oldest_in_last_minute=_aware(recent[1]),
-            screening_seconds_today=0.0 if today is None else float(today.screening_seconds),
+            oldest_in_last_minute=aware(recent[1]),
+            screening_seconds_today=seconds_today,
         )
+
+    async def today(self, tenant_id: str, day: dt.date) -> tuple[int, float]:
+        """Bytes received and seconds screened on `day` (what a PATCH is checked against)."""
+        async with self._engine.connect() as conn:
+            return await _today(conn, tenant_id, day)
 
     async def add(
         self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
     ) -> None:
         async with self._engine.begin() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(tenant_usage).values(
-                tenant_id=tenant_id,
-                day=day,
-                bytes_received=bytes_received,
-                screening_seconds=seconds,
-            )
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[tenant_usage.c.tenant_id, tenant_usage.c.day],
-                    set_={
-                        "bytes_received": tenant_usage.c.bytes_received + bytes_received,
-                        "screening_seconds": tenant_usage.c.screening_seconds + seconds,
-                    },
-                )
-            )
+            await upsert(
+                conn,
+                tenant_usage,
+                {"tenant_id": tenant_id, "day": day, "bytes_received": bytes_received,
+                 "screening_seconds": seconds},
+                [tenant_usage.c.tenant_id, tenant_usage.c.day],
+                {"bytes_received": tenant_usage.c.bytes_received + bytes_received,
+                 "screening_seconds": tenant_usage.c.screening_seconds + seconds},
+            )  # fmt: skip
 
     async def patch_started(
         self, tenant_id: str, upload_id: str, now: dt.datetime, lease: dt.timedelta
@@ -136,9 +124,9 @@ class SqlQuotas:
             await conn.execute(delete(active_patches).where(active_patches.c.id == row_id))
 
 
-def _aware(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+async def _today(conn: AsyncConnection, tenant_id: str, day: dt.date) -> tuple[int, float]:
+    query = select(tenant_usage.c.bytes_received, tenant_usage.c.screening_seconds).where(
+        tenant_usage.c.tenant_id == tenant_id, tenant_usage.c.day == day
+    )
+    row = (await conn.execute(query)).first()
+    return (0, 0.0) if row is None else (int(row.bytes_received), float(row.screening_seconds))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,15 +29,7 @@ class TenantRepository:
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(tenants).values(id=tenant_id, name=name, created_at=now))
-                await conn.execute(
-                    insert(api_keys).values(
-                        key_id=key.key_id,
-                        tenant_id=tenant_id,
-                        secret_hash=key.secret_hash,
-                        role=role.value,
-                        created_at=now,
-                    )
-                )
+                await conn.execute(insert(api_keys).values(_key_row(key, tenant_id, role, now)))
         except IntegrityError as exc:
             raise TenantExists(f"a tenant named {name!r} exists") from exc
         return tenant_id, key
@@ -48,15 +41,7 @@ class TenantRepository:
             found = await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id))
             if found.first() is None:
                 raise TenantNotFound(f"no tenant {tenant_id}")
-            await conn.execute(
-                insert(api_keys).values(
-                    key_id=key.key_id,
-                    tenant_id=tenant_id,
-                    secret_hash=key.secret_hash,
-                    role=role.value,
-                    created_at=now,
-                )
-            )
+            await conn.execute(insert(api_keys).values(_key_row(key, tenant_id, role, now)))
         return key
 
     async def revoke_key(self, tenant_id: str, key_id: str, now: dt.datetime) -> bool:
@@ -200,3 +185,14 @@ class ThresholdRepository:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return {r.label: {"review_at": r.review_at, "block_at": r.block_at} for r in rows}
+
+
+def _key_row(key: IssuedKey, tenant_id: str, role: Role, now: dt.datetime) -> dict[str, Any]:
+    """An api_keys row: the hash of the secret, never the secret."""
+    return {
+        "key_id": key.key_id,
+        "tenant_id": tenant_id,
+        "secret_hash": key.secret_hash,
+        "role": role.value,
+        "created_at": now,
+    }

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.db.schema import workers
+from gateway.adapters.db.upsert import upsert
 
 
 class SqlWorkerRegistry:
@@ -18,16 +18,15 @@ class SqlWorkerRegistry:
 
     async def beat(self, worker_id: str, node: str, stages: list[str], now: dt.datetime) -> None:
         async with self._engine.begin() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(workers).values(
-                id=worker_id, node=node, stages=",".join(stages), started_at=now, seen_at=now
-            )
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[workers.c.id],
-                    set_={"seen_at": now, "stages": ",".join(stages)},
-                )
-            )
+            listed = ",".join(stages)
+            await upsert(
+                conn,
+                workers,
+                {"id": worker_id, "node": node, "stages": listed, "started_at": now,
+                 "seen_at": now},
+                [workers.c.id],
+                {"seen_at": now, "stages": listed},
+            )  # fmt: skip
 
     async def leave(self, worker_id: str) -> None:
         async with self._engine.begin() as conn:

@@ -384,6 +384,10 @@ class QuotaStore(Protocol):
 
     async def usage(self, tenant_id: str, now: dt.datetime) -> Usage: ...
 
+    async def today(self, tenant_id: str, day: dt.date) -> tuple[int, float]:
+        """Bytes received and seconds screened on `day`."""
+        ...
+
     async def add(
         self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
     ) -> None: ...
