@@ -129,9 +129,12 @@ async def tenant(make_tenant: TenantFactory) -> Tenant:
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> S3Server:
-    """Ceph RGW over HTTP (`scripts/s3-server start`; `make test` starts it first)."""
-    return start_s3_server()
+def s3_server() -> Iterator[S3Server]:
+    """Ceph RGW over HTTP (`scripts/s3-server start`; `make test` starts it first). The
+    session's buckets go at its end (the server keeps objects in memory)."""
+    server = start_s3_server()
+    yield server
+    server.purge_test_buckets()
 
 
 @pytest.fixture(scope="session")

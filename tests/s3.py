@@ -60,6 +60,25 @@ class S3Server:
         except client.exceptions.NoSuchBucket:
             return []
 
+    def purge_test_buckets(self) -> int:
+        """Delete every bucket `new_bucket` made, with its objects and unfinished multipart
+        uploads: the server keeps objects in memory, and runs must not fill it."""
+        client = self.client()
+        purged = 0
+        for bucket in client.list_buckets().get("Buckets", []):
+            name = bucket["Name"]
+            if not name.startswith(TEST_BUCKET_PREFIX):
+                continue
+            for pending in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+                client.abort_multipart_upload(
+                    Bucket=name, Key=pending["Key"], UploadId=pending["UploadId"]
+                )
+            for key in self.keys(name):
+                client.delete_object(Bucket=name, Key=key)
+            client.delete_bucket(Bucket=name)
+            purged += 1
+        return purged
+
     def pause(self) -> None:
         subprocess.run(["bash", str(SCRIPT), "pause"], check=True, timeout=30)
 
@@ -80,5 +99,8 @@ def start_s3_server() -> S3Server:
     return S3Server(env)
 
 
+TEST_BUCKET_PREFIX = "vg-test-"
+
+
 def new_bucket() -> str:
-    return f"vg-test-{uuid.uuid4().hex[:12]}"
+    return f"{TEST_BUCKET_PREFIX}{uuid.uuid4().hex[:12]}"
