@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
-from gateway.http.review_routes import read_json
+from gateway.http.bodies import read_json
 
 
 class Arrears(BaseModel):

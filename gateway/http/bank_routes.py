@@ -15,12 +15,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.domain.banks import BankKind
-from gateway.domain.errors import BankEntryNotFound, BankInputInvalid, BodyTooLarge
+from gateway.domain.errors import BankEntryNotFound, BankInputInvalid
 from gateway.domain.principals import Principal, Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.bodies import read_body, read_json
 from gateway.http.params import ascii_number
-from gateway.http.review_routes import read_json
 from gateway.runtime.wiring import build_bank_service
 from gateway.services.banks import BankService, bank_json, entry_json
 
@@ -117,11 +117,7 @@ async def export_bank(request: web.Request) -> web.Response:
 
 async def import_bank(request: web.Request) -> web.Response:
     principal, banks = await _admin(request)
-    if (request.content_length or 0) > MAX_IMPORT_BYTES:
-        raise BodyTooLarge("the import is too large")
-    raw = await request.content.read(MAX_IMPORT_BYTES + 1)
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise BodyTooLarge("the import is too large")
+    raw = await read_body(request, MAX_IMPORT_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.domain.errors import BodyInvalid, BodyTooLarge, QueryInvalid
+from gateway.domain.errors import BodyInvalid, QueryInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.bodies import read_body
 from gateway.http.params import ascii_number
 
 MAX_PAGE = 500
@@ -58,11 +59,7 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def ack_events(request: web.Request) -> web.Response:
     principal = await authenticate(request, Role.UPLOADER)
-    if (request.content_length or 0) > MAX_ACK_BODY_BYTES:
-        raise BodyTooLarge("the body is too large")
-    raw = await request.read()
-    if len(raw) > MAX_ACK_BODY_BYTES:
-        raise BodyTooLarge("the body is too large")
+    raw = await read_body(request, MAX_ACK_BODY_BYTES)
     try:
         ack = AckRequest.model_validate_json(raw)
     except ValidationError as exc:

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.domain.banks import BankKind
 from gateway.domain.errors import (
     BankInputInvalid,
-    BodyInvalid,
-    BodyTooLarge,
     NotFound,
     QueryInvalid,
     ReviewItemNotFound,
@@ -33,13 +31,13 @@ from gateway.domain.principals import Principal, Role
 from gateway.domain.review_rules import ItemKind, ReviewItem, blinds, decision_visible
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
+from gateway.http.bodies import read_json
 from gateway.http.params import ascii_number
 from gateway.runtime.wiring import build_bank_service
 from gateway.services.review import reviewer_id
 from gateway.services.views import decision_json
 
 STATIC_DIR = Path(__file__).parent / "static" / "review"
-MAX_BODY_BYTES = 64 * 1024
 MAX_QUEUE_PAGE = 200
 # Counts in a listing stop here ("10000+"): counting a deeper queue exactly costs more than
 # the listing itself. The Prometheus gauges carry the exact depth.
@@ -86,21 +84,6 @@ def _item_id(request: web.Request) -> int:
     if item_id is None:
         raise ReviewItemNotFound(f"no review item {raw[:40]!r}")
     return item_id
-
-
-async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
-    """A JSON body of at most MAX_BODY_BYTES, validated by `model` (400 naming the field)."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise BodyTooLarge("the body is too large")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyTooLarge("the body is too large")
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BodyInvalid(f"{where}: {first['msg']}") from exc
 
 
 def item_json(item: ReviewItem, *, reveal_decision: bool) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from gateway.domain.errors import KeyNotFound, TokenInvalid, TokenRequestInvalid
 from gateway.domain.principals import Role
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate, bearer
-from gateway.http.review_routes import read_json
+from gateway.http.bodies import read_json
 
 
 class TokenRequest(BaseModel):
