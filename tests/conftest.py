@@ -70,7 +70,8 @@ def blockbuster() -> Iterator[BlockBuster]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", expiry_sweep_interval_s=3600.0)
+    # Tests append bodies of a few bytes; the minimum PATCH size has its own tests.
+    return Settings(data_dir=tmp_path / "var", expiry_sweep_interval_s=3600.0, min_patch_bytes=0)
 
 
 @pytest.fixture

@@ -48,6 +48,10 @@ async def build_app(settings: Settings) -> web.Application:
     swept = await services.ingest.sweep_orphans(age)
     if swept:
         logger.info("staging.orphans_swept", extra={"count": swept})
+    # Likewise its PATCHes of a previous life: their leases would hold tenants' slots.
+    cleared = await services.quotas.forget_node_patches()
+    if cleared:
+        logger.info("quota.node_patches_cleared", extra={"count": cleared})
     app = create_app(services)
 
     async def close(app: web.Application) -> None:

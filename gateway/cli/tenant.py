@@ -187,6 +187,7 @@ _LIMIT_HELP = {
     "bytes_per_day": "bytes received per UTC day",
     "uploads_per_minute": "creations in any 60 seconds",
     "screening_minutes_per_day": "minutes of video screened per UTC day",
+    "requests_per_second": "requests of any kind per second, on each instance",
 }
 
 

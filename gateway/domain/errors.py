@@ -261,6 +261,13 @@ class UploadLengthExceeded(PayloadTooLarge):
     code = "upload_length_exceeded"
 
 
+class PatchTooSmall(ClientError):
+    """A PATCH that does not end its upload declared fewer bytes than the minimum (OPTIONS
+    says it: `Upload-Limit: min-append-size=N`)."""
+
+    code = "patch_too_small"
+
+
 # Tenants and their licences (clauses 3.1.10.1, 3.1.3.1).
 class TenantNotFound(NotFound):
     code = "tenant_not_found"

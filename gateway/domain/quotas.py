@@ -22,6 +22,7 @@ class Limits:
     bytes_per_day: int  # bytes received per UTC day
     uploads_per_minute: int  # creations in any 60 seconds
     screening_minutes_per_day: int  # minutes of video screened per UTC day
+    requests_per_second: int  # requests of every kind, per gateway instance (burst: 2 s worth)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -68,17 +69,66 @@ def check_creation(limits: Limits, usage: Usage, length: int, now: dt.datetime) 
     _check_daily(limits, usage, length, now)
 
 
-def check_patch(limits: Limits, usage: Usage, length: int | None, now: dt.datetime) -> None:
-    """Admission of one PATCH body (of `length` bytes when it says)."""
+def counted_in(usage: Usage, now: dt.datetime) -> Usage:
+    """The usage once a creation is admitted (the next one checked in its batch sees it)."""
+    return replace(
+        usage,
+        open_uploads=usage.open_uploads + 1,
+        uploads_last_minute=usage.uploads_last_minute + 1,
+        oldest_in_last_minute=usage.oldest_in_last_minute or now,
+    )
+
+
+def check_patch(
+    limits: Limits, usage: Usage, length: int | None, now: dt.datetime, slot_frees_in_s: float
+) -> int:
+    """Admission of one PATCH body (of `length` bytes when it says); returns how many bytes
+    it may bring before the day's limit ends it (a body without a length is metered)."""
     if usage.active_patches >= limits.concurrent_patches:
+        # A place frees when a body ends, or at the latest when the soonest lease lapses.
         raise _refused("concurrent_patches", limits.concurrent_patches,
-                       usage.active_patches, 5)  # fmt: skip
+                       usage.active_patches, slot_frees_in_s)  # fmt: skip
     _check_daily(limits, usage, length or 0, now)
+    return limits.bytes_per_day - usage.bytes_today
+
+
+def daily_bytes_reached(limits: Limits, used: int, now: dt.datetime) -> QuotaExceeded:
+    """What ends a metered body at the day's limit (the bytes before it are kept)."""
+    return _refused("bytes_per_day", limits.bytes_per_day, used, _to_midnight(now))
+
+
+class RequestRate:
+    """A token bucket: `rate` requests a second, bursts of two seconds' worth."""
+
+    __slots__ = ("_level", "_stamp")
+
+    def __init__(self, rate: int, now_s: float) -> None:
+        self._level = 2.0 * rate
+        self._stamp = now_s
+
+    def take(self, rate: int, now_s: float) -> float:
+        """Take one request at `rate` (the tenant's limit may have changed since the last);
+        0 when admitted, else the seconds until one would be."""
+        self._level = min(2.0 * rate, self._level + (now_s - self._stamp) * rate)
+        self._stamp = now_s
+        if self._level >= 1.0:
+            self._level -= 1.0
+            return 0.0
+        return (1.0 - self._level) / rate
+
+
+def request_rate_refused(limits: Limits, wait_s: float) -> QuotaExceeded:
+    return _refused("requests_per_second", limits.requests_per_second,
+                    limits.requests_per_second, wait_s)  # fmt: skip
+
+
+def _to_midnight(now: dt.datetime) -> float:
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    return (midnight - now).total_seconds()
 
 
 def _check_daily(limits: Limits, usage: Usage, length: int, now: dt.datetime) -> None:
-    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
-    retry = (midnight - now).total_seconds()
+    retry = _to_midnight(now)
     if usage.bytes_today + length > limits.bytes_per_day:
         raise _refused("bytes_per_day", limits.bytes_per_day, usage.bytes_today, retry)
     if usage.screening_seconds_today >= limits.screening_minutes_per_day * 60:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from gateway.domain.quotas import Limits
 from gateway.domain.states import UploadState
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a new upload is counted against in the very transaction that records it, so
+    that racing creations cannot all slip past a limit or spend one token twice."""
+
+    limits: Limits | None = None  # fair use (clause 3.1.3.6); None: unlimited (tools)
+    token_id: str | None = None  # the direct-upload token it spends, once
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,9 +42,11 @@ async def authenticate(
     request[TENANT_KEY] = record.tenant_id
     if roles and record.role not in roles and record.role != Role.ADMIN:
         raise Forbidden(f"this key's role {record.role.value!r} may not do this")
-    if record.role != Role.ADMIN and not allow_suspended:  # operators' keys are never frozen
-        # Clause 7.3.3.1: uploads, management and playback stop 24 h after unpaid arrears.
-        record.account.check_allows_service(request.app[SERVICES].clock.now())
+    if record.role != Role.ADMIN:  # operators' keys are never frozen nor rate-limited
+        if not allow_suspended:
+            # Clause 7.3.3.1: uploads, management and playback stop 24 h after unpaid arrears.
+            record.account.check_allows_service(request.app[SERVICES].clock.now())
+        await request.app[SERVICES].quotas.admit_request(record.tenant_id)
     return Principal(record.tenant_id, record.key_id, record.role)
 
 
@@ -65,4 +67,5 @@ async def authenticate_uploader(request: web.Request) -> Uploader:
     principal, token, record = await services.upload_tokens.principal(credential)
     request[TENANT_KEY] = principal.tenant_id
     record.account.check_allows_service(services.clock.now())
+    await services.quotas.admit_request(principal.tenant_id)
     return Uploader(principal, token)

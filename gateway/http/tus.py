@@ -13,7 +13,6 @@ from aiohttp import ClientPayloadError, web
 
 from gateway.domain.errors import (
     BodyInterrupted,
-    GatewayError,
     TokenSizeExceeded,
     UnsupportedMediaType,
 )
@@ -54,6 +53,9 @@ async def options(request: web.Request) -> web.Response:
             "Tus-Extension": ",".join(TUS_EXTENSIONS),
             "Tus-Max-Size": str(ingest.max_size),
             "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+            # The IETF resumable-upload draft's field: a PATCH that does not end the upload
+            # brings at least this many bytes.
+            "Upload-Limit": f"min-append-size={request.app[SERVICES].settings.min_patch_bytes}",
         },
     )
 
@@ -72,19 +74,14 @@ async def create(request: web.Request) -> web.Response:
         if length > token.max_size:
             raise TokenSizeExceeded(f"the upload token allows at most {token.max_size} bytes")
         metadata = token.check_metadata(metadata)
-        await services.upload_tokens.claim_creation(token)
     body = None
     if request.body_exists and request.content_length != 0:
         _require_patch_content_type(request)
         body = _body(request)
-    try:
-        upload = await services.ingest.create(caller.principal, length, metadata, body)
-    except GatewayError as exc:
-        if token is not None and "Location" in exc.headers:  # created, body stopped short
-            await services.upload_tokens.bind(token, upload_id_from(exc.headers["Location"]))
-        raise
-    if token is not None:
-        await services.upload_tokens.bind(token, upload.id)
+    # A token is spent in the transaction that records its upload: a refused creation
+    # (quota, licence) leaves it valid for the retry.
+    token_id = None if token is None else token.token_id
+    upload = await services.ingest.create(caller.principal, length, metadata, body, token_id)
     request[UPLOAD_KEY] = upload.id
     headers = {"Location": f"/files/{upload.id}", **_offset_headers(upload)}
     return web.Response(status=201, headers=headers)
@@ -98,10 +95,6 @@ async def _caller_of(request: web.Request) -> Principal:
             caller.token, request.match_info["upload_id"]
         )
     return caller.principal
-
-
-def upload_id_from(location: str) -> str:
-    return location.rstrip("/").rsplit("/", 1)[-1]
 
 
 async def head(request: web.Request) -> web.Response:

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     quota_bytes_per_day: int = Field(default=10 * 1024 * GiB, gt=0)  # received per UTC day
     quota_uploads_per_minute: int = Field(default=600, gt=0)  # creations in any 60 s
     quota_screening_minutes_per_day: int = Field(default=100_000, gt=0)
+    # Requests of every kind per tenant and second, on each instance (bursts of 2 s worth):
+    # one tenant's flood cannot take the database writer from the others.
+    quota_requests_per_second: int = Field(default=200, gt=0)
+    # A PATCH that does not end the upload must bring at least this many bytes (declared in
+    # Content-Length; tiny appends cost a writer round trip each). OPTIONS says it.
+    min_patch_bytes: int = Field(default=64 * 1024, ge=0)
+    # Seconds a PATCH in flight counts against concurrent_patches if its instance dies; the
+    # lease is renewed while the body streams, and a restarted node clears its own.
+    patch_lease_s: float = Field(default=30.0, gt=0)
     upload_expiry_s: int = 24 * 3600  # seconds an incomplete upload lives after its last PATCH
     expiry_sweep_interval_s: float = 60.0  # seconds between sweeps of expired uploads
     # Seconds a direct-upload token lives, and what each refresh gives it (at most 1 h).

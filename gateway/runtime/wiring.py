@@ -156,17 +156,23 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await _prepare_stores([objects] if quarantine is None else [objects, quarantine])
     sealing = None if quarantine is None else _s3_staging(quarantine)
     staging: StagingStore = local_staging if sealing is None else sealing
-    uploads = UploadRepository(engine, FirstJob(QUARANTINE) if quarantined else FirstJob())
+    uploads = UploadRepository(
+        engine,
+        FirstJob(QUARANTINE) if quarantined else FirstJob(),
+        # Counted in against the limits, token spent, not committed: nothing acknowledged.
+        before_commit=lambda: failpoints.failpoint("ingest.admitted"),
+    )
     licences = LicenceRepository(engine, settings.registry_cache_ttl_s)
     accesslog = AccessLogRepository(engine)
     jobs_ready = asyncio.Event()
     delivery_ready = asyncio.Event()
     quotas = QuotaService(
-        store=SqlQuotas(engine),
+        store=SqlQuotas(engine, settings.registry_cache_ttl_s),
         defaults=default_limits(settings),
         clock=clock,
         metrics=metrics,
-        patch_lease=dt.timedelta(hours=6),
+        patch_lease=dt.timedelta(seconds=settings.patch_lease_s),
+        node=settings.node,
     )
     ingest = IngestService(
         uploads=uploads,
@@ -184,6 +190,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         checkpoint_s=settings.checkpoint_interval_s,
         node=None if quarantined else settings.node,
         quotas=quotas,
+        min_patch_bytes=settings.min_patch_bytes,
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
     ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
@@ -351,6 +358,7 @@ def default_limits(settings: Settings) -> Limits:
         bytes_per_day=settings.quota_bytes_per_day,
         uploads_per_minute=settings.quota_uploads_per_minute,
         screening_minutes_per_day=settings.quota_screening_minutes_per_day,
+        requests_per_second=settings.quota_requests_per_second,
     )
 
 

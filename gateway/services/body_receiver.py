@@ -12,6 +12,7 @@ from gateway.domain.errors import (
     BodyInterrupted,
     ChecksumMismatch,
     PayloadTooLarge,
+    QuotaExceeded,
     UploadLengthExceeded,
 )
 from gateway.domain.ports.storage import StagedWriter, StagingStore
@@ -152,6 +153,8 @@ class BodyReceiver:
         except (BodyInterrupted, asyncio.CancelledError) as exc:
             # The bytes that arrived are kept; the caller re-raises once they are recorded.
             self._metrics.interrupted_bodies.inc()
+            return exc, batch
+        except QuotaExceeded as exc:  # a metered body ended at the day's limit: the same
             return exc, batch
         return None, batch
 

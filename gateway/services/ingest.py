@@ -8,12 +8,10 @@ only after its bytes are durable, and bytes that arrived before a disconnect kep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from gateway.domain.errors import (
     Conflict,
@@ -21,6 +19,8 @@ from gateway.domain.errors import (
     Gone,
     LicenceRejected,
     OffsetMismatch,
+    PatchTooSmall,
+    QuotaExceeded,
     UploadComplete,
     UploadNotFound,
     UploadNotTerminable,
@@ -33,8 +33,8 @@ from gateway.domain.ports.persistence import LicenceRegistry, UnitOfWork, Upload
 from gateway.domain.ports.storage import StagingStore
 from gateway.domain.principals import Principal
 from gateway.domain.states import TERMINABLE_STATES, UploadState
-from gateway.domain.uploads import UploadRecord
-from gateway.services.body_receiver import Body, BodyReceiver, Received, check_room
+from gateway.domain.uploads import Admission, UploadRecord
+from gateway.services.body_receiver import Body, BodyReceiver, check_room
 from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
 from gateway.services.quotas import QuotaService
@@ -64,6 +64,7 @@ class IngestService:
         checkpoint_s: float = 0.0,
         node: str | None = None,
         quotas: QuotaService | None = None,
+        min_patch_bytes: int = 0,
     ) -> None:
         self._uploads = uploads
         self._licences = licences
@@ -82,53 +83,66 @@ class IngestService:
         # staging store is reachable from every node).
         self._node = node
         self._quotas = quotas  # fair use (clause 3.1.3.6); None: unlimited (tools, tests)
+        self._min_patch_bytes = min_patch_bytes
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
         self.on_received: Callable[[], None] = lambda: None
 
     async def create(
-        self, principal: Principal, length: int, metadata: dict[str, str], body: Body | None
+        self,
+        principal: Principal,
+        length: int,
+        metadata: dict[str, str],
+        body: Body | None,
+        token_id: str | None = None,
     ) -> UploadRecord:
-        """Check the licence before any byte is stored, take the creation-with-upload body if
-        there is one, and record the upload with its offset in one transaction."""
+        """Check the licence before any byte is stored, record the upload counted in against
+        the tenant's limits (and spending its token) in one transaction, then take the
+        creation-with-upload body as a PATCH at offset 0 is taken."""
         now = self._clock.now()
         licence_id = await self._check_licence(principal, metadata, now)
-        if self._quotas is not None:
-            await self._quotas.admit_creation(principal.tenant_id, length)
+        limits = None if self._quotas is None else await self._quotas.limits(principal.tenant_id)
         upload_id = uuid.uuid4().hex
         state = await self._staging.create(upload_id)
         failpoint("ingest.staging_created")  # no row yet: an orphan nobody acknowledged
-        received = Received(0, None, state)
-        if body is not None:
-            check_room(0, length, body)
-            received = await self._receiver.receive(upload_id, 0, length, body, state=state)
         try:
             upload = await asyncio.shield(
                 self._uploads.create(
                     upload_id=upload_id,
                     tenant_id=principal.tenant_id,
                     length=length,
-                    offset=received.written,
                     metadata=metadata,
                     licence_id=licence_id,
                     now=now,
                     expires_at=now + self._expiry,
                     actor=principal.actor,
                     staged_on=self._node,
-                    staging_state=received.state,
+                    staging_state=state,
+                    admission=Admission(limits, token_id),
                 )
             )
-        except Exception:
+        except Exception as exc:
             # Never acknowledged: its staged bytes would be an orphan nothing sweeps.
             await self._staging.delete(upload_id)
+            if isinstance(exc, QuotaExceeded) and self._quotas is not None:
+                self._quotas.note_refusal(exc)
             raise
+        failpoint("ingest.created_not_answered")
         self._metrics.uploads_created.inc()
-        await self._count_received(upload, received.written)
         logger.info("upload.created", extra={"upload_id": upload_id, "length": length})
-        if received.error is not None:
-            if isinstance(received.error, GatewayError):
-                received.error.headers["Location"] = f"/files/{upload_id}"
-            raise received.error
-        return upload
+        if upload.state == UploadState.RECEIVED:
+            await self._count_received(upload, 0)
+        if body is None:
+            return upload
+        try:
+            return await self._append(principal, upload, 0, body)
+        except QuotaExceeded:
+            # Created, its body refused or ended at a limit: 201 with the offset kept, and
+            # the client's next PATCH hears the 429 and its Retry-After (an error here would
+            # make a tus client create the upload again, leaving this one open).
+            return await self.get(principal, upload_id)
+        except GatewayError as exc:
+            exc.headers["Location"] = f"/files/{upload_id}"  # created; the body stopped short
+            raise
 
     async def _check_licence(
         self, principal: Principal, metadata: dict[str, str], now: dt.datetime
@@ -177,14 +191,30 @@ class IngestService:
                     f"Upload-Offset {offset} does not match the upload's offset {upload.offset}",
                     headers={"Upload-Offset": str(upload.offset)},
                 )
-            check_room(offset, upload.length, body)
-            async with self._patch_slot(upload, body):
-                return await self._receive(principal, upload, offset, body)
+            return await self._append(principal, upload, offset, body)
 
-    def _patch_slot(self, upload: UploadRecord, body: Body) -> AbstractAsyncContextManager[None]:
+    async def _append(
+        self, principal: Principal, upload: UploadRecord, offset: int, body: Body
+    ) -> UploadRecord:
+        """One body at `offset`, in a fair-use slot (counted, metered) when quotas apply."""
+        check_room(offset, upload.length, body)
+        self._check_patch_size(upload, offset, body)
         if self._quotas is None:
-            return contextlib.nullcontext()
-        return self._quotas.patch_slot(upload.tenant_id, upload.id, body.content_length)
+            return await self._receive(principal, upload, offset, body)
+        async with self._quotas.patch_slot(upload.tenant_id, upload.id, body) as metered:
+            return await self._receive(principal, upload, offset, metered)
+
+    def _check_patch_size(self, upload: UploadRecord, offset: int, body: Body) -> None:
+        """Tiny appends that do not end the upload are refused before a byte is read: each
+        costs a writer round trip (one tenant's 1-byte PATCHes would slow every other)."""
+        declared = body.content_length
+        if declared is None or declared >= self._min_patch_bytes:
+            return
+        if offset + declared < upload.length:
+            raise PatchTooSmall(
+                f"a PATCH that does not end the upload must bring at least "
+                f"{self._min_patch_bytes} bytes (this one declares {declared})"
+            )
 
     async def _receive(
         self, principal: Principal, upload: UploadRecord, offset: int, body: Body

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from gateway.domain import upload_tokens
-from gateway.domain.errors import TokenInvalid, TokenUsed, UploadNotFound
+from gateway.domain.errors import TokenInvalid, UploadNotFound
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.keys import Keys, TokenUses
 from gateway.domain.principals import KeyRecord, Principal, Role
@@ -52,13 +52,6 @@ class UploadTokenService:
     async def principal(self, text: str) -> tuple[Principal, UploadToken, KeyRecord]:
         token, record = await self.verify(text)
         return Principal(record.tenant_id, record.key_id, Role.UPLOADER), token, record
-
-    async def claim_creation(self, token: UploadToken) -> None:
-        if not await self._uses.claim(token.token_id, token.tenant_id, self._clock.now()):
-            raise TokenUsed("this upload token has already created its upload")
-
-    async def bind(self, token: UploadToken, upload_id: str) -> None:
-        await self._uses.bind(token.token_id, upload_id)
 
     async def check_upload(self, token: UploadToken, upload_id: str) -> None:
         """A token reaches only the upload it created: any other id is a 404, as for a

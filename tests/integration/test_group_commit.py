@@ -12,14 +12,14 @@ from gateway.runtime.wiring import Services
 from tests.conftest import Tenant
 
 
-async def create(services: Services, tenant_id: str, length: int = 10) -> str:
+async def create(services: Services, tenant_id: str, length: int = 0) -> str:
+    """An upload recorded straight away (empty: complete at creation, with its job)."""
     upload_id = uuid.uuid4().hex
     now = services.clock.now()
     await services.uploads.create(
         upload_id=upload_id,
         tenant_id=tenant_id,
         length=length,
-        offset=length,
         metadata={},
         licence_id=None,
         now=now,

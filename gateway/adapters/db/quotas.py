@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.adapters.db.cache import TtlCache
 from gateway.adapters.db.schema import (
     active_patches,
     tenant_limits,
@@ -22,10 +23,16 @@ from gateway.domain.states import UploadState
 
 
 class SqlQuotas:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache_ttl_s: float = 0.0) -> None:
         self._engine = engine
+        # Read on every request (the request rate): another instance's change shows within
+        # the TTL, this one's at once.
+        self._overrides: TtlCache[str, dict[str, int]] = TtlCache(cache_ttl_s)
 
     async def overrides(self, tenant_id: str) -> dict[str, int]:
+        return await self._overrides.get(tenant_id, lambda: self._read_overrides(tenant_id))
+
+    async def _read_overrides(self, tenant_id: str) -> dict[str, int]:
         query = select(tenant_limits).where(tenant_limits.c.tenant_id == tenant_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -48,6 +55,7 @@ class SqlQuotas:
                 [tenant_limits.c.tenant_id],
                 {"updated_at": now, **values},
             )
+        self._overrides.forget(tenant_id)
 
     async def usage(self, tenant_id: str, now: dt.datetime) -> Usage:
         async with self._engine.connect() as conn:
@@ -99,29 +107,50 @@ class SqlQuotas:
             )  # fmt: skip
 
     async def patch_started(
-        self, tenant_id: str, upload_id: str, now: dt.datetime, lease: dt.timedelta
-    ) -> tuple[int, int]:
-        """Count this PATCH in; returns its row and how many the tenant has now (itself
-        included), so a caller over the limit can take itself out again."""
+        self,
+        tenant_id: str,
+        upload_id: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        node: str | None,
+    ) -> tuple[int, int, dt.datetime]:
+        """Count this PATCH in; returns its row, how many the tenant has now (itself
+        included), so a caller over the limit can take itself out again, and when the
+        soonest of their leases lapses."""
+        live = and_(active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 insert(active_patches).values(
-                    tenant_id=tenant_id, upload_id=upload_id, started_at=now, expires_at=now + lease
+                    tenant_id=tenant_id, upload_id=upload_id, started_at=now,
+                    expires_at=now + lease, node=node,
                 )
-            )
+            )  # fmt: skip
             key = result.inserted_primary_key
-            count = await conn.scalar(
-                select(func.count()).where(
-                    active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now
+            count, soonest = (
+                await conn.execute(
+                    select(func.count(), func.min(active_patches.c.expires_at)).where(live)
                 )
-            )
+            ).one()
         if key is None:
             raise RuntimeError("the database returned no row id")
-        return int(key[0]), int(count or 0)
+        return int(key[0]), int(count or 0), aware(soonest) or now + lease
+
+    async def patch_renewed(self, row_id: int, expires_at: dt.datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(active_patches)
+                .where(active_patches.c.id == row_id)
+                .values(expires_at=expires_at)
+            )
 
     async def patch_finished(self, row_id: int) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(delete(active_patches).where(active_patches.c.id == row_id))
+
+    async def patches_of_node_cleared(self, node: str) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(active_patches).where(active_patches.c.node == node))
+        return int(result.rowcount or 0)
 
 
 async def _today(conn: AsyncConnection, tenant_id: str, day: dt.date) -> tuple[int, float]:

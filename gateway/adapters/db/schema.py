@@ -190,6 +190,7 @@ tenant_limits = Table(
     Column("uploads_per_minute", BigInteger, nullable=True),
     Column("screening_minutes_per_day", BigInteger, nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("requests_per_second", BigInteger, nullable=True),
 )
 
 tenant_usage = Table(
@@ -208,8 +209,10 @@ active_patches = Table(
     Column("tenant_id", String(32), nullable=False, index=True),
     Column("upload_id", String(32), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
-    # A crashed instance's rows stop counting after this.
+    # A short lease, renewed while the body streams: a crashed instance's rows stop
+    # counting after it, and are cleared when that node starts again.
     Column("expires_at", UTCDateTime(), nullable=False),
+    Column("node", String(200), nullable=True, index=True),
 )
 
 # Direct-upload tokens: the one upload each token created (NULL while it is being created).

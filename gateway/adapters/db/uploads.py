@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.adapters.db.jobs import enqueue, job_row
+from gateway.adapters.db.jobs import enqueue
 from gateway.adapters.db.outbox import outbox_row
 from gateway.adapters.db.schema import (
     decisions,
-    jobs,
     outbox,
     tenants,
     upload_events,
     uploads,
 )
+from gateway.adapters.db.upload_creations import Creation, GroupCommit
 from gateway.domain.errors import OffsetMismatch
 from gateway.domain.events import transition_event
 from gateway.domain.jobs import FirstJob
 from gateway.domain.standing import Standing
 from gateway.domain.states import UploadState
-from gateway.domain.uploads import TrailEntry, UploadRecord
+from gateway.domain.uploads import Admission, TrailEntry, UploadRecord
 
 _COLUMNS = (
     "id", "tenant_id", "state", "length", "offset", "metadata", "licence_id", "error_code",
@@ -53,82 +52,16 @@ def record_from_row(row: Row[Any]) -> UploadRecord:
     )
 
 
-class _GroupCommit:
-    """New uploads created at the same moment share one transaction (group commit).
-
-    Each caller still returns only after the commit that holds its rows, so nothing is
-    acknowledged before it is durable; under load, one commit serves many creations.
-    """
-
-    BATCH_LIMIT = 256
-
-    def __init__(self, engine: AsyncEngine, first_job: FirstJob) -> None:
-        self._engine = engine
-        self._first_job = first_job
-        self._pending: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def add(self, upload_row: dict[str, Any], event_rows: list[dict[str, Any]]) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((upload_row, event_rows, done))
-        if self._writer is None or self._writer.done():
-            # One writer at a time, living only while rows wait; callers' cancellation
-            # cannot strand the rows of others.
-            self._writer = asyncio.create_task(self._drain(), name="uploads-group-commit")
-        await done
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch = self._pending[: self.BATCH_LIMIT]
-            del self._pending[: self.BATCH_LIMIT]
-            try:
-                await self._write(batch)
-            except Exception:
-                # One bad row must not fail its neighbours: retry each on its own.
-                for entry in batch:
-                    try:
-                        await self._write([entry])
-                    except Exception as exc:
-                        _settle(entry[2], exc)
-                    else:
-                        _settle(entry[2], None)
-            else:
-                for _, _, done in batch:
-                    _settle(done, None)
-
-    async def _write(
-        self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], asyncio.Future[None]]]
-    ) -> None:
-        complete = [row for row, _, _ in batch if row["state"] == UploadState.RECEIVED.value]
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(uploads), [row for row, _, _ in batch])
-            await conn.execute(insert(upload_events), [e for _, events, _ in batch for e in events])
-            if complete:  # complete at creation: its first job and event commit with it
-                first = self._first_job
-                await conn.execute(
-                    insert(jobs),
-                    [job_row(r["id"], first.stage, r["created_at"], first.node) for r in complete],
-                )
-                await conn.execute(
-                    insert(outbox),
-                    [_received_row(r["tenant_id"], r["id"], r["created_at"]) for r in complete],
-                )
-
-
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
-    if done.done():  # the caller was cancelled; its row is written all the same
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
-
-
 class UploadRepository:
-    def __init__(self, engine: AsyncEngine, first_job: FirstJob | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        first_job: FirstJob | None = None,
+        before_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self._engine = engine
         self._first_job = first_job or FirstJob()
-        self._creations = _GroupCommit(engine, self._first_job)
+        self._creations = GroupCommit(engine, self._first_job, _received_row, before_commit)
 
     async def create(
         self,
@@ -136,7 +69,6 @@ class UploadRepository:
         upload_id: str,
         tenant_id: str,
         length: int,
-        offset: int = 0,
         metadata: dict[str, str],
         licence_id: int | None,
         now: dt.datetime,
@@ -144,15 +76,17 @@ class UploadRepository:
         actor: str,
         staged_on: str | None = None,
         staging_state: str | None = None,
+        admission: Admission | None = None,
     ) -> UploadRecord:
-        """Record a new upload, with the bytes a creation-with-upload body already made durable."""
-        complete = offset == length
+        """Record a new upload, admitted against `admission` in the same transaction (raises
+        the refusal: QuotaExceeded, TokenUsed)."""
+        complete = length == 0
         record = UploadRecord(
             id=upload_id,
             tenant_id=tenant_id,
             state=UploadState.RECEIVED if complete else UploadState.RECEIVING,
             length=length,
-            offset=offset,
+            offset=0,
             metadata=metadata,
             licence_id=licence_id,
             error_code=None,
@@ -170,7 +104,7 @@ class UploadRepository:
             events.append(
                 _event(upload_id, now, UploadState.RECEIVING, UploadState.RECEIVED, None, actor)
             )
-        await self._creations.add(values, events)
+        await self._creations.add(Creation(values, events, admission or Admission()))
         return record
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:

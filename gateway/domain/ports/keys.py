@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Protocol
 
 from gateway.domain.principals import KeyRecord
@@ -15,8 +14,6 @@ class Keys(Protocol):
 
 
 class TokenUses(Protocol):
-    async def claim(self, token_id: str, tenant_id: str, now: dt.datetime) -> bool: ...
-
-    async def bind(self, token_id: str, upload_id: str) -> None: ...
+    """Which upload each token created (spent in the upload's own creation transaction)."""
 
     async def upload_of(self, token_id: str) -> str | None: ...

@@ -16,12 +16,11 @@ from gateway.domain.decisions import DecisionRecord
 from gateway.domain.events import OutboxEvent, PendingDelivery
 from gateway.domain.jobs import Job
 from gateway.domain.licences import Licence
-from gateway.domain.quotas import Usage
 from gateway.domain.review_rules import Choice, ItemKind, Priority, ReviewItem
 from gateway.domain.standing import Account
 from gateway.domain.states import UploadState
 from gateway.domain.stored_copies import StoredCopy
-from gateway.domain.uploads import TrailEntry, UploadRecord
+from gateway.domain.uploads import Admission, TrailEntry, UploadRecord
 
 # -- inside one transaction ---------------------------------------------------------------
 
@@ -167,7 +166,6 @@ class Uploads(Protocol):
         upload_id: str,
         tenant_id: str,
         length: int,
-        offset: int = 0,
         metadata: dict[str, str],
         licence_id: int | None,
         now: dt.datetime,
@@ -175,8 +173,11 @@ class Uploads(Protocol):
         actor: str,
         staged_on: str | None = None,
         staging_state: str | None = None,
+        admission: Admission | None = None,
     ) -> UploadRecord:
-        """With its first job and `upload.received` when the body completed it."""
+        """A new upload at offset 0, admitted against `admission` in the transaction that
+        records it (raises its refusal: QuotaExceeded, TokenUsed); an empty one is complete
+        at once, with its first job and `upload.received`."""
         ...
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
@@ -371,31 +372,3 @@ class Accounts(Protocol):
     async def purged(self, tenant_id: str, receipt: dict[str, Any], now: dt.datetime) -> None: ...
 
     async def receipt(self, tenant_id: str) -> dict[str, Any] | None: ...
-
-
-class QuotaStore(Protocol):
-    """Fair-use limits and usage (clause 3.1.3.6), shared by every instance."""
-
-    async def overrides(self, tenant_id: str) -> dict[str, int]: ...
-
-    async def set_overrides(
-        self, tenant_id: str, values: dict[str, int | None], now: dt.datetime
-    ) -> None: ...
-
-    async def usage(self, tenant_id: str, now: dt.datetime) -> Usage: ...
-
-    async def today(self, tenant_id: str, day: dt.date) -> tuple[int, float]:
-        """Bytes received and seconds screened on `day`."""
-        ...
-
-    async def add(
-        self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
-    ) -> None: ...
-
-    async def patch_started(
-        self, tenant_id: str, upload_id: str, now: dt.datetime, lease: dt.timedelta
-    ) -> tuple[int, int]:
-        """Count a PATCH in: its row id, and the tenant's PATCHes in flight with it."""
-        ...
-
-    async def patch_finished(self, row_id: int) -> None: ...
