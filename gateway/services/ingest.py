@@ -83,7 +83,7 @@ class IngestService:
         # staging store is reachable from every node).
         self._node = node
         self._quotas = quotas  # fair use (clause 3.1.3.6); None: unlimited (tools, tests)
-        self._min_patch_bytes = min_patch_bytes
+        self.min_patch_bytes = min_patch_bytes
         # Called when an upload's last byte is recorded (wakes in-process screening workers).
         self.on_received: Callable[[], None] = lambda: None
 
@@ -208,12 +208,12 @@ class IngestService:
         """Tiny appends that do not end the upload are refused before a byte is read: each
         costs a writer round trip (one tenant's 1-byte PATCHes would slow every other)."""
         declared = body.content_length
-        if declared is None or declared >= self._min_patch_bytes:
+        if declared is None or declared >= self.min_patch_bytes:
             return
         if offset + declared < upload.length:
             raise PatchTooSmall(
                 f"a PATCH that does not end the upload must bring at least "
-                f"{self._min_patch_bytes} bytes (this one declares {declared})"
+                f"{self.min_patch_bytes} bytes (this one declares {declared})"
             )
 
     async def _receive(

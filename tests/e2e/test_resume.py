@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gateway.client import ResumeStore, UploadClient
 from tests.conftest import LICENCE_NUMBER
-from tests.e2e.conftest import Gateway, kill
+from tests.e2e.conftest import Gateway, kill, vodgate
 from tests.helpers import PATCH_TYPE, checksum_header, creation_headers, upload_id_of
 
 META = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER}
@@ -264,3 +264,39 @@ def test_a_gateway_killed_mid_patch_keeps_its_checkpoints(gateway: Gateway) -> N
     with urllib.request.urlopen(rest, timeout=30) as resp:
         assert resp.status == 204
     assert gateway.staged(upload_id) == data
+
+
+def test_a_gateway_killed_mid_patch_frees_the_tenants_patch_slot(gateway: Gateway) -> None:
+    """With one PATCH allowed at a time, a body in flight when the gateway is killed does not
+    hold the tenant's slot after the restart (a short lease, cleared by its node at start)."""
+    import urllib.error
+    import urllib.request
+
+    vodgate("tenant", "limits", gateway.tenant_id, "--concurrent-patches", "1",
+            data_dir=gateway.data_dir)  # fmt: skip
+    first, second = create_upload(gateway, 1_000_000), create_upload(gateway, 100_000)
+
+    async def hold_a_body_open() -> None:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        lines = [f"PATCH /files/{first} HTTP/1.1", f"Host: 127.0.0.1:{gateway.port}",
+                 "Content-Type: application/offset+octet-stream", "Content-Length: 1000000",
+                 "Upload-Offset: 0", *(f"{k}: {v}" for k, v in gateway.auth.items())]  # fmt: skip
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + b"x" * 70_000)
+        await writer.drain()
+        await asyncio.sleep(1.0)  # the body is in flight: its slot is counted
+        assert gateway.process is not None
+        kill(gateway.process)
+        writer.transport.abort()
+
+    asyncio.run(hold_a_body_open())
+    gateway.process = None
+    gateway.start()
+    request = urllib.request.Request(
+        f"{gateway.url}/files/{second}", method="PATCH", data=b"y" * 100_000,
+        headers={**gateway.auth, **PATCH_TYPE, "Upload-Offset": "0"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 204
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"{exc.code}: {exc.read()!r}") from exc

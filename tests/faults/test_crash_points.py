@@ -18,7 +18,12 @@ import pytest
 
 from tests.faults.harness import CRASH_POINTS, run_point
 
-SHORT = ("ingest.checkpoint_synced", "screening.before_commit", "forward.after_copy")
+SHORT = (
+    "ingest.admitted",
+    "ingest.checkpoint_synced",
+    "screening.before_commit",
+    "forward.after_copy",
+)
 POINTS = CRASH_POINTS if os.environ.get("VODGATE_FAULTS") == "all" else SHORT
 
 
