@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from gateway.runtime.settings import PROJECT_ROOT, Settings
 from gateway.runtime.wiring import Services, close_services, open_services
 from tests.models import TEST_POLICY, build_colour_model
 from tests.s3 import S3Server, start_s3_server
+
+# In-process tests append bodies of a few bytes; the minimum PATCH size has its own tests,
+# and the gateways the e2e tests start as processes keep the default.
+os.environ.setdefault("VODGATE_MIN_PATCH_BYTES", "0")
 
 TUS = {"Tus-Resumable": "1.0.0"}
 LICENCE_NUMBER = "0108-2026-TEST"
@@ -70,8 +75,7 @@ def blockbuster() -> Iterator[BlockBuster]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # Tests append bodies of a few bytes; the minimum PATCH size has its own tests.
-    return Settings(data_dir=tmp_path / "var", expiry_sweep_interval_s=3600.0, min_patch_bytes=0)
+    return Settings(data_dir=tmp_path / "var", expiry_sweep_interval_s=3600.0)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ async def build_app(settings: Settings) -> web.Application:
     # Before listening: no creation of this node's is in flight, so every local staged file
     # without a row is a crash's orphan. S3 staging is shared: only old ones are swept.
     age = ORPHAN_AGE if settings.staging == "s3" else dt.timedelta(0)
-    swept = await services.ingest.sweep_orphans(age)
+    swept = await services.ingest.sweeper.sweep_orphans(age)
     if swept:
         logger.info("staging.orphans_swept", extra={"count": swept})
     # Likewise its PATCHes of a previous life: their leases would hold tenants' slots.

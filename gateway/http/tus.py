@@ -55,7 +55,7 @@ async def options(request: web.Request) -> web.Response:
             "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
             # The IETF resumable-upload draft's field: a PATCH that does not end the upload
             # brings at least this many bytes.
-            "Upload-Limit": f"min-append-size={ingest.min_patch_bytes}",
+            "Upload-Limit": f"min-append-size={ingest.appender.min_patch_bytes}",
         },
     )
 

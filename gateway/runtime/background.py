@@ -140,11 +140,11 @@ def build_background(services: Services) -> Supervisor:
     # Requests have finished by the time it stops: it writes what they logged first.
     supervisor.add("accesslog-writer", writer.run, before_stop=writer.drain)
     supervisor.every(
-        "expiry-sweeper", settings.expiry_sweep_interval_s, services.ingest.sweep_expired
+        "expiry-sweeper", settings.expiry_sweep_interval_s, services.ingest.sweeper.sweep_expired
     )
 
     async def sweep_orphans() -> int:
-        return await services.ingest.sweep_orphans(dt.timedelta(minutes=10))
+        return await services.ingest.sweeper.sweep_orphans(dt.timedelta(minutes=10))
 
     supervisor.every("orphan-sweeper", ORPHAN_SWEEP_INTERVAL_S, sweep_orphans)
 

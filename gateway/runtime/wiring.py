@@ -193,7 +193,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         min_patch_bytes=settings.min_patch_bytes,
     )
     # A completed upload wakes whoever takes it next here: screening, or the quarantine hand-off.
-    ingest.on_received = delivery_ready.set if quarantined else jobs_ready.set
+    ingest.appender.on_received = delivery_ready.set if quarantined else jobs_ready.set
     staged: StagedCopies = (
         QuarantineCopies(quarantine, staging, settings.data_dir / "work")
         if quarantine is not None

@@ -22,6 +22,11 @@ from tests.conftest import LICENCE_NUMBER
 STARTUP_TIMEOUT_S = 30.0
 
 
+def production_env() -> dict[str, str]:
+    """The environment without what tests/conftest.py sets for in-process tests only."""
+    return {k: v for k, v in os.environ.items() if k != "VODGATE_MIN_PATCH_BYTES"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,7 +90,7 @@ class Gateway:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
+                env={**production_env(), **self.env},
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:

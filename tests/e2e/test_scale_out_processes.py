@@ -30,7 +30,7 @@ import yaml
 
 from gateway.runtime.settings import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, production_env
 from tests.helpers import creation_headers, upload_id_of
 from tests.media import colour_clip
 from tests.models import TEST_POLICY, build_colour_model
@@ -108,7 +108,7 @@ def fleet(tmp_path: Path, s3_server: S3Server) -> Iterator[Fleet]:
     (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
     destination = new_bucket()
     env = {
-        **os.environ,
+        **production_env(),
         "VODGATE_DATABASE_URL": url,
         "VODGATE_STAGING": "s3",
         "VODGATE_S3_STAGING_BUCKET": new_bucket(),

@@ -26,7 +26,7 @@ import yaml
 
 from gateway.runtime.settings import PROJECT_ROOT
 from tests.conftest import LICENCE_NUMBER
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, production_env
 from tests.helpers import checksum_header, creation_headers, upload_id_of
 from tests.media import colour_clip
 from tests.models import DARK, PINK, TEST_POLICY, build_colour_model
@@ -124,7 +124,7 @@ class CrashRun:
         shutil.copy(PROJECT_ROOT / "policies" / "licences.yaml", policies / "licences.yaml")
         (policies / "prohibited-content.yaml").write_text(yaml.safe_dump(TEST_POLICY))
         self.env = {
-            **os.environ,
+            **production_env(),
             "VODGATE_MODELS_DIR": str(models),
             "VODGATE_POLICIES_DIR": str(policies),
             "VODGATE_OCR": "false",

@@ -187,7 +187,7 @@ async def test_racing_creations_spend_a_token_once(client: Client, tenant: Tenan
 async def test_a_tiny_patch_that_does_not_end_the_upload_is_refused(
     services: Services, client: Client, tenant: Tenant
 ) -> None:
-    services.ingest.min_patch_bytes = 1024
+    services.ingest.appender.min_patch_bytes = 1024
     options = await client.options("/files/", headers={"Tus-Resumable": "1.0.0"})
     assert options.headers["Upload-Limit"] == "min-append-size=1024"
     upload_id = upload_id_of((await create(client, tenant, 2000)).headers["Location"])

@@ -171,7 +171,7 @@ async def test_expired_upload_answers_410_and_sweeper_destroys_bytes(
     assert (await client.head(f"/files/{upload_id}", headers=tenant.auth)).status == 410
     assert not services.staging.path(upload_id).exists()
 
-    assert await services.ingest.sweep_expired() == 1
+    assert await services.ingest.sweeper.sweep_expired() == 1
     assert not services.staging.path(swept_id).exists()
     trail = await (await client.get(f"/v1/uploads/{swept_id}", headers=tenant.auth)).json()
     assert trail["state"] == "expired"
