@@ -44,13 +44,15 @@ def split_key(plaintext: str) -> tuple[str, str] | None:
     """Return (key_id, secret), or None when the text is not shaped like a key."""
     prefix, _, rest = plaintext.partition("_")
     key_id, _, secret = rest.partition("_")
-    if prefix != KEY_PREFIX or len(key_id) != 16 or not secret:
+    # Keys are ASCII; header bytes that are not UTF-8 arrive as surrogates, unencodable.
+    if prefix != KEY_PREFIX or len(key_id) != 16 or not secret or not plaintext.isascii():
         return None
     return key_id, secret
 
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(hash_secret(secret), stored_hash)
+    # As bytes, like every comparison of secrets: compare_digest refuses non-ASCII text.
+    return hmac.compare_digest(hash_secret(secret).encode(), stored_hash.encode())
 
 
 @dataclass(frozen=True, slots=True)

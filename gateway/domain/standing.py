@@ -53,13 +53,14 @@ class Account:
         return account
 
     def in_arrears(self, since: dt.datetime, now: dt.datetime) -> Account:
-        """The billing side reports arrears from `since`; the earliest report counts."""
+        """The billing side reports arrears from `since`; the earliest report counts: a
+        correction to an earlier start moves the grace (and any suspension) back with it."""
         if since > now:
             raise StandingChangeRefused("arrears cannot start in the future")
         current = self.at(now)
         if current.standing == Standing.TERMINATED:
             raise StandingChangeRefused("the account is terminated (clause 7.3.3.2)")
-        if current.standing != Standing.ACTIVE:
+        if current.arrears_since is not None and current.arrears_since <= since:
             return current  # already counting from an earlier report
         return Account(Standing.IN_ARREARS, arrears_since=since).at(now)
 

@@ -36,13 +36,40 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# NAT64's well-known prefix (RFC 6052): the last 32 bits are the IPv4 address reached.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through a tunnel or translation: 6to4
+    (2002::/16), Teredo (2001::/32, the client's address inverted in the last 32 bits) and
+    NAT64."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # (server, client): the client is where packets go
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def forbidden_address(address: Address, allowed: Sequence[Network] = ()) -> bool:
     """Loopback, private, link-local (the 169.254.169.254 metadata service), multicast,
     unspecified and reserved addresses are not a customer's endpoint: signed events must
     never be POSTed into the operator's own network. `allowed` names exceptions (CIDRs an
-    operator delivers to on purpose; the tests' loopback receiver)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    operator delivers to on purpose; the tests' loopback receiver). An IPv6 address that
+    carries an IPv4 one is refused when that one is (else judged itself, so no tunnel
+    opens a range that was refused before)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # on a dual-stack socket it *is* that address
+            return _forbidden(address.ipv4_mapped, allowed)
+        inner = embedded_ipv4(address)
+        if inner is not None and _forbidden(inner, allowed):
+            return True
+    return _forbidden(address, allowed)
+
+
+def _forbidden(address: Address, allowed: Sequence[Network]) -> bool:
     if any(address in network for network in allowed):
         return False
     return (

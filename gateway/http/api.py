@@ -140,7 +140,8 @@ async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = services.settings.metrics_token
     if token is not None:
-        given = (bearer(request) or "").encode()
+        # surrogateescape: header bytes that are not UTF-8 compare as themselves (no 500).
+        given = (bearer(request) or "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, token.get_secret_value().encode()):
             raise Unauthorized(
                 "the metrics need the scrape token", headers={"WWW-Authenticate": "Bearer"}

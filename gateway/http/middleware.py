@@ -160,16 +160,30 @@ async def add_tus_headers(request: web.Request, response: web.StreamResponse) ->
         response.headers["Tus-Resumable"] = TUS_VERSION
     elif request.path != TOKEN_REFRESH_PATH:  # the one other route browsers call
         return
-    origin = request.headers.get("Origin")
-    allowed = request.app[SERVICES].settings.cors_allow_origins
-    if origin and ("*" in allowed or origin in allowed):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-            response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers.update(
+        cors_headers(
+            request.headers.get("Origin"),
+            request.app[SERVICES].settings.cors_origins,
+            preflight=request.method == "OPTIONS",
+        )
+    )
+
+
+def cors_headers(origin: str | None, allowed: tuple[str, ...], preflight: bool) -> dict[str, str]:
+    """Only the listed origins (the settings never list "null"), or "*" itself when the
+    operator lists it: never whatever a request names. The list is global: a preflight
+    carries no credentials, so it cannot be a tenant's own."""
+    wildcard = "*" in allowed
+    headers = {} if wildcard else {"Vary": "Origin"}  # caches must key the answer on it
+    if not origin or not (wildcard or origin in allowed):
+        return headers
+    headers["Access-Control-Allow-Origin"] = "*" if wildcard else origin
+    headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    if preflight:
+        headers["Access-Control-Allow-Methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+        headers["Access-Control-Max-Age"] = "86400"
+    return headers
 
 
 def review_page_headers(settings: Settings) -> dict[str, str]:

@@ -290,7 +290,9 @@ async def _media_access(request: web.Request) -> ReviewItem:
     token = request.query.get("token")
     if token is not None:
         live = item.lease_expires_at is not None and item.lease_expires_at >= now
-        if item.media_token and live and hmac.compare_digest(token, item.media_token):
+        # As bytes: compare_digest raises TypeError on non-ASCII text (a 500, not a 401).
+        given, expected = token.encode(), (item.media_token or "").encode()
+        if expected and live and hmac.compare_digest(given, expected):
             return item
         raise Unauthorized("the media token is not valid (claim the item again)")
     principal = await _reviewer(request)

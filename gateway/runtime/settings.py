@@ -10,6 +10,7 @@ import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -108,9 +109,10 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
     # When set, GET /metrics answers only `Authorization: Bearer <this>` (default: open).
     metrics_token: SecretStr | None = None
-    # Browser origins allowed to call /files/ (tus-js-client, Uppy); "*" allows any. Keys are
-    # sent in the Authorization header, never cookies, so no credentialed CORS is needed.
-    cors_allow_origins: tuple[str, ...] = ("*",)
+    # Browser origins (scheme://host[:port]) allowed to call /files/ and the token refresh
+    # (tus-js-client, Uppy); default none; ["*"] allows any. Keys and tokens go in the
+    # Authorization header, never cookies, so no credentialed CORS is needed.
+    cors_origins: tuple[str, ...] = ()
     # Seconds API keys and licence registries are cached per process; a change made by the
     # CLI or another process is seen after at most this long. 0 reads the database each time.
     registry_cache_ttl_s: float = 5.0
@@ -173,6 +175,11 @@ class Settings(BaseSettings):
         parse_networks(cidrs)  # a ValueError names the bad one
         return cidrs
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        return normalise_origins(origins)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, data_dir: Path) -> Path:
@@ -218,6 +225,30 @@ class Settings(BaseSettings):
     def evidence_dir(self) -> Path:
         """Evidence thumbnails, one folder per upload."""
         return self.data_dir / "evidence"
+
+
+def normalise_origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    """Origins as browsers send them (lower case, no default port, no path), or a lone "*".
+    Never "null": the opaque origin of every sandboxed page and local file."""
+    if "*" in origins:
+        if len(origins) > 1:
+            raise ValueError("cors_origins: '*' allows every origin; list it alone")
+        return origins
+    normalised = []
+    for origin in origins:
+        parts = urlsplit(origin.lower())
+        try:
+            port_ok = parts.port is None or 0 < parts.port < 65536
+        except ValueError:
+            port_ok = False
+        bare = not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or not bare:
+            raise ValueError(f"cors_origins: {origin!r} is not an origin (scheme://host[:port])")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        default = {"http": 80, "https": 443}[parts.scheme]
+        port = "" if parts.port in (None, default) else f":{parts.port}"
+        normalised.append(f"{parts.scheme}://{host}{port}")
+    return tuple(normalised)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -16,6 +16,8 @@ from gateway.domain.standing import GRACE, PURGE_AFTER, Account, Standing
 from gateway.services.tenant_purge import TenantPurge
 
 logger = logging.getLogger(__name__)
+# Reads and writes of one arrears report, each after losing a race to another change.
+REPORT_ATTEMPTS = 5
 
 
 def account_json(account: Account, now: dt.datetime) -> dict[str, Any]:
@@ -72,9 +74,13 @@ class AccountService:
 
     async def report_arrears(self, tenant_id: str, since: dt.datetime) -> dict[str, Any]:
         """The billing side says the tenant has been in arrears since `since`."""
-        now = self._clock.now()
-        before = await self._accounts.get(tenant_id)
-        await self._change(tenant_id, before, before.in_arrears(since, now), now)
+        # A concurrent change (another report, the upkeep) fails the compare-and-set: work
+        # the report out again from what is stored, so an earlier start is never dropped.
+        for _ in range(REPORT_ATTEMPTS):
+            now = self._clock.now()
+            before = await self._accounts.get(tenant_id)
+            if await self._change(tenant_id, before, before.in_arrears(since, now), now):
+                break
         return await self.standing(tenant_id)
 
     async def paid(self, tenant_id: str) -> dict[str, Any]:
@@ -104,12 +110,13 @@ class AccountService:
 
     async def _change(
         self, tenant_id: str, before: Account, after: Account, now: dt.datetime
-    ) -> None:
+    ) -> bool:
+        """False when another change came first (nothing written)."""
         if after == before:
-            return
+            return True
         if not await self._accounts.save(tenant_id, before, after):
             logger.info("account.changed_concurrently", extra={"tenant": tenant_id})
-            return
+            return False
         if after.standing != before.standing:
             logger.info(
                 "account.standing",
@@ -118,6 +125,7 @@ class AccountService:
             await self._announce(
                 tenant_id, f"account.{after.standing.value}", account_json(after, now), now
             )
+        return True
 
     async def _announce(
         self, tenant_id: str, kind: str, data: dict[str, Any], now: dt.datetime

@@ -81,7 +81,9 @@ class PlaybackService:
     ) -> tuple[UploadRecord, Path]:
         """The file a gateway-served link names, once its signature and expiry check out;
         the caller then checks the tenant's standing."""
-        valid = hmac.compare_digest(signature, self._sign(upload_id, name, expires))
+        # As bytes: compare_digest raises TypeError on non-ASCII text (a 500, not a 403).
+        expected = self._sign(upload_id, name, expires).encode()
+        valid = hmac.compare_digest(signature.encode(), expected)
         if not valid or self._clock.now().timestamp() >= expires:
             raise PlaybackRefused("the playback link is not valid or has expired")
         upload = await self._uploads.get_internal(upload_id)

@@ -1,6 +1,7 @@
 """A real browser upload with a direct-upload token: the customer's backend mints the token
-with its key; stock tus-js-client in headless Chromium (a page on another origin) uploads
-with it, refreshing it on the way, and never sees the key."""
+with its key; stock tus-js-client in headless Chromium (a page on another origin, listed in
+VODGATE_CORS_ORIGINS) uploads with it, refreshing it on the way, and never sees the key. A
+page on an origin not listed cannot."""
 
 from __future__ import annotations
 
@@ -93,26 +94,49 @@ def _mint(gateway: Gateway, size: int) -> str:
         return str(json.loads(response.read())["token"])
 
 
+# What a page on an origin the gateway does not list gets: the browser hides the answer.
+REFUSED = """async ({refreshUrl, token}) => {
+  try {
+    await fetch(refreshUrl, {method: "POST", headers: {Authorization: "Bearer " + token}});
+    return "answered";
+  } catch (error) {
+    return "blocked";
+  }
+}"""
+
+
 def test_tus_js_client_in_chromium_uploads_with_a_token(gateway: Gateway) -> None:
     data = os.urandom(1024 * 1024 + 17)
-    token = _mint(gateway, len(data))
     page_html = PAGE.format(bundle=TUS_BUNDLE.read_text())
-    with CustomerApp(page_html) as app, sync_playwright() as playwright:
+    with (
+        CustomerApp(page_html) as app,
+        CustomerApp(page_html) as stranger,
+        sync_playwright() as playwright,
+    ):
+        gateway.stop()  # the customer's page is its one allowed origin
+        gateway.env["VODGATE_CORS_ORIGINS"] = json.dumps([app.origin])
+        gateway.start()
+        token = _mint(gateway, len(data))
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
+            elsewhere = browser.new_page()
+            elsewhere.goto(f"{stranger.origin}/upload")
+            refresh_url = f"{gateway.url}/v1/upload-tokens/refresh"
+            blocked = elsewhere.evaluate(REFUSED, {"refreshUrl": refresh_url, "token": token})
             page = browser.new_page()
             page.goto(f"{app.origin}/upload")
             result = page.evaluate(
                 UPLOAD,
                 {
                     "endpoint": f"{gateway.url}/files/",
-                    "refreshUrl": f"{gateway.url}/v1/upload-tokens/refresh",
+                    "refreshUrl": refresh_url,
                     "token": token,
                     "bytes": data.decode("latin-1"),
                 },
             )
         finally:
             browser.close()
+    assert blocked == "blocked"
     assert result["refreshes"] == 1
     upload_id = result["url"].rstrip("/").rsplit("/", 1)[-1]
     assert hashlib.sha256(gateway.staged(upload_id)).hexdigest() == hashlib.sha256(data).hexdigest()

@@ -322,3 +322,43 @@ async def test_event_ids_beyond_a_bigint_are_a_400_not_a_500(
         "/v1/events/ack", headers=tenant.auth, json={"ids": [-1, 10**20, 36877913]}
     )
     await expect_error(resp, 400, "body_invalid")
+
+
+@pytest.mark.parametrize("sig", ["%C3%A9" * 32, "%E2%80%8B", "a%00"])
+async def test_a_playback_signature_that_is_not_ascii_is_a_403_not_a_500(
+    client: Client, sig: str
+) -> None:
+    """Security review (issue 20, item 9): compare_digest refuses non-ASCII text with a
+    TypeError, so the signature is compared as bytes."""
+    resp = await client.get(f"/v1/playback/{'0' * 32}/source?expires=9999999999&sig={sig}")
+    await expect_error(resp, 403, "playback_refused")
+
+
+async def raw_get(client: Client, path: str, authorization: bytes) -> tuple[int, bytes]:
+    """A GET whose Authorization holds bytes no client library would send (not UTF-8)."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    request = b"GET %s HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer %s\r\n" % (
+        path.encode(),
+        authorization,
+    )
+    writer.write(request + b"Connection: close\r\n\r\n")
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+async def test_credentials_that_are_not_ascii_are_a_401_not_a_500(
+    services: Services, client: Client, tenant: Tenant
+) -> None:
+    """Security review (issue 20, item 9), the same for keys and the metrics token: header
+    bytes that are not UTF-8 reach the gateway as lone surrogates, which cannot be encoded."""
+    key_id = tenant.api_key.split("_")[1]
+    for credential in (f"vg_{key_id}_".encode() + b"\xff\xfe", tenant.api_key.encode() + b"\xff"):
+        status, body = await raw_get(client, "/v1/uploads", credential)
+        assert (status, json.loads(body)["error"]["code"]) == (401, "unauthorized")
+    token = SecretStr("scrape-me")
+    services.settings = services.settings.model_copy(update={"metrics_token": token})
+    status, body = await raw_get(client, "/metrics", b"scrape-me\xff")
+    assert (status, json.loads(body)["error"]["code"]) == (401, "unauthorized")

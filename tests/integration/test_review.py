@@ -350,6 +350,19 @@ async def test_the_lease_holder_streams_the_video_with_range_requests(
     assert forged.status == 401
 
 
+async def test_a_media_token_that_is_not_ascii_is_a_401_not_a_500(
+    services: Services, tenant: Tenant, client: Client, reviewers: list[Tenant]
+) -> None:
+    """Security review (issue 20, item 9): the token is compared as bytes (compare_digest
+    raises TypeError on non-ASCII text), so a live claim's video answers the usual 401."""
+    _, item = await in_review(services, tenant.tenant_id, [PORN])
+    assert (await post(client, f"/v1/review/items/{item}/claim", reviewers[0]))[0] == 200
+    for token in ("%C3%A9" * 16, "%E2%80%8B"):
+        resp = await client.get(f"/v1/review/items/{item}/video?token={token}")
+        assert resp.status == 401
+        assert (await resp.json())["error"]["code"] == "unauthorized"
+
+
 async def test_overdue_items_are_counted_and_announced(
     services: Services,
     tenant: Tenant,

@@ -236,22 +236,6 @@ async def test_sixty_four_concurrent_uploads(
     assert (await client.get("/healthz")).status == 200
 
 
-async def test_browser_preflight_and_exposed_headers(client: Client, tenant: Tenant) -> None:
-    origin = {"Origin": "https://uploader.example.cn"}
-    preflight = await client.options(
-        "/files/", headers={**origin, "Access-Control-Request-Method": "POST"}
-    )
-    assert preflight.status == 204
-    assert preflight.headers["Access-Control-Allow-Origin"] == origin["Origin"]
-    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
-    assert "Upload-Metadata" in preflight.headers["Access-Control-Allow-Headers"]
-    resp = await client.post("/files/", headers={**tenant.auth, **origin, **creation_headers(5)})
-    assert resp.status == 201
-    exposed = resp.headers["Access-Control-Expose-Headers"]
-    assert "Location" in exposed
-    assert "Upload-Offset" in exposed
-
-
 async def test_a_failed_insert_leaves_no_staged_orphan(
     services: Services, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

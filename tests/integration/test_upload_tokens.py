@@ -4,6 +4,7 @@ one upload, refreshed mid-upload, and refused in every other use."""
 from __future__ import annotations
 
 import base64
+import string
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -12,6 +13,7 @@ from gateway.runtime.wiring import Services
 from tests.conftest import LICENCE_NUMBER, TUS, ManualClock, Tenant, TenantFactory
 from tests.helpers import PATCH_TYPE, chunked, creation_headers, metadata_header, upload_id_of
 
+BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 BOUND = {"licence_type": "avsp", "licence_number": LICENCE_NUMBER, "content_category": "general"}
 
 
@@ -114,6 +116,33 @@ async def test_every_other_use_of_a_token_is_refused(
     clock.advance(seconds=services.upload_tokens.default_ttl.total_seconds() + 1)
     expired = await patch(client, token, mine, 0, b"x")
     assert (expired.status, await code_of(expired)) == (401, "token_expired")
+
+
+async def test_a_signature_with_anything_added_or_changed_is_refused(
+    client: TestClient[Any, Any], tenant: Tenant
+) -> None:
+    """Security review (issue 20, item 10): lenient base64 skipped characters outside its
+    alphabet and ignored the unused low bits of the last one, so other texts of one token
+    verified. Only the one encoding of the signature does."""
+    token = await mint(client, tenant)
+    body, _, signature = token.rpartition(".")
+    # The last of 43 characters carries 4 of the 256 bits: its lowest two are unused.
+    same_bits = BASE64URL[BASE64URL.index(signature[-1]) ^ 1]
+    variants = [
+        f"{token}!!",
+        f"{body}.!!{signature}",
+        f"{body}.{signature[:20]}*{signature[20:]}",
+        f"{token}=",
+        f"{body}.{signature[:-1]}{same_bits}",  # the same 32 bytes, a non-canonical text
+        f"{body}.{signature}AAAA",  # 35 bytes
+    ]
+    for variant in variants:
+        refused = await create(client, variant, 10)
+        assert refused.status == 401, variant
+        assert await code_of(refused) == "token_invalid"
+        refresh = await client.post("/v1/upload-tokens/refresh", headers=bearer(variant))
+        assert refresh.status == 401, variant
+    assert (await create(client, token, 10)).status == 201  # the token itself still works
 
 
 async def test_a_refresh_keeps_a_long_upload_going(

@@ -222,6 +222,10 @@ async def test_bad_event_requests_get_clear_errors(
         "http://10.0.0.5/hook",
         "http://metadata.google.internal/computeMetadata/v1/",
         "http://[::ffff:127.0.0.1]/hook",
+        # IPv4 inside IPv6 (security review, issue 20, item 13): 6to4, Teredo, NAT64.
+        "http://[2002:7f00:1::]/",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
     ],
 )
 def test_a_webhook_url_that_is_not_a_public_http_endpoint_is_refused(

@@ -51,6 +51,26 @@ def test_the_earliest_arrears_count_and_future_ones_are_refused() -> None:
         terminated.in_arrears(T0 + 17 * DAY, T0 + 17 * DAY)
 
 
+def test_an_earlier_report_moves_the_start_back() -> None:
+    """Security review (issue 20, item 16): reported 2 h ago, then corrected to 30 h ago,
+    the 24 h grace counts from the earlier report: suspended since 6 h ago."""
+    now = T0 + 30 * HOUR
+    reported = Account().in_arrears(now - 2 * HOUR, now)
+    corrected = reported.in_arrears(now - 30 * HOUR, now)
+    assert (corrected.standing, corrected.arrears_since) == (Standing.SUSPENDED, T0)
+    assert corrected.suspended_at == T0 + DAY
+    still_in_grace = reported.in_arrears(now - 20 * HOUR, now)
+    assert (still_in_grace.standing, still_in_grace.arrears_since) == (
+        Standing.IN_ARREARS,
+        now - 20 * HOUR,
+    )
+    # Suspended already: an earlier start brings the termination forward too.
+    suspended = Account().in_arrears(T0, T0).at(T0 + 2 * DAY)
+    earlier = suspended.in_arrears(T0 - 3 * DAY, T0 + 2 * DAY)
+    assert (earlier.suspended_at, earlier.standing) == (T0 - 2 * DAY, Standing.SUSPENDED)
+    assert earlier.at(T0 + 13 * DAY).standing == Standing.TERMINATED
+
+
 def test_arrears_reported_late_suspend_at_once() -> None:
     account = Account().in_arrears(T0, T0 + 2 * DAY)
     assert account.standing == Standing.SUSPENDED
