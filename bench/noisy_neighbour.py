@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import LICENCE, encode_metadata, free_port, stop, wait_listening  # noqa: E402
+from ingest import LICENCE, encode_metadata, free_port, stop, wait_listening
 
 KiB = 1024
 CLI = [sys.executable, "-m", "gateway", "--log-level", "WARNING"]
