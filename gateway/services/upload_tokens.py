@@ -11,6 +11,7 @@ from gateway.domain.errors import TokenInvalid, UploadNotFound
 from gateway.domain.ports.clock import Clock
 from gateway.domain.ports.keys import Keys, TokenUses
 from gateway.domain.principals import KeyRecord, Principal, Role
+from gateway.domain.states import UploadState
 from gateway.domain.upload_tokens import UploadToken
 
 
@@ -37,9 +38,16 @@ class UploadTokenService:
         return self._json(token, record)
 
     async def refresh(self, text: str) -> dict[str, Any]:
-        """A new expiry for a token still valid (so a long upload outlives the first)."""
+        """A new expiry for a token still valid (so a long upload outlives the first), while
+        the account may be served and the token's upload, if it made one, is receiving: a
+        leaked token must not keep HEAD and DELETE on a finished upload by refreshing."""
         token, record = await self.verify(text)
-        return self._json(token.refreshed(self._clock.now(), self.default_ttl), record)
+        now = self._clock.now()
+        record.account.check_allows_service(now)  # clause 7.3.3.1: suspended, no refresh
+        state = await self._uses.upload_state_of(token.token_id)
+        if state is not None and state != UploadState.RECEIVING.value:
+            raise TokenInvalid("the upload token's upload is complete: it cannot be refreshed")
+        return self._json(token.refreshed(now, self.default_ttl), record)
 
     async def verify(self, text: str) -> tuple[UploadToken, KeyRecord]:
         """The grant, checked: signature, expiry, and the issuing key not revoked."""

@@ -4,6 +4,7 @@ one upload, refreshed mid-upload, and refused in every other use."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import string
 from typing import Any
 
@@ -163,6 +164,33 @@ async def test_a_refresh_keeps_a_long_upload_going(
     upload = await services.uploads.get(upload_id, tenant.tenant_id)
     assert upload is not None
     assert upload.offset == size
+
+
+async def test_no_refresh_once_the_upload_is_complete(
+    client: TestClient[Any, Any], tenant: Tenant
+) -> None:
+    """Security review (issue 20, item 11): a leaked token kept HEAD and DELETE on a finished
+    upload for ever by refreshing (and refreshed while the account was suspended, below)."""
+    token = await mint(client, tenant, max_size=10)
+    upload_id = upload_id_of((await create(client, token, 10)).headers["Location"])
+    assert (await client.post("/v1/upload-tokens/refresh", headers=bearer(token))).status == 200
+    assert (await patch(client, token, upload_id, 0, b"0123456789")).status == 204
+    finished = await client.post("/v1/upload-tokens/refresh", headers=bearer(token))
+    assert finished.status == 401
+    assert await code_of(finished) == "token_invalid"
+
+
+async def test_no_refresh_while_the_account_is_suspended(
+    services: Services, client: TestClient[Any, Any], tenant: Tenant, clock: ManualClock
+) -> None:
+    # Arrears whose 24 h of grace end in a minute: the token is minted in good standing.
+    since = clock.now() - dt.timedelta(hours=24) + dt.timedelta(minutes=1)
+    await services.accounts.report_arrears(tenant.tenant_id, since)
+    token = await mint(client, tenant, max_size=10)
+    clock.advance(minutes=2)  # suspended (clause 7.3.3.1); the token itself still valid
+    suspended = await client.post("/v1/upload-tokens/refresh", headers=bearer(token))
+    assert suspended.status == 403
+    assert await code_of(suspended) == "account_suspended"
 
 
 async def test_keys_rotate_and_a_revoked_keys_tokens_stop(

@@ -17,3 +17,7 @@ class TokenUses(Protocol):
     """Which upload each token created (spent in the upload's own creation transaction)."""
 
     async def upload_of(self, token_id: str) -> str | None: ...
+
+    async def upload_state_of(self, token_id: str) -> str | None:
+        """The state of the upload the token created (None: it has created none)."""
+        ...
