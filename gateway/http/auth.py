@@ -9,6 +9,7 @@ from aiohttp import web
 from gateway.domain import upload_tokens
 from gateway.domain.errors import Forbidden, Unauthorized
 from gateway.domain.principals import Principal, Role, secret_matches, split_key
+from gateway.domain.requester import requester
 from gateway.domain.upload_tokens import UploadToken
 from gateway.http.access_records import TENANT_KEY
 from gateway.http.app_keys import SERVICES
@@ -40,6 +41,7 @@ async def authenticate(
     if not secret_matches(secret, stored) or record is None:
         raise Unauthorized("the API key is not valid", headers=_CHALLENGE)
     request[TENANT_KEY] = record.tenant_id
+    requester.set(record.tenant_id)  # its statements share the database fairly from here
     if roles and record.role not in roles and record.role != Role.ADMIN:
         raise Forbidden(f"this key's role {record.role.value!r} may not do this")
     if record.role != Role.ADMIN:  # operators' keys are never frozen nor rate-limited
@@ -66,6 +68,7 @@ async def authenticate_uploader(request: web.Request) -> Uploader:
     services = request.app[SERVICES]
     principal, token, record = await services.upload_tokens.principal(credential)
     request[TENANT_KEY] = principal.tenant_id
+    requester.set(principal.tenant_id)
     record.account.check_allows_service(services.clock.now())
     await services.quotas.admit_request(principal.tenant_id)
     return Uploader(principal, token)

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.domain.errors import DatabaseUnavailable, GatewayError, PreconditionFailed
+from gateway.domain.requester import requester
 from gateway.domain.tus_headers import TUS_VERSION
 from gateway.http.access_records import LOGGED_PREFIXES, build_record
 from gateway.http.app_keys import SERVICES
@@ -44,6 +45,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     client_request_id = offered if _REQUEST_ID.fullmatch(offered) else None
     request_id = secrets.token_hex(8)
     token = request_id_var.set(request_id)
+    # Requests on one keep-alive connection share its task: each starts as nobody's.
+    for_whom = requester.set(None)
     started = time.perf_counter()
     response: web.StreamResponse | None = None
     try:
@@ -74,6 +77,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                 )
             )
         request_id_var.reset(token)
+        requester.reset(for_whom)
 
 
 @web.middleware

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gateway.adapters.db.fair_pool import FairAsyncPool
+
 # SQLite waits this long for another writer before raising "database is locked" (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -18,12 +20,16 @@ def create_engine(url: str) -> AsyncEngine:
         # connection in our own pool costs microseconds instead.
         # reset_on_return=None: closing a Connection already rolls back what it began; the
         # pool's own rollback would be a second thread round trip per checkout.
+        # The one connection goes round the tenants waiting for it (fair_pool).
         engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
-        )
+            url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None,
+            poolclass=FairAsyncPool,
+        )  # fmt: skip
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, poolclass=FairAsyncPool
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
