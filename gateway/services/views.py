@@ -1,7 +1,8 @@
 """Read models: what the API shows of an upload and of its evidence.
 
-A tenant's view names no reviewer (reviewers are not the tenant's business); evidence is
-served only under names its decision lists, so a request's text never names a file."""
+A tenant's view names no reviewer (reviewers are not the tenant's business) and shows a
+review's outcome only once it is final; evidence is served only under names its decision
+lists, so a request's text never names a file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from gateway.domain.decisions import DecisionRecord
 from gateway.domain.errors import NotFound, QueryInvalid
 from gateway.domain.ports.persistence import Decisions, ReviewQueue, StoredObjects, Uploads
+from gateway.domain.review_rules import DECIDED, OPEN, ReviewItem, tenant_reviews
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import TrailEntry, UploadRecord
 
@@ -44,15 +46,8 @@ class UploadViews:
         view["decision"] = decision_json(record, f"/v1/uploads/{upload.id}/evidence/", "")
         view.update(await self._stored.view(upload.id))
         view["review"] = [
-            {
-                "kind": item.kind.value,
-                "state": item.state,
-                "decision": item.decision,
-                "clauses": item.decision_clauses,
-                "reason": item.reason,
-                "decided_at": item.decided_at.isoformat() if item.decided_at else None,
-            }
-            for item in await self._reviews.for_upload(upload.id)
+            _review_json(review.kind.value, final)
+            for review, final in tenant_reviews(await self._reviews.for_upload(upload.id))
         ]
         return view
 
@@ -114,6 +109,21 @@ def decision_json(
         if "file" in item:
             item["url"] = f"{evidence_base}{item['file']}{token_query}"
     return body
+
+
+def _review_json(kind: str, final: ReviewItem | None) -> dict[str, Any]:
+    """A review as its tenant sees it: open, or its final decision (nobody's name)."""
+    if final is None or final.decided_at is None:
+        return {"kind": kind, "state": OPEN, "decision": None, "clauses": None, "reason": None,
+                "decided_at": None}  # fmt: skip
+    return {
+        "kind": kind,
+        "state": DECIDED,
+        "decision": final.decision,
+        "clauses": final.decision_clauses,
+        "reason": final.reason,
+        "decided_at": final.decided_at.isoformat(),
+    }
 
 
 def upload_json(upload: UploadRecord, trail: list[TrailEntry]) -> dict[str, Any]:
