@@ -343,7 +343,7 @@ async def evidence(request: web.Request) -> web.StreamResponse:
     else:
         await _reviewer(request)
         item = await services.review.reviews.get(_item_id(request))
-    path = await services.views.evidence_file(item.upload_id, request.match_info["name"])
+    path = await services.views.review_evidence_file(item.upload_id, request.match_info["name"])
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
 
 
