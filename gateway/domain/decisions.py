@@ -126,6 +126,11 @@ class MediaSummary(_Record):
         )
 
 
+# How a bank match's picture of the reference (the bank's frame, not the upload's) is
+# captioned; bank_matcher writes it and stored decisions carry it, so it marks that picture.
+REFERENCE_PICTURE = "bank match: reference"
+
+
 class EvidenceFrame(_Record):
     timestamp_s: float
     reason: str
@@ -183,9 +188,29 @@ class DecisionRecord(_Record):
     def evidence_files(self) -> set[str]:
         return {e.file for e in self.evidence if e.file is not None}
 
+    def for_uploader(self) -> DecisionRecord:
+        """The record as the uploading tenant sees it. A bank match keeps its clause and the
+        matched times of the tenant's own video; the bank's name, the entry and the reference
+        picture are for reviewers: a rights bank's name and frames say who its owner is, and
+        a prohibited bank's reference may be another tenant's rejected video."""
+        hits = None
+        if self.hits is not None:
+            hits = tuple(
+                h.model_copy(update={"frames": tuple(_unbanked(f) for f in h.frames)})
+                for h in self.hits
+            )
+        evidence = tuple(e for e in self.evidence if not e.reason.startswith(REFERENCE_PICTURE))
+        return self.model_copy(update={"hits": hits, "evidence": evidence})
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> DecisionRecord:
         return cls.model_validate(body)
+
+
+def _unbanked(frame: FrameScore) -> FrameScore:
+    if frame.bank is None:  # not a bank match (an OCR hit's `reference` is the tenant's own)
+        return frame
+    return frame.model_copy(update={"bank": None, "reference": None})

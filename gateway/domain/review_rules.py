@@ -12,7 +12,7 @@ escalation  two reviewers disagreed; an admin decides, and that is final
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -154,11 +154,54 @@ def outcome_of(
 BLINDING_KINDS = frozenset({ItemKind.SECOND, ItemKind.ESCALATION})
 
 
-def blinds(items: Iterable[ReviewItem]) -> bool:
-    """Whether an open second review or escalation keeps this upload's decisions hidden."""
-    return any(i.kind in BLINDING_KINDS and i.state == OPEN for i in items)
+def hides_decisions(kinds_open: Collection[ItemKind]) -> bool:
+    """Whether an open second review or escalation keeps an upload's decisions hidden."""
+    return not BLINDING_KINDS.isdisjoint(kinds_open)
 
 
-def decision_visible(item: ReviewItem, viewer: str, *, blinded: bool) -> bool:
-    """A decision is shown unless its upload is blinded; its author always sees it."""
-    return not blinded or item.decided_by == viewer
+def hides_deciders(kinds_open: Collection[ItemKind]) -> bool:
+    """Whether who decided an upload's items is hidden: while any review of it is open (a
+    second review, an escalation, an appeal), no reviewer learns who decided before them.
+    Once its review is over, the log names every decider."""
+    return bool(kinds_open)
+
+
+@dataclass(frozen=True, slots=True)
+class Sight:
+    """What one reviewer may see of the decided items of one upload; their own decisions
+    they always see."""
+
+    viewer: str
+    blinded: bool
+    anonymous: bool
+
+    @classmethod
+    def of(cls, items: Iterable[ReviewItem], viewer: str) -> Sight:
+        kinds_open = {i.kind for i in items if i.state == OPEN}
+        return cls(viewer, hides_decisions(kinds_open), hides_deciders(kinds_open))
+
+    def decision(self, item: ReviewItem) -> bool:
+        return not self.blinded or item.decided_by == self.viewer
+
+    def decider(self, item: ReviewItem) -> bool:
+        return not self.anonymous or item.decided_by == self.viewer
+
+
+def tenant_reviews(
+    items: Sequence[ReviewItem],
+) -> list[tuple[ReviewItem, ReviewItem | None]]:
+    """What the tenant sees of review: each review screening or its appeal opened, with the
+    decision that ended it (None while it is open). A second review or an escalation goes on
+    with its parent's review, so a decision that opened one is no outcome and stays hidden
+    (the tenant would learn the first decision while the blind second review is open)."""
+    ids = {i.id for i in items}
+    child = {i.parent_id: i for i in items if i.parent_id is not None}
+    reviews: list[tuple[ReviewItem, ReviewItem | None]] = []
+    for root in items:
+        if root.parent_id in ids:
+            continue
+        last = root
+        while last.id in child:
+            last = child[last.id]
+        reviews.append((root, last if last.state == DECIDED else None))
+    return reviews

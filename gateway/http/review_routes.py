@@ -28,7 +28,7 @@ from gateway.domain.errors import (
     Unauthorized,
 )
 from gateway.domain.principals import Principal, Role
-from gateway.domain.review_rules import ItemKind, ReviewItem, blinds, decision_visible
+from gateway.domain.review_rules import OPEN, ItemKind, ReviewItem, Sight
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.http.bodies import read_json
@@ -86,7 +86,11 @@ def _item_id(request: web.Request) -> int:
     return item_id
 
 
-def item_json(item: ReviewItem, *, reveal_decision: bool) -> dict[str, Any]:
+def item_json(item: ReviewItem, sight: Sight | None = None) -> dict[str, Any]:
+    """An item for reviewers, its decision and decider as far as `sight` lets them see (none
+    without). Who holds the lease shows on an open item only: a decided item's holder was
+    its decider (blind 二审)."""
+    held = item.state == OPEN
     body: dict[str, Any] = {
         "id": item.id,
         "upload_id": item.upload_id,
@@ -98,12 +102,14 @@ def item_json(item: ReviewItem, *, reveal_decision: bool) -> dict[str, Any]:
         "score": round(item.score, 4),
         "due_at": item.due_at.isoformat(),
         "created_at": item.created_at.isoformat(),
-        "claimed_by": item.claimed_by,
-        "lease_expires_at": item.lease_expires_at.isoformat() if item.lease_expires_at else None,
+        "claimed_by": item.claimed_by if held else None,
+        "lease_expires_at": (
+            item.lease_expires_at.isoformat() if held and item.lease_expires_at else None
+        ),
     }
-    if reveal_decision and item.decided_at is not None:
+    if sight is not None and sight.decision(item) and item.decided_at is not None:
         body.update(
-            decided_by=item.decided_by,
+            decided_by=item.decided_by if sight.decider(item) else None,
             decision=item.decision,
             decision_clauses=item.decision_clauses,
             reason=item.reason,
@@ -131,7 +137,7 @@ async def queue(request: web.Request) -> web.Response:
     reviewers = await services.tenants.reviewer_actors()
     listed = []
     for item in items:
-        shown = item_json(item, reveal_decision=False)
+        shown = item_json(item)
         # Every reviewer decided this upload before: no one but an admin may take it.
         shown["needs_admin"] = item.kind == ItemKind.ESCALATION or reviewers <= set(item.excluded)
         listed.append(shown)
@@ -161,20 +167,17 @@ async def show_item(request: web.Request) -> web.Response:
     viewer = reviewer_id(principal)
     of_upload = await services.review.reviews.for_upload(item.upload_id)
     # While a second review or an escalation is open, earlier decisions stay hidden from
-    # every reviewer but their author, here and in the log (blind 二审).
-    blinded = blinds(of_upload)
+    # every reviewer but their author, here and in the log (blind 二审); while any review
+    # is open, so does who decided them.
+    sight = Sight.of(of_upload, viewer)
     earlier = [
-        i
-        for i in of_upload
-        if i.id != item.id
-        and i.decided_at is not None
-        and decision_visible(i, viewer, blinded=blinded)
+        i for i in of_upload if i.id != item.id and i.decided_at is not None and sight.decision(i)
     ]
     policy = services.policy
     hits = (record.hits or ()) if record is not None else ()
     fired = set(item.clauses) | {hit.item for hit in hits}
     body = {
-        "item": item_json(item, reveal_decision=decision_visible(item, viewer, blinded=blinded)),
+        "item": item_json(item, sight),
         "holder": holder,
         "video_url": f"/v1/review/items/{item.id}/video{token}" if holder else None,
         "upload": {
@@ -196,8 +199,8 @@ async def show_item(request: web.Request) -> web.Response:
             }
             for p in policy.items
         ],
-        "earlier_decisions": [item_json(i, reveal_decision=True) for i in earlier],
-        "blind": blinded,
+        "earlier_decisions": [item_json(i, sight) for i in earlier],
+        "blind": sight.blinded,
         "appeal": await _appeal_statement(request, item),
     }
     return web.json_response(body)
@@ -214,7 +217,7 @@ async def claim(request: web.Request) -> web.Response:
     item = await request.app[SERVICES].review.claim(principal, _item_id(request))
     return web.json_response(
         {
-            **item_json(item, reveal_decision=False),
+            **item_json(item),
             "media_token": item.media_token,
             "video_url": f"/v1/review/items/{item.id}/video?token={item.media_token}",
         }
@@ -325,7 +328,7 @@ async def evidence(request: web.Request) -> web.StreamResponse:
     else:
         await _reviewer(request)
         item = await services.review.reviews.get(_item_id(request))
-    path = await services.views.evidence_file(item.upload_id, request.match_info["name"])
+    path = await services.views.review_evidence_file(item.upload_id, request.match_info["name"])
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
 
 

@@ -40,6 +40,8 @@ from gateway.domain.review_rules import (
     ReviewItem,
     check_appeal_statement,
     check_decision,
+    hides_deciders,
+    hides_decisions,
     outcome_of,
     priority_for,
 )
@@ -181,14 +183,19 @@ class ReviewService:
 
     async def decision_log(self, principal: Principal) -> list[dict[str, Any]]:
         """Who decided what, newest first, without the decisions a blind second review or an
-        escalation keeps from this viewer (their own are always shown)."""
+        escalation keeps from this viewer, nor who decided while the upload is still in
+        review (their own are always shown)."""
         viewer = reviewer_id(principal)
-        blinded = await self.reviews.blinded_uploads()
-        return [
-            row
-            for row in await self.reviews.log()
-            if row["upload_id"] not in blinded or row["decided_by"] == viewer
-        ]
+        rows = await self.reviews.log()
+        still_open = await self.reviews.open_kinds({row["upload_id"] for row in rows})
+        shown = []
+        for row in rows:
+            kinds = still_open.get(row["upload_id"], set())
+            if row["decided_by"] == viewer or not hides_deciders(kinds):
+                shown.append(row)
+            elif not hides_decisions(kinds):
+                shown.append({**row, "decided_by": None})
+        return shown
 
     async def appeal(self, principal: Principal, upload_id: str, statement: str) -> int:
         """The tenant's one appeal against a rejection, for a reviewer new to the upload."""

@@ -1,7 +1,9 @@
 """Read models: what the API shows of an upload and of its evidence.
 
-A tenant's view names no reviewer (reviewers are not the tenant's business); evidence is
-served only under names its decision lists, so a request's text never names a file."""
+A tenant's view names no reviewer (reviewers are not the tenant's business), shows a review's
+outcome only once it is final, and leaves a bank match's bank, entry and reference picture to
+reviewers; evidence is served only under names the viewer's decision lists, so a request's
+text never names a file."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from gateway.domain.decisions import DecisionRecord
 from gateway.domain.errors import NotFound, QueryInvalid
 from gateway.domain.ports.persistence import Decisions, ReviewQueue, StoredObjects, Uploads
+from gateway.domain.review_rules import DECIDED, OPEN, ReviewItem, tenant_reviews
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import TrailEntry, UploadRecord
 
@@ -41,18 +44,12 @@ class UploadViews:
         """GET /v1/uploads/{id}: state, trail, decision, delivery and human outcomes."""
         view = upload_json(upload, await self._uploads.trail(upload.id))
         record = await self._decisions.load(upload.id)
-        view["decision"] = decision_json(record, f"/v1/uploads/{upload.id}/evidence/", "")
+        shown = None if record is None else record.for_uploader()
+        view["decision"] = decision_json(shown, f"/v1/uploads/{upload.id}/evidence/", "")
         view.update(await self._stored.view(upload.id))
         view["review"] = [
-            {
-                "kind": item.kind.value,
-                "state": item.state,
-                "decision": item.decision,
-                "clauses": item.decision_clauses,
-                "reason": item.reason,
-                "decided_at": item.decided_at.isoformat() if item.decided_at else None,
-            }
-            for item in await self._reviews.for_upload(upload.id)
+            _review_json(review.kind.value, final)
+            for review, final in tenant_reviews(await self._reviews.for_upload(upload.id))
         ]
         return view
 
@@ -93,8 +90,20 @@ class UploadViews:
         }
 
     async def evidence_file(self, upload_id: str, name: str) -> Path:
-        """The thumbnail file, when the decision lists `name` and it is still kept."""
+        """The tenant's thumbnail, when its view of the decision lists `name` and it is kept
+        (a bank's reference picture is not the tenant's)."""
         record = await self._decisions.load(upload_id)
+        return await self._evidence_path(
+            upload_id, name, None if record is None else record.for_uploader()
+        )
+
+    async def review_evidence_file(self, upload_id: str, name: str) -> Path:
+        """A reviewer's thumbnail: any the decision lists, the bank's reference too."""
+        return await self._evidence_path(upload_id, name, await self._decisions.load(upload_id))
+
+    async def _evidence_path(
+        self, upload_id: str, name: str, record: DecisionRecord | None
+    ) -> Path:
         if record is None or name not in record.evidence_files():
             raise NotFound("no such evidence frame for this upload")
         path = self._evidence_dir / upload_id / name
@@ -114,6 +123,21 @@ def decision_json(
         if "file" in item:
             item["url"] = f"{evidence_base}{item['file']}{token_query}"
     return body
+
+
+def _review_json(kind: str, final: ReviewItem | None) -> dict[str, Any]:
+    """A review as its tenant sees it: open, or its final decision (nobody's name)."""
+    if final is None or final.decided_at is None:
+        return {"kind": kind, "state": OPEN, "decision": None, "clauses": None, "reason": None,
+                "decided_at": None}  # fmt: skip
+    return {
+        "kind": kind,
+        "state": DECIDED,
+        "decision": final.decision,
+        "clauses": final.decision_clauses,
+        "reason": final.reason,
+        "decided_at": final.decided_at.isoformat(),
+    }
 
 
 def upload_json(upload: UploadRecord, trail: list[TrailEntry]) -> dict[str, Any]:

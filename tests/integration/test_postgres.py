@@ -157,6 +157,14 @@ async def test_review_claims_are_exclusive_on_postgres(pg_services: Services) ->
     winner = next(r for r in reviewers if r.key_id == holder)
     result = await services.review.decide(winner, item_id, "approve", [], "fine")
     assert result["outcome"] == "approved"
+    # The log's query of what is still open: each decided upload shows who decided it.
+    upload_ids = [(await services.review.reviews.get(i)).upload_id for i in items if i]
+    still_open = await services.review.reviews.open_kinds(upload_ids)
+    assert len(still_open) == 19
+    assert {kind for kinds in still_open.values() for kind in kinds} == {"first"}
+    assert [row["decided_by"] for row in await services.review.decision_log(loser)] == [
+        winner.actor
+    ]
 
 
 async def test_a_tenants_concurrency_limit_holds_across_racing_workers(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from gateway.domain.errors import ClientError
@@ -11,9 +13,12 @@ from gateway.domain.review_rules import (
     Choice,
     ItemKind,
     Outcome,
+    ReviewItem,
+    Sight,
     check_decision,
     outcome_of,
     priority_for,
+    tenant_reviews,
 )
 
 POLICY = Policy.model_validate(
@@ -121,3 +126,40 @@ def test_priority_takes_the_strictest_fired_clause() -> None:
     assert (only_b.severity, only_b.sla_minutes, only_b.second_review) == (2, 120, False)
     none = priority_for(POLICY, [], 0.0)  # a failed screening: the policy's defaults
     assert (none.severity, none.sla_minutes, none.second_review) == (2, 240, False)
+
+
+def item(item_id: int, kind: ItemKind, by: str | None, parent: int | None = None) -> ReviewItem:
+    """An item of one upload; `by` None: still open."""
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    return ReviewItem(
+        id=item_id, upload_id="u", tenant_id="t", kind=kind,
+        state="open" if by is None else "decided", clauses=["A"], severity=5, score=0.5,
+        due_at=now, created_at=now, parent_id=parent, excluded=[], overturns_block=False,
+        claimed_by=by, lease_expires_at=None, media_token=None, decided_by=by,
+        decision=None if by is None else "reject", decision_clauses=None, reason=None,
+        decided_at=None if by is None else now,
+    )  # fmt: skip
+
+
+def test_a_tenant_sees_each_review_with_its_final_decision_only() -> None:
+    first = item(1, ItemKind.FIRST, "r1")
+    second = item(2, ItemKind.SECOND, None, parent=1)
+    assert tenant_reviews([first, second]) == [(first, None)]  # 二审 open: no outcome yet
+    second = item(2, ItemKind.SECOND, "r2", parent=1)
+    escalation = item(3, ItemKind.ESCALATION, "admin", parent=2)
+    appeal = item(4, ItemKind.APPEAL, None)
+    assert tenant_reviews([first, second, escalation, appeal]) == [
+        (first, escalation),
+        (appeal, None),
+    ]
+
+
+def test_while_any_review_is_open_reviewers_see_no_decider_but_themselves() -> None:
+    first = item(1, ItemKind.FIRST, "r1")
+    blind = Sight.of([first, item(2, ItemKind.SECOND, None, parent=1)], "r2")
+    assert (blind.decision(first), blind.decider(first)) == (False, False)
+    assert Sight.of([first, item(2, ItemKind.SECOND, None, parent=1)], "r1").decider(first)
+    appeal = Sight.of([first, item(2, ItemKind.APPEAL, None)], "r3")
+    assert (appeal.decision(first), appeal.decider(first)) == (True, False)
+    over = Sight.of([first], "r3")
+    assert (over.decision(first), over.decider(first)) == (True, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, insert, or_, select, update
@@ -18,7 +19,7 @@ from gateway.domain.errors import (
     ReviewLeaseNotHeld,
     ReviewReviewerExcluded,
 )
-from gateway.domain.review_rules import BLINDING_KINDS, DECIDED, OPEN, ItemKind, ReviewItem
+from gateway.domain.review_rules import DECIDED, OPEN, ItemKind, ReviewItem
 
 
 def item_from_row(row: Any) -> ReviewItem:
@@ -206,14 +207,16 @@ class ReviewRepository:
             )
             await audit(conn, item_id, item.upload_id, now, reviewer, "release", {})
 
-    async def blinded_uploads(self) -> set[str]:
-        """Uploads with an open second review or escalation (their decisions are hidden)."""
-        query = select(review_items.c.upload_id).where(
-            review_items.c.state == OPEN,
-            review_items.c.kind.in_([kind.value for kind in BLINDING_KINDS]),
+    async def open_kinds(self, upload_ids: Collection[str]) -> dict[str, set[ItemKind]]:
+        """The kinds of the open items of each of these uploads that has any."""
+        query = select(review_items.c.upload_id, review_items.c.kind).where(
+            review_items.c.state == OPEN, review_items.c.upload_id.in_(list(upload_ids))
         )
+        kinds: dict[str, set[ItemKind]] = {}
         async with self._engine.connect() as conn:
-            return {row.upload_id for row in await conn.execute(query.distinct())}
+            for row in await conn.execute(query.distinct()):
+                kinds.setdefault(row.upload_id, set()).add(ItemKind(row.kind))
+        return kinds
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Decisions, newest first: who decided what, when."""

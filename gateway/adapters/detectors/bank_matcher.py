@@ -15,6 +15,7 @@ from gateway.adapters.detectors.bank_index import IndexSnapshot, LiveBankIndex
 from gateway.adapters.detectors.pdq import PdqHasher
 from gateway.domain.audio_match import match_audio
 from gateway.domain.banks import Bank, BankKind, FrameMatch, bank_labels, match_references
+from gateway.domain.decisions import REFERENCE_PICTURE
 from gateway.domain.media import SampledFrame
 from gateway.domain.policy import Signal
 from gateway.domain.ports.banks import AudioFingerprinter
@@ -143,7 +144,7 @@ class BankPass:
         reference = await self.matcher.index.store.thumbnail(best.entry_id, best.reference_s)
         if reference is not None:
             caption = (
-                f"bank match: reference entry {best.entry_id} at {best.reference_s:.1f} s, "
+                f"{REFERENCE_PICTURE} entry {best.entry_id} at {best.reference_s:.1f} s, "
                 f"{best.distance} bits apart"
             )
             pictures.append((caption, reference))

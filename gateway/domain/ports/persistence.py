@@ -8,7 +8,7 @@ Reads and single-row writes go through the repositories. Writes that must commit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -335,8 +335,8 @@ class ReviewQueue(Protocol):
 
     async def log(self, limit: int = 1000) -> list[dict[str, Any]]: ...
 
-    async def blinded_uploads(self) -> set[str]:
-        """Uploads whose decisions an open second review or escalation keeps hidden."""
+    async def open_kinds(self, upload_ids: Collection[str]) -> dict[str, set[ItemKind]]:
+        """The kinds of the open items of each of these uploads that has any."""
         ...
 
     async def appeal_statement(self, upload_id: str) -> str | None: ...

@@ -156,7 +156,8 @@ function renderItem(view) {
   $("appeal-text").textContent = view.appeal || "";
   const earlier = $("earlier-list");
   earlier.replaceChildren();
-  for (const d of view.earlier_decisions) earlier.append(el("li", `${d.decided_at}: ${d.decided_by} ${d.decision} ${(d.decision_clauses || []).join(", ")} — ${d.reason}`));
+  // Who decided is null while the upload's review is open (no reviewer learns who went before).
+  for (const d of view.earlier_decisions) earlier.append(el("li", `${d.decided_at}: ${d.decided_by ?? "a reviewer"} ${d.decision} ${(d.decision_clauses || []).join(", ")} — ${d.reason}`));
   $("earlier").hidden = !view.earlier_decisions.length;
   $("reason").value = "";
 }
@@ -199,7 +200,7 @@ async function loadLog() {
   body.replaceChildren();
   for (const d of data.decisions) {
     const tr = el("tr");
-    for (const v of [d.decided_at, d.decided_by, d.kind, d.upload_id, d.decision, d.clauses, d.reason]) tr.append(el("td", v));
+    for (const v of [d.decided_at, d.decided_by ?? "—", d.kind, d.upload_id, d.decision, d.clauses, d.reason]) tr.append(el("td", v));
     body.append(tr);
   }
 }
