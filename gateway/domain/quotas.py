@@ -54,6 +54,18 @@ class Usage:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PatchStarted:
+    """A PATCH counted in: its row, the tenant's PATCHes in flight with it (itself included),
+    when the soonest of their leases lapses, and the day's counters it is checked against."""
+
+    row: int
+    in_flight: int
+    soonest_lapse: dt.datetime
+    bytes_today: int
+    screening_seconds_today: float
+
+
 def check_creation(limits: Limits, usage: Usage, length: int, now: dt.datetime) -> None:
     """Admission of a new upload of `length` bytes, before any byte flows."""
     if length > limits.max_file_size:

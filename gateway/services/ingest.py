@@ -99,8 +99,8 @@ class IngestService:
         token_id: str | None = None,
     ) -> UploadRecord:
         """Check the licence before any byte is stored, record the upload counted in against
-        the tenant's limits (and spending its token) in one transaction, then take the
-        creation-with-upload body as a PATCH at offset 0 is taken."""
+        the tenant's limits (and spending its token) in one transaction, then take a
+        creation-with-upload body as a PATCH at offset 0 would be taken (a slot, metered)."""
         now = self._clock.now()
         licence_id = await self._check_licence(principal, metadata, now)
         limits = None if self._quotas is None else await self._quotas.limits(principal.tenant_id)

@@ -81,23 +81,24 @@ class QuotaService:
         limits = await self.limits(tenant_id)
         # Counted in first, then checked with the count that includes every instance's:
         # two racing PATCHes cannot both slip under the limit.
-        row, count, soonest = await self._store.patch_started(
+        started = await self._store.patch_started(
             tenant_id, upload_id, now, self._patch_lease, self._node
         )
+        row = started.row
         renewing = asyncio.create_task(self._renew(row), name=f"patch-lease-{row}")
         try:
-            received, screened = await self._store.today(tenant_id, now.date())
             usage = Usage(
-                active_patches=count - 1, bytes_today=received, screening_seconds_today=screened
+                active_patches=started.in_flight - 1,
+                bytes_today=started.bytes_today,
+                screening_seconds_today=started.screening_seconds_today,
             )
+            frees_in_s = (started.soonest_lapse - now).total_seconds()
             try:
-                allowance = check_patch(
-                    limits, usage, body.content_length, now, (soonest - now).total_seconds()
-                )
+                allowance = check_patch(limits, usage, body.content_length, now, frees_in_s)
             except QuotaExceeded as exc:
                 self.refused(exc)
             yield Body(
-                _metered(body.chunks, allowance, limits, received, self._clock),
+                _metered(body.chunks, allowance, limits, started.bytes_today, self._clock),
                 body.content_length,
                 body.checksum,
             )

@@ -18,7 +18,7 @@ from gateway.adapters.db.schema import (
 )
 from gateway.adapters.db.upsert import aware, upsert
 from gateway.domain.errors import TenantNotFound
-from gateway.domain.quotas import MINUTE, Limits, Usage
+from gateway.domain.quotas import MINUTE, Limits, PatchStarted, Usage
 from gateway.domain.states import UploadState
 
 
@@ -87,11 +87,6 @@ class SqlQuotas:
             screening_seconds_today=seconds_today,
         )
 
-    async def today(self, tenant_id: str, day: dt.date) -> tuple[int, float]:
-        """Bytes received and seconds screened on `day` (what a PATCH is checked against)."""
-        async with self._engine.connect() as conn:
-            return await _today(conn, tenant_id, day)
-
     async def add(
         self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
     ) -> None:
@@ -113,10 +108,8 @@ class SqlQuotas:
         now: dt.datetime,
         lease: dt.timedelta,
         node: str | None,
-    ) -> tuple[int, int, dt.datetime]:
-        """Count this PATCH in; returns its row, how many the tenant has now (itself
-        included), so a caller over the limit can take itself out again, and when the
-        soonest of their leases lapses."""
+    ) -> PatchStarted:
+        """Count this PATCH in, and read in the same round trip what it is checked against."""
         live = and_(active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now)
         async with self._engine.begin() as conn:
             result = await conn.execute(
@@ -131,9 +124,16 @@ class SqlQuotas:
                     select(func.count(), func.min(active_patches.c.expires_at)).where(live)
                 )
             ).one()
+            bytes_today, seconds_today = await _today(conn, tenant_id, now.date())
         if key is None:
             raise RuntimeError("the database returned no row id")
-        return int(key[0]), int(count or 0), aware(soonest) or now + lease
+        return PatchStarted(
+            row=int(key[0]),
+            in_flight=int(count or 0),
+            soonest_lapse=aware(soonest) or now + lease,
+            bytes_today=bytes_today,
+            screening_seconds_today=seconds_today,
+        )
 
     async def patch_renewed(self, row_id: int, expires_at: dt.datetime) -> None:
         async with self._engine.begin() as conn:

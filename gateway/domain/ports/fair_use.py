@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from gateway.domain.quotas import Usage
+from gateway.domain.quotas import PatchStarted, Usage
 
 
 class QuotaStore(Protocol):
@@ -22,10 +22,6 @@ class QuotaStore(Protocol):
 
     async def usage(self, tenant_id: str, now: dt.datetime) -> Usage: ...
 
-    async def today(self, tenant_id: str, day: dt.date) -> tuple[int, float]:
-        """Bytes received and seconds screened on `day`."""
-        ...
-
     async def add(
         self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
     ) -> None: ...
@@ -37,9 +33,8 @@ class QuotaStore(Protocol):
         now: dt.datetime,
         lease: dt.timedelta,
         node: str | None,
-    ) -> tuple[int, int, dt.datetime]:
-        """Count a PATCH in: its row id, the tenant's PATCHes in flight with it, and when
-        the soonest of their leases lapses."""
+    ) -> PatchStarted:
+        """Count a PATCH in, with what it is checked against, in one round trip."""
         ...
 
     async def patch_renewed(self, row_id: int, expires_at: dt.datetime) -> None: ...
