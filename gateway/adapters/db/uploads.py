@@ -74,19 +74,20 @@ class UploadRepository:
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        offset: int = 0,
         staged_on: str | None = None,
         staging_state: str | None = None,
         admission: Admission | None = None,
     ) -> UploadRecord:
         """Record a new upload, admitted against `admission` in the same transaction (raises
         the refusal: QuotaExceeded, TokenUsed)."""
-        complete = length == 0
+        complete = offset == length
         record = UploadRecord(
             id=upload_id,
             tenant_id=tenant_id,
             state=UploadState.RECEIVED if complete else UploadState.RECEIVING,
             length=length,
-            offset=0,
+            offset=offset,
             metadata=metadata,
             licence_id=licence_id,
             error_code=None,

@@ -171,13 +171,15 @@ class Uploads(Protocol):
         now: dt.datetime,
         expires_at: dt.datetime,
         actor: str,
+        offset: int = 0,
         staged_on: str | None = None,
         staging_state: str | None = None,
         admission: Admission | None = None,
     ) -> UploadRecord:
-        """A new upload at offset 0, admitted against `admission` in the transaction that
-        records it (raises its refusal: QuotaExceeded, TokenUsed); an empty one is complete
-        at once, with its first job and `upload.received`."""
+        """A new upload (with `offset` bytes already staged: tools and tests), admitted
+        against `admission` in the transaction that records it (raises its refusal:
+        QuotaExceeded, TokenUsed); one whose bytes are all there is complete at once, with
+        its first job and `upload.received`."""
         ...
 
     async def get(self, upload_id: str, tenant_id: str) -> UploadRecord | None:
