@@ -69,9 +69,11 @@ def wait_for_offset(gateway: Gateway, upload_id: str, expected: int) -> int:
                 with urllib.request.urlopen(probe, timeout=5):
                     break
             except urllib.error.HTTPError as exc:
-                if exc.code not in (409, 423):  # 409: complete already
+                # 409: complete already; 400: patch_too_small, answered once the lock is
+                # taken (an empty PATCH does not end the upload).
+                if exc.code not in (400, 409, 423):
                     raise
-                if exc.code == 409:
+                if exc.code in (400, 409):
                     break
         time.sleep(0.05)
     return offset
