@@ -3,7 +3,8 @@ each list's terms, cues, innocent compounds and pattern parts, in normal form on
 then the list's rules (lexicon.py) decide which are hits:
 
 - `block` and `review` terms are hits unless inside one of the list's innocent compounds;
-- `context` terms only when the same text also holds a cue or another hit of the list;
+- `context` terms only when the same text also holds a cue, another hit of the list or
+  another of its context terms;
 - a pattern when its two parts are within its gap of each other, in either order.
 """
 
@@ -117,7 +118,9 @@ class KeywordMatcher:
         plain = [t for t in found.terms if not found.innocent_at(t[0], t[1])]
         patterns = list(self._pattern_hits(found))
         confirmed = found.cue or any(k != "context" for *_, k in plain) or bool(patterns)
-        yield from (t for t in plain if t[3] != "context" or confirmed)
+        # Two different ambiguous words of one list vouch for each other (北京赛车 and pk10).
+        contexts = {t[2] for t in plain if t[3] == "context"}
+        yield from (t for t in plain if t[3] != "context" or confirmed or len(contexts) > 1)
         yield from patterns
 
     def _pattern_hits(self, found: _Found) -> Iterator[tuple[int, int, str, Kind]]:

@@ -106,6 +106,9 @@ def parse_lexicon(name: str, lines: Iterable[str], allowed: Iterable[str] = ()) 
             innocent += forms
         else:
             terms += [(form, _KIND[section]) for form in forms]
+    own_cues = set(cues).intersection(form for form, kind in terms if kind == "context")
+    if own_cues:  # such a term would confirm itself: a block term in all but name
+        raise ConfigError(f"{name}: context terms also written as cues: {sorted(own_cues)}")
     return Lexicon(name, tuple(terms), tuple(cues), tuple(innocent), tuple(patterns), dict(written))
 
 
