@@ -61,6 +61,9 @@ CJK_RANGES = (
 _SCANNED = (range(0x80, 0x2E80), range(0xA4D0, 0xAC00))
 
 
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+
+
 def is_cjk(code_point: int) -> bool:
     return any(low <= code_point <= high for low, high in CJK_RANGES)
 
@@ -107,6 +110,9 @@ def fold(char: str) -> str:
     lookalikes = latin_lookalikes()
     if char in lookalikes:
         return lookalikes[char].casefold()
+    small_capital = unicodedata.name(char, "").removeprefix(_SMALL_CAPITAL)
+    if len(small_capital) == 1:  # ʙᴇᴛ: TR39 leaves most small capitals out
+        return small_capital.casefold()
     base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
     if not base or base == char:
         return char
