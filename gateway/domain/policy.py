@@ -151,6 +151,9 @@ class Signal:
     span: tuple[int, int] | None = None
     end_s: float | None = None  # a subtitle cue's end
     source: str | None = None  # where text was read: ocr, subtitles, title, qr...
+    # A keyword list's `review` term: suggestive alone, so it never blocks, whatever the
+    # label's block_at says.
+    review_only: bool = False
     # Pictures a detector made as evidence (caption, JPEG): a bank match's upload frame and
     # reference frame, side by side.
     pictures: tuple[tuple[str, bytes], ...] = ()
@@ -222,7 +225,11 @@ def _evaluate(item: PolicyItem, rule: LabelRule, signals: list[Signal]) -> Hit |
         if threshold is None:
             continue
         reached = sorted(
-            (s for s in signals if s.score >= threshold),
+            (
+                s
+                for s in signals
+                if s.score >= threshold and not (verdict is Verdict.BLOCK and s.review_only)
+            ),
             key=lambda s: (-s.score, s.timestamp_s),
         )
         if len(reached) >= rule.min_frames:

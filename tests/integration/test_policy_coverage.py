@@ -29,6 +29,25 @@ def test_every_item_has_a_working_detector(capsys: pytest.CaptureFixture[str]) -
     assert by_item["3.1.10.3(7)"]["uncovered"]
 
 
+def test_keyword_lists_are_counted_per_item_and_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    _, rows = coverage(capsys)
+    by_item = {row["item"]: row["keywords"] for row in rows}
+    gambling = by_item["3.1.10.3(4)"]["gambling"]  # type: ignore[index]
+    assert min(gambling["block"], gambling["review"], gambling["context"]) > 0
+    assert gambling["block_forms"] > gambling["block"]  # alternatives and word orders expand
+    assert min(gambling["cue"], gambling["innocent"]) > 0
+    # Every item of 3.1.10.3 has keyword lists; the licence item has none.
+    assert all(by_item[f"3.1.10.3({n})"] for n in range(1, 8))
+    assert by_item["3.1.10.1"] == {}
+    # Politics is review-only by policy and by list.
+    assert by_item["3.1.10.3(1)"]["politics"]["block"] == 0  # type: ignore[index]
+
+    main(["policy", "coverage"])
+    table = capsys.readouterr().out
+    assert "    keywords:   gambling: block " in table
+    assert "all keyword lists: block " in table
+
+
 def test_a_removed_list_and_ocr_switched_off_are_reported(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

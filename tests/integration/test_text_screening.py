@@ -17,6 +17,7 @@ from gateway.adapters.media.probe import FfprobeProber
 from gateway.adapters.media.sampler import FfmpegFrameSampler
 from gateway.adapters.media.subtitles import FfmpegSubtitleReader
 from gateway.adapters.policy_files import load_content_policy
+from gateway.adapters.text.normalise import normalise
 from gateway.domain.decisions import DecisionRecord
 from gateway.domain.media import SamplingPlan
 from gateway.runtime.settings import PROJECT_ROOT
@@ -106,6 +107,57 @@ async def test_a_title_with_a_keyword_goes_to_review(screener: Screener, tmp_pat
     assert {h["term"] for h in hits} == {"传奇私服", "一刀999"}
     assert {h["source"] for h in hits} == {"title"}
     assert (await screen(screener, clip, title="周末去爬山")).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "澳门\u3164赌场 今晚开户",  # a Hangul filler inside the term
+        "澳门\uffa0赌场 今晚开户",  # its half-width form
+        "b\u0435t365 官网注册",  # a Cyrillic е
+        "\u0392\u0395\u03a4365 官网注册",  # Greek capitals
+    ],
+)
+async def test_a_title_dodging_the_lists_is_still_flagged(
+    screener: Screener, tmp_path: Path, title: str
+) -> None:
+    """Finding 7 of issue 20: fillers and look-alikes in a title."""
+    clip = text_clip(tmp_path / "plain.mp4", 2, [], size="320x240")
+    record = await screen(screener, clip, title=title)
+    assert record.verdict == "review"  # titles are review-only in the shipped policy
+    (hit, *_) = frames_of(record, "metadata:gambling")
+    start, end = hit["span"]  # type: ignore[misc]
+    matched = title[start:end]
+    # The span shows the original characters, filler or look-alike included.
+    assert normalise(matched) == normalise(str(hit["term"]))
+    assert matched != normalise(matched)
+    assert hit["text"] == title  # the evidence is what the customer wrote
+
+
+async def test_subtitles_kinds_context_and_innocent_compounds(
+    screener: Screener, tmp_path: Path
+) -> None:
+    """A [review] term in a subtitle sends to review though subtitles:gambling can block;
+    ambiguous words inside innocent compounds or without a cue pass."""
+
+    async def verdict(name: str, *lines: str) -> DecisionRecord:
+        cues = srt_file(
+            tmp_path / f"{name}.srt", [(1.0 + 2 * i, 2.0 + 2 * i, t) for i, t in enumerate(lines)]
+        )
+        clip = text_clip(tmp_path / f"{name}.mkv", 2 * len(lines) + 2, [], size="320x240",
+                         subtitles=cues)  # fmt: skip
+        return await screen(screener, clip)
+
+    innocent = await verdict(
+        "innocent", "小区加装外挂电梯 免费申请", "春季私服穿搭", "菠菜炒鸡蛋", "南京六合区新闻"
+    )
+    assert innocent.verdict == "pass", innocent.hits
+    review = await verdict("review", "他把全部积蓄都拿去下注了")
+    assert review.verdict == "review"
+    assert [h.label for h in review.hits or ()] == ["subtitles:gambling"]
+    block = await verdict("block", "专业代开各类增值税发票")
+    assert block.verdict == "block"
+    assert frames_of(block, "subtitles:crime_incitement")
 
 
 async def test_a_different_licence_number_on_screen_goes_to_review(

@@ -64,6 +64,16 @@ def test_a_review_only_label_never_blocks() -> None:
     assert decision.hits[0].item_id == "3.1.10.3(4)"
 
 
+def test_a_review_term_never_blocks_even_where_its_label_may() -> None:
+    def cue(review_only: bool) -> Signal:
+        return Signal("subtitles@1", "subtitles:gambling", 1.0, 1.0, review_only=review_only)
+
+    assert decide(POLICY, [cue(review_only=False)]).verdict == Verdict.BLOCK
+    assert decide(POLICY, [cue(review_only=True)]).verdict == Verdict.REVIEW
+    # Any one signal that may block is enough.
+    assert decide(POLICY, [cue(True), cue(False)]).verdict == Verdict.BLOCK
+
+
 def test_an_item_without_detector_must_say_how_it_is_covered() -> None:
     data = POLICY.model_dump()
     data["items"][0]["coverage"] = ""

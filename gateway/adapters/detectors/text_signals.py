@@ -1,5 +1,6 @@
 """Text read anywhere (a frame, a subtitle cue, a declared title, a QR code) judged the same
-way: list terms become `<source>:<list>` signals, links to listed domains `link:<list>`."""
+way: list terms become `<source>:<list>` signals, links to listed domains `link:<list>`.
+A `review` term's signal can send to review but never block (Signal.review_only)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def text_signals(
             span=hit.span,
             end_s=end_s,
             source=source,
+            review_only=hit.kind == "review",
         )
         for hit in lists.keywords.find(text)
     ]

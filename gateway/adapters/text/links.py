@@ -7,12 +7,12 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from publicsuffixlist import PublicSuffixList
 
+from gateway.adapters.text.normalise import skeleton
 from gateway.adapters.text.term_lists import TermList
 
 # A host with at least one dot and a final label of letters, with or without a scheme;
@@ -45,7 +45,9 @@ def _suffixes() -> PublicSuffixList:
 
 
 def find_links(text: str) -> list[Link]:
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("。", ".")
+    # Invisible characters and look-alike letters would split or disguise a host
+    # (`bеt365.com` with a Cyrillic е).
+    folded = skeleton(text).replace("。", ".")
     links = []
     for match in _HOST.finditer(folded):
         host = match.group(1)
