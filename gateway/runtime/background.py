@@ -188,9 +188,12 @@ def build_background(services: Services) -> Supervisor:
         allowed_networks=allowed,
     )
     supervisor.add("webhooks", dispatcher.run)
-    supervisor.every("review-sla", settings.review_sla_check_s, services.review.watch_sla)
+    review = services.review.upkeep
+    supervisor.every("review-sla", settings.review_sla_check_s, review.watch_sla)
     supervisor.every("account-upkeep", settings.account_upkeep_interval_s, services.accounts.upkeep)
-    supervisor.every("rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.sweep_rejected)
+    supervisor.every(
+        "rejected-sweeper", REJECTED_SWEEP_INTERVAL_S, services.review.upkeep.sweep_rejected
+    )
     return supervisor
 
 

@@ -20,7 +20,6 @@ from gateway.domain.errors import (
     ReviewItemDecided,
     ReviewUploadMoved,
 )
-from gateway.domain.events import REVIEW_OVERDUE, OutboxEvent
 from gateway.domain.jobs import FORWARD
 from gateway.domain.policy import Policy
 from gateway.domain.ports.clock import Clock
@@ -48,6 +47,7 @@ from gateway.domain.review_rules import (
 from gateway.domain.states import UploadState
 from gateway.services.failpoints import failpoint
 from gateway.services.metrics import Metrics
+from gateway.services.review_upkeep import ReviewUpkeep
 from gateway.services.transitions import move
 
 logger = logging.getLogger(__name__)
@@ -81,13 +81,15 @@ class ReviewService:
         self._uploads = uploads
         self._decisions = decisions
         self._policy = policy
-        self.staged = staged
         self._clock = clock
         self._metrics = metrics
         self._lease = lease
-        self._retention = evidence_retention
-        self.alert_tenant_id = alert_tenant_id
         self._on_approved = on_approved
+        self.upkeep = ReviewUpkeep(
+            reviews=reviews, unit_of_work=unit_of_work, uploads=uploads, staged=staged,
+            clock=clock, metrics=metrics, evidence_retention=evidence_retention,
+            alert_tenant_id=alert_tenant_id,
+        )  # fmt: skip
 
     async def claim(self, principal: Principal, item_id: int) -> ReviewItem:
         item = await self.reviews.get(item_id)
@@ -237,43 +239,3 @@ class ReviewService:
             await tx.review.audit(item_id, upload_id, now, principal.actor, "appeal", {})
         self._metrics.review_actions.labels(action="appeal").inc()
         return item_id
-
-    async def sweep_rejected(self) -> int:
-        """Destroy the staged copies of rejections older than the evidence retention."""
-        now = self._clock.now()
-        destroyed = 0
-        for upload_id in await self._uploads.in_state_before(_S.REJECTED, now - self._retention):
-            if await self.staged.exists(upload_id):
-                await self.staged.drop(upload_id)
-                async with self._uow.begin() as tx:
-                    await tx.uploads.note(upload_id, now, "retention", "evidence_destroyed")
-                destroyed += 1
-        return destroyed
-
-    async def watch_sla(self) -> int:
-        """Refresh the queue gauges; raise one event for each item that just went overdue."""
-        now = self._clock.now()
-        counts = await self.reviews.counts(now)
-        oldest = await self.reviews.oldest_open()
-        self._metrics.review_queue_depth.set(counts["open"])
-        self._metrics.review_overdue.set(counts["overdue"])
-        self._metrics.review_age.set(0 if oldest is None else (now - oldest).total_seconds())
-        alert_to = self.alert_tenant_id
-        async with self._uow.begin() as tx:  # the mark and its event commit together
-            overdue = await tx.review.claim_overdue(now)
-            if alert_to is not None:
-                await tx.outbox.add((_overdue_event(alert_to, item) for item in overdue), now)
-        for item in overdue:
-            logger.warning("review.overdue", extra={"item_id": item.id, "due": str(item.due_at)})
-        return len(overdue)
-
-
-def _overdue_event(tenant_id: str, item: ReviewItem) -> OutboxEvent:
-    data = {
-        "item_id": item.id,
-        "upload_id": item.upload_id,
-        "kind": item.kind.value,
-        "clauses": item.clauses,
-        "due_at": item.due_at.isoformat(),
-    }
-    return OutboxEvent(tenant_id, item.upload_id, REVIEW_OVERDUE, data)

@@ -154,9 +154,9 @@ async def test_approve_moves_on_to_forwarding_and_reject_keeps_then_destroys_the
     assert await state_of(services, rejected) == UploadState.REJECTED
     staged = services.staging.path(rejected)
     assert staged.exists()  # kept as evidence
-    assert await services.review.sweep_rejected() == 0
+    assert await services.review.upkeep.sweep_rejected() == 0
     clock.advance(days=31)
-    assert await services.review.sweep_rejected() == 1
+    assert await services.review.upkeep.sweep_rejected() == 1
     assert not staged.exists()
     trail = await services.uploads.trail(rejected)
     assert trail[-1].code == "evidence_destroyed"
@@ -370,13 +370,13 @@ async def test_overdue_items_are_counted_and_announced(
     make_tenant: TenantFactory,
 ) -> None:
     operators = await make_tenant(role=Role.ADMIN)
-    services.review.alert_tenant_id = operators.tenant_id
+    services.review.upkeep.alert_tenant_id = operators.tenant_id
     await in_review(services, tenant.tenant_id, [POLITICAL])  # SLA 60 min
     await in_review(services, tenant.tenant_id, [PORN])  # SLA 120 min
-    assert await services.review.watch_sla() == 0
+    assert await services.review.upkeep.watch_sla() == 0
     clock.advance(minutes=61)
-    assert await services.review.watch_sla() == 1
-    assert await services.review.watch_sla() == 0  # announced once
+    assert await services.review.upkeep.watch_sla() == 1
+    assert await services.review.upkeep.watch_sla() == 0  # announced once
     metrics = services.metrics
     assert metrics.review_queue_depth._value.get() == 2
     assert metrics.review_overdue._value.get() == 1
