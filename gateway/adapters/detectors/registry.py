@@ -14,7 +14,7 @@ from gateway.adapters.detectors.ocr import LICENCE_LABEL, OcrDetector
 from gateway.adapters.detectors.ocr_gate import OcrBudget
 from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
 from gateway.adapters.detectors.qr_codes import QrCodeDetector
-from gateway.adapters.detectors.subtitle_text import SubtitleTextDetector
+from gateway.adapters.detectors.subtitle_text import UNREAD_LABEL, SubtitleTextDetector
 from gateway.adapters.detectors.text_signals import text_labels
 from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.banks import bank_labels
@@ -66,6 +66,7 @@ def available_labels(models_dir: Path, text: TextScreening) -> set[str]:
     for kind in ("subtitles", "metadata", *(("ocr",) if text.ocr else ())):
         labels.update(text_labels(lists.snapshot, kind, links=kind != "metadata"))
     labels.update(f"qr:{name}" for name in lists.domain_lists())
+    labels.add(UNREAD_LABEL)
     if text.ocr:
         labels.add(LICENCE_LABEL)
     labels.update(bank_labels())  # the bank matcher runs wherever there is a database
