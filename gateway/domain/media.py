@@ -42,6 +42,9 @@ class SubtitleStream:
 
 # Subtitle codecs that carry text (bitmap ones, DVD and PGS, would need OCR).
 TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"})
+# Subtitles drawn as pictures: not read (no OCR of subtitle bitmaps yet); each such track is
+# named in the decision as not read.
+BITMAP_SUBTITLE_CODECS = frozenset({"hdmv_pgs_subtitle", "dvb_subtitle", "dvd_subtitle", "xsub"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,14 @@ class SubtitleCue:
     start_s: float
     end_s: float
     text: str  # markup removed
+
+
+@dataclass(frozen=True, slots=True)
+class SubtitleTrack:
+    """One text track as read: its cues, and why reading stopped early when it did."""
+
+    cues: tuple[SubtitleCue, ...]
+    capped: str = ""  # "" when the whole track was read
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,13 +118,21 @@ class CoverageRow:
         return bool(self.provided)
 
 
+# Label kinds that name what screening could not read (a bitmap subtitle track): they send
+# to review, but detect nothing, so they cover no item.
+NOT_READ_KINDS = ("subtitle_track",)
+
+
 def coverage(policy: Policy, provided: set[str]) -> list[CoverageRow]:
+    def detects(label: str) -> bool:
+        return label.split(":", 1)[0] not in NOT_READ_KINDS
+
     return [
         CoverageRow(
             item.id,
             item.text_zh,
-            tuple(r.label for r in item.detectors if r.label in provided),
-            tuple(r.label for r in item.detectors if r.label not in provided),
+            tuple(r.label for r in item.detectors if r.label in provided and detects(r.label)),
+            tuple(r.label for r in item.detectors if r.label not in provided and detects(r.label)),
             item.uncovered,
         )
         for item in policy.items

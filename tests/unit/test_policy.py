@@ -37,7 +37,7 @@ def test_no_signal_passes_and_thresholds_with_min_frames() -> None:
     hit = block.hits[0]
     assert (hit.item_id, hit.clause, hit.threshold) == ("3.1.10.3(3)", "3.1.10.3", 0.92)
     assert hit.text_zh.startswith("封建迷信")
-    assert (block.policy_id, block.policy_version) == ("prohibited-content", 2)
+    assert (block.policy_id, block.policy_version) == ("prohibited-content", 3)
 
 
 def test_a_failed_detector_never_passes() -> None:

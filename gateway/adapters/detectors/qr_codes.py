@@ -1,6 +1,8 @@
-"""QrCodeDetector: QR codes in sampled frames (zxing-cpp, no GUI libraries), their links
-checked against the domain lists. A code whose link is listed is a `qr:<list>` signal; any
-other code is kept as evidence (`qr:unlisted`, judged by no item) and not judged."""
+"""QrCodeDetector: QR codes in sampled frames (zxing-cpp, no GUI libraries). A code's links
+are checked against the domain lists (`qr:<list>`), an unlisted domain's name against the
+domain-term tokens (`qr_domain:<list>`), and its text against the keyword lists as any other
+text is (`qr_text:<list>`). A code none of these finds anything in is kept as evidence
+(`qr:unlisted`, judged by no item) and not judged."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import zxingcpp
 
+from gateway.adapters.detectors.text_signals import text_labels, text_signals
+from gateway.adapters.text.domain_terms import DomainTerms
 from gateway.adapters.text.links import find_links
 from gateway.adapters.text.live_lists import ListSnapshot, LiveLists
 from gateway.domain.media import SampledFrame
@@ -21,7 +25,7 @@ from gateway.domain.policy import Signal
 from gateway.domain.ports.detection import ScreeningSubject
 
 UNLISTED_LABEL = "qr:unlisted"
-# What of a payload is kept: a link fits; a code can hold ~3 KB of anything.
+# What of a payload is kept and read: a link or an advert fits; a code can hold ~3 KB.
 MAX_PAYLOAD_CHARS = 500
 # Distinct codes kept per video: the same code on every frame is one finding.
 MAX_CODES = 50
@@ -37,17 +41,22 @@ class QrCode:
 
 
 class QrCodeDetector:
-    def __init__(self, lists: LiveLists) -> None:
+    def __init__(self, lists: LiveLists, terms: DomainTerms | None = None) -> None:
         self.lists = lists
+        self.terms = terms or DomainTerms({})
         self.name = f"zxing-cpp@{importlib.metadata.version('zxing-cpp')}"
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qr")
 
     @property
     def labels(self) -> list[str]:
-        return [f"qr:{name}" for name in self.lists.snapshot.domains.lists]
+        return [
+            *(f"qr:{name}" for name in self.lists.snapshot.domains.lists),
+            *(f"qr_domain:{name}" for name in self.terms.lists),
+            *text_labels(self.lists.snapshot, "qr_text", links=False),
+        ]
 
     async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
-        return f"{self.name}:{await self.lists.state()}"
+        return f"{self.name}:{await self.lists.state()}:{self.terms.digest}"
 
     async def begin(self, subject: ScreeningSubject) -> QrPass:
         return QrPass(self, await self.lists.current())
@@ -106,12 +115,23 @@ class QrPass:
                 term=term, normalised=host, source="qr",
             )  # fmt: skip
 
-        listed = [
-            signal(f"qr:{hit.list_name}", hit.entry, hit.link.host)
-            for link in find_links(code.payload)
-            for hit in self.lists.domains.check(link)
-        ]
-        return listed or [signal(UNLISTED_LABEL, None, None)]
+        signals: list[Signal] = []
+        for link in find_links(code.payload):
+            listed = [
+                signal(f"qr:{hit.list_name}", hit.entry, hit.link.host)
+                for hit in self.lists.domains.check(link)
+            ]
+            # A listed domain is judged by its list; the name's tokens are for the rest.
+            signals += listed or [
+                signal(f"qr_domain:{hit.list_name}", hit.token, hit.link.host)
+                for hit in self.detector.terms.check(link)
+            ]
+        # The payload was cut to MAX_PAYLOAD_CHARS when decoded: this read is bounded.
+        signals += text_signals(
+            self.lists, code.payload, detector=self.detector.name, kind="qr_text",
+            timestamp_s=timestamp_s, box=code.box, source="qr", links=False,
+        )  # fmt: skip
+        return signals or [signal(UNLISTED_LABEL, None, None)]
 
     async def finish(self) -> list[Signal]:
         return []

@@ -14,8 +14,9 @@ from gateway.adapters.detectors.ocr import LICENCE_LABEL, OcrDetector
 from gateway.adapters.detectors.ocr_gate import OcrBudget
 from gateway.adapters.detectors.onnx_classifier import OnnxClassifier
 from gateway.adapters.detectors.qr_codes import QrCodeDetector
-from gateway.adapters.detectors.subtitle_text import SubtitleTextDetector
+from gateway.adapters.detectors.subtitle_text import UNREAD_LABEL, SubtitleTextDetector
 from gateway.adapters.detectors.text_signals import text_labels
+from gateway.adapters.text.domain_terms import DomainTerms
 from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.banks import bank_labels
 from gateway.domain.errors import ConfigError
@@ -30,6 +31,7 @@ KEYWORDS_FOLDER = "keywords"
 OCR_KINDS = ("ocr", "licence_number")
 BANK_KINDS = ("bank", "rights")
 DOMAINS_FOLDER = "domains"
+DOMAIN_TERMS_FOLDER = "domain_terms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,10 @@ def available_labels(models_dir: Path, text: TextScreening) -> set[str]:
     for kind in ("subtitles", "metadata", *(("ocr",) if text.ocr else ())):
         labels.update(text_labels(lists.snapshot, kind, links=kind != "metadata"))
     labels.update(f"qr:{name}" for name in lists.domain_lists())
+    labels.update(text_labels(lists.snapshot, "qr_text", links=False))
+    terms = DomainTerms.load(text.policies_dir / DOMAIN_TERMS_FOLDER)
+    labels.update(f"qr_domain:{name}" for name in terms.lists)
+    labels.add(UNREAD_LABEL)
     if text.ocr:
         labels.add(LICENCE_LABEL)
     labels.update(bank_labels())  # the bank matcher runs wherever there is a database
@@ -77,7 +83,7 @@ def load_text_detectors(text: TextScreening, subtitles: SubtitleReader) -> list[
     detectors: list[Detector] = [
         SubtitleTextDetector(lists, subtitles),
         DeclaredTextDetector(lists),
-        QrCodeDetector(lists),
+        QrCodeDetector(lists, DomainTerms.load(text.policies_dir / DOMAIN_TERMS_FOLDER)),
     ]
     if text.ocr:
         ocr = OcrDetector(lists, threads=text.ocr_threads, budget=text.budget)

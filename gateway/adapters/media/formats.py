@@ -76,6 +76,22 @@ AUDIO_DECODERS: dict[str, tuple[str, ...]] = {
     "pcm_s32le": ("pcm_s32le",),
 }
 
+# Text subtitles: ffprobe's codec name -> the decoders ffmpeg may pick for it (-codec_whitelist).
+# Every text decoder yields ASS events, so each track is converted to ASS (SUBTITLE_ENCODER)
+# and read in Python: only ASS keeps the drawing mode (\p1) that marks vector shapes, which
+# a conversion to SRT would hand on as text. Keys match domain.media.TEXT_SUBTITLE_CODECS.
+SUBTITLE_DECODERS: dict[str, tuple[str, ...]] = {
+    "subrip": ("subrip", "srt"),
+    "srt": ("srt", "subrip"),
+    "mov_text": ("mov_text",),
+    "webvtt": ("webvtt",),
+    # ffmpeg's first decoder for ASS is named `ssa`: both names are allowed.
+    "ass": ("ssa", "ass"),
+    "ssa": ("ssa", "ass"),
+    "text": ("text",),
+}
+SUBTITLE_ENCODER = "ass"
+
 # Containers refused before ffmpeg sees them, recognised by their first bytes so that the
 # refusal can name them: (magic, offset, name). Any other unlisted container fails the
 # allow-listed probe and is refused as not a readable video.

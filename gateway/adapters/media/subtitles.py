@@ -1,25 +1,25 @@
-"""FfmpegSubtitleReader: a text subtitle track (mov_text, subrip, ass, webvtt) converted to SRT
-by ffmpeg under the probe's hardening (the file protocol only, allow-listed demuxers and
-codecs, resource limits), parsed into cues with markup removed. Bitmap subtitles (DVD, PGS)
-carry no text to read here."""
+"""FfmpegSubtitleReader: a text subtitle track (mov_text, subrip, ass/ssa, webvtt) converted to
+ASS by ffmpeg under the probe's hardening (the file protocol only, allow-listed demuxers and
+codecs, resource limits), its events read into cues with tags and drawings removed
+(ass_events). Bitmap subtitles (DVD, PGS, DVB) carry no text to read here."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from pathlib import Path
 
-import srt
-
+from gateway.adapters.media.ass_events import parse_ass
+from gateway.adapters.media.formats import SUBTITLE_DECODERS, SUBTITLE_ENCODER
 from gateway.adapters.media.limits import MediaLimits, hardened_ffmpeg
-from gateway.domain.media import SubtitleCue, SubtitleStream
+from gateway.domain.media import SubtitleStream, SubtitleTrack
 
-# A track's text past this is not subtitles (100,000 cues are ~5 MB): the rest is not read.
+# A track's text past this is not subtitles (100,000 cues are ~10 MB of ASS): the rest is not
+# read, and the track says so.
 MAX_TRACK_BYTES = 16 * 1024 * 1024
+# Events with text read per track (a feature film has ~2,000; karaoke effects ~50,000).
+MAX_CUES = 100_000
 TRACK_TIMEOUT_S = 120.0
-# Markup a converted cue may still carry: <i>, <font ...>, {\an8}.
-_MARKUP = re.compile(r"<[^>]{0,200}>|\{\\[^}]{0,200}\}")
 
 
 class FfmpegSubtitleReader:
@@ -27,10 +27,11 @@ class FfmpegSubtitleReader:
         self.limits = limits or MediaLimits()
         self._ffmpeg = ffmpeg
 
-    async def cues(
-        self, path: Path, stream: SubtitleStream, duration_s: float
-    ) -> list[SubtitleCue]:
+    async def read(self, path: Path, stream: SubtitleStream, duration_s: float) -> SubtitleTrack:
         """One track's cues; raises when ffmpeg could not convert it."""
+        decoders = SUBTITLE_DECODERS.get(stream.codec)
+        if decoders is None:
+            raise SubtitleUnreadable(f"stream {stream.index}: {stream.codec} is not read")
         command = await asyncio.to_thread(  # resolving the path reads the disk
             functools.partial(
                 hardened_ffmpeg,
@@ -38,11 +39,17 @@ class FfmpegSubtitleReader:
                 int(30 + duration_s / 10),
                 path,
                 ffmpeg=self._ffmpeg,
-                # The SRT encoder is named too: ffmpeg checks encoders against the list.
-                decoders=(stream.codec, "srt", "subrip"),
+                # The encoder is named too: ffmpeg checks encoders against the list.
+                decoders=(*decoders, SUBTITLE_ENCODER),
+                # The file's own times: without it ffmpeg shifts a Matroska track's cues
+                # back by its first cue's start.
+                input_options=["-copyts"],
             )
         )
-        argv = [*command, "-map", f"0:{stream.index}", "-c:s", "srt", "-f", "srt", "pipe:1"]
+        # -ignore_readorder: the ass muxer otherwise sorts every event into a list as it
+        # arrives (quadratic: 100,000 events outlast the CPU limit); each cue stands alone.
+        argv = [*command, "-map", f"0:{stream.index}", "-c:s", SUBTITLE_ENCODER, "-f", "ass",
+                "-ignore_readorder", "1", "pipe:1"]  # fmt: skip
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -51,18 +58,19 @@ class FfmpegSubtitleReader:
         )
         if process.stdout is None or process.stderr is None:
             raise RuntimeError("ffmpeg pipes were not created")
+        errors_read = asyncio.ensure_future(_read_up_to(process.stderr, 64 * 1024, keep_tail=True))
         try:
-            data, errors = await asyncio.wait_for(
-                asyncio.gather(
-                    _read_up_to(process.stdout, MAX_TRACK_BYTES),
-                    _read_up_to(process.stderr, 64 * 1024, keep_tail=True),
-                ),
-                TRACK_TIMEOUT_S,
-            )
-            # At the cap ffmpeg is still writing: stopped here, the text read so far kept.
-            capped = len(data) >= MAX_TRACK_BYTES
-            code = 0 if capped else await asyncio.wait_for(process.wait(), TRACK_TIMEOUT_S)
+            async with asyncio.timeout(TRACK_TIMEOUT_S):
+                data = await _read_up_to(process.stdout, MAX_TRACK_BYTES)
+                # At the cap ffmpeg is still writing: stopped here (its stderr then ends),
+                # the text read so far kept.
+                capped = len(data) >= MAX_TRACK_BYTES
+                if capped:
+                    process.kill()
+                errors = await errors_read
+                code = 0 if capped else await process.wait()
         finally:
+            errors_read.cancel()
             if process.returncode is None:
                 process.kill()
                 await process.wait()
@@ -70,7 +78,14 @@ class FfmpegSubtitleReader:
             # A track the screening cannot read is the detector's failure: never a pass.
             tail = errors.decode(errors="replace")[-300:]
             raise SubtitleUnreadable(f"stream {stream.index}: ffmpeg exited with {code}: {tail}")
-        return await asyncio.to_thread(parse_srt, data.decode("utf-8", errors="replace"))
+        if capped:  # the last line may be cut mid-event
+            data = data[: data.rfind(b"\n") + 1]
+        events = await asyncio.to_thread(
+            parse_ass, data.decode("utf-8", errors="replace"), max_cues=MAX_CUES
+        )
+        notes = [f"stopped after {MAX_TRACK_BYTES // 2**20} MiB of text"] if capped else []
+        notes += [events.capped] if events.capped else []
+        return SubtitleTrack(events.cues, "; ".join(notes))
 
 
 class SubtitleUnreadable(Exception):
@@ -90,15 +105,3 @@ async def _read_up_to(
                 return bytes(data[:limit])
             del data[:-limit]
     return bytes(data)
-
-
-def parse_srt(text: str) -> list[SubtitleCue]:
-    """Blocking on a long track: the cues, markup removed; broken entries skipped."""
-    return [
-        SubtitleCue(
-            cue.start.total_seconds(),
-            cue.end.total_seconds(),
-            _MARKUP.sub(" ", cue.content).strip(),
-        )
-        for cue in srt.parse(text, ignore_errors=True)
-    ]

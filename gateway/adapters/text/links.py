@@ -18,7 +18,7 @@ from gateway.adapters.text.term_lists import TermList
 # A host with at least one dot and a final label of letters, with or without a scheme;
 # Chinese text writes the dot as 。 now and then.
 _HOST = re.compile(
-    r"(?:(?:https?|ftp)://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62})"
+    r"((?:https?|ftp)://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62})"
     r"(?![a-z0-9-])"
 )
 MAX_LINKS_PER_TEXT = 20
@@ -50,17 +50,20 @@ def find_links(text: str) -> list[Link]:
     folded = skeleton(text).replace("。", ".")
     links = []
     for match in _HOST.finditer(folded):
-        host = match.group(1)
-        domain = registrable_domain(host)
+        host = match.group(2)
+        # Behind a scheme a name is a link whatever its suffix (http://xpj8888-bet.top/,
+        # a suffix newer than the shipped list); without one, `file.mp4` is not.
+        domain = registrable_domain(host, any_suffix=match.group(1) is not None)
         if domain is not None:
-            links.append(Link(host, domain, match.span(1)))
+            links.append(Link(host, domain, match.span(2)))
             if len(links) >= MAX_LINKS_PER_TEXT:
                 break
     return links
 
 
-def registrable_domain(host: str) -> str | None:
-    """None for a host that is not a name under a public suffix (an IP, `localhost`, `com`)."""
+def registrable_domain(host: str, *, any_suffix: bool = False) -> str | None:
+    """None for a host that is not a name under a public suffix (an IP, `localhost`, `com`);
+    with any_suffix, a last label the list does not know counts as a suffix."""
     host = host.strip(".").lower()
     try:
         ipaddress.ip_address(host)
@@ -68,7 +71,7 @@ def registrable_domain(host: str) -> str | None:
         pass
     else:
         return None
-    domain = _suffixes().privatesuffix(host)
+    domain = _suffixes().privatesuffix(host, accept_unknown=any_suffix)
     return str(domain) if domain else None
 
 

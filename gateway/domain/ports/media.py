@@ -11,8 +11,8 @@ from gateway.domain.media import (
     MediaFacts,
     SampledFrame,
     SamplingPlan,
-    SubtitleCue,
     SubtitleStream,
+    SubtitleTrack,
     VideoStream,
 )
 from gateway.domain.renditions import Rendition
@@ -40,11 +40,10 @@ class FrameSampler(Protocol):
 
 
 class SubtitleReader(Protocol):
-    async def cues(
-        self, path: Path, stream: SubtitleStream, duration_s: float
-    ) -> list[SubtitleCue]:
-        """One text track's cues; raises when the track cannot be read (the screening then
-        treats it as a detector failure, never a pass)."""
+    async def read(self, path: Path, stream: SubtitleStream, duration_s: float) -> SubtitleTrack:
+        """One text track's cues, bounded (SubtitleTrack.capped says when it stopped early);
+        raises when the track cannot be read (the screening then treats it as a detector
+        failure, never a pass)."""
         ...
 
 
