@@ -118,7 +118,7 @@ async def test_100000_ass_events_with_drawings_finish_and_say_they_were_capped(
     started = time.monotonic()
     record = await screen(screener, clip)
     assert time.monotonic() - started < 90
-    assert record.verdict == "review"
+    assert record.verdict == "review", [(h.label, h.frames[:2]) for h in record.hits or ()]
     assert unread_items(record) == ITEMS
     (notice, *_) = frames_of(record, UNREAD)
     assert str(notice["text"]).startswith("subtitle track 1 (ass): read in part: stopped after")

@@ -92,6 +92,20 @@ def test_look_alike_letters_fold_onto_latin(written: str) -> None:
     assert hits[0].matched == written
 
 
+@pytest.mark.parametrize(
+    "text", ["第12837句", "订单号 12837", "价格 1280 元", "2024年3月7日", "房间 1305"]
+)
+def test_a_number_alone_is_not_read_as_letters(shipped: KeywordMatcher, text: str) -> None:
+    """Digits stand for letters only inside a Latin word (b3t365): 12837 is a number, not
+    `l2bet` (the casino brand 12bet)."""
+    assert found(shipped, text) == []
+
+
+def test_digits_inside_a_latin_word_still_stand_for_letters(shipped: KeywordMatcher) -> None:
+    assert ("gambling", "12bet", "block") in found(shipped, "注册 12bet 送彩金")
+    assert any(term == "bet365" for _, term, _ in found(shipped, "b3t365 官网"))
+
+
 def test_traditional_full_width_and_case_still_fold() -> None:
     m = matcher(gambling="线上赌场\nbet365")
     assert found(m, "線上賭場") == [("gambling", "线上赌场", "block")]

@@ -21,10 +21,17 @@ from gateway.adapters.text.confusables import fold_table, fold_text
 
 # Look-alike characters writers use to dodge filters, folded both ways onto one form (the
 # same fold on terms and text only makes the classes coarser, never misses).
-_LOOKALIKES = {"0": "o", "1": "l", "i": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
-               "9": "g", "v": "u",
+_LOOKALIKES = {"i": "l", "v": "u",
                # What OCR reads for a character drawn in another script or font (賭 read as 睹).
                "睹": "赌"}  # fmt: skip
+# Digits written for letters (b3t, 8o6o): folded only inside a run of Latin letters and
+# digits that has a letter. A number alone stays a number: 第12837句 must not read as
+# 第l2bet句 and meet the casino brand 12bet, nor a price or a date any Latin term.
+_DIGITS_FOR_LETTERS = str.maketrans(
+    {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
+)
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 # Unicode categories that never carry meaning for matching: punctuation, separators,
 # symbols, marks and controls.
 _DROPPED = ("P", "Z", "S", "M", "C")
@@ -69,13 +76,36 @@ def _strip(folded: str) -> str:
     """A term after _nfkc_folded and OpenCC: substitutions, and what is not a letter or a
     digit dropped."""
     if folded.isalnum():  # most terms: letters and digits only (checked in C)
-        return folded.translate(_substitutions())
+        return _digits_in_words(folded.translate(_substitutions()))
     table = _fold()
-    return "".join(
-        table.get(ord(char), char) or ""
-        for char in folded
-        if ord(char) in table or unicodedata.category(char)[0] not in _DROPPED
+    return _digits_in_words(
+        "".join(
+            table.get(ord(char), char) or ""
+            for char in folded
+            if ord(char) in table or unicodedata.category(char)[0] not in _DROPPED
+        )
     )
+
+
+def _digits_in_words(text: str) -> str:
+    """Digits folded to the letters they stand for, in each run of Latin letters and digits
+    that holds a letter; one for one, so positions keep their origins."""
+    if not any(char in _LETTERS for char in text):
+        return text
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = start
+        while end < len(text) and text[end] in _WORD_CHARS:
+            end += 1
+        if end == start:
+            out.append(text[start])
+            start += 1
+            continue
+        run = text[start:end]
+        out.append(run.translate(_DIGITS_FOR_LETTERS) if _LETTERS.intersection(run) else run)
+        start = end
+    return "".join(out)
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
@@ -101,7 +131,7 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
         elif unicodedata.category(char)[0] not in _DROPPED:
             kept.append(char)
             kept_origin.append(source)
-    return "".join(kept), kept_origin
+    return _digits_in_words("".join(kept)), kept_origin
 
 
 def skeleton(text: str) -> str:
