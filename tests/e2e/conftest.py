@@ -75,7 +75,9 @@ class Gateway:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}", "Tus-Resumable": "1.0.0"}
 
-    def start(self) -> None:
+    def start(self, may_exit_with: int | None = None) -> None:
+        """Start and wait until /healthz answers; `may_exit_with`: a process armed to die at
+        a failpoint may reach it (work left from before) before it answers."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -94,6 +96,8 @@ class Gateway:
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
+            if may_exit_with is not None and self.process.poll() == may_exit_with:
+                return
             assert self.process.poll() is None, self.log.read_text()
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as resp:
