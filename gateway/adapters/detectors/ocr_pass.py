@@ -18,8 +18,8 @@ import numpy.typing as npt
 from gateway.adapters.detectors.ocr_gate import ChangeGate
 from gateway.adapters.detectors.text_regions import (
     Box,
-    RecognitionBudget,
     Recognised,
+    RecognitionBudget,
     Region,
     RegionTracker,
     appearance,
@@ -47,7 +47,6 @@ MIN_REGION_HEIGHT = 6
 # Closer looks asked for: new text this long after the last one asked gets its own.
 CLOSER_LOOK_GAP_S = 4.0
 Quad = npt.NDArray[np.float32]  # a detected box's four corners, clockwise from top left
-DENSE_GROUP = -1  # the closer looks share one recognition budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +193,7 @@ class OcrPass:
         kept = [c.same for c in found if c.same is not None]
         wanted = [i for i, c in enumerate(found) if c.same is None]
         self.tracked += len(wanted)  # distinct: new or changed, not seen before
-        group = DENSE_GROUP if frame.reason == TEXT_DENSE else frame.stream
-        granted = wanted[: self.budget.take(group, t, len(wanted))]
+        granted = wanted[: self.budget.take(t, len(wanted))]
         started = time.perf_counter()
         read = self.detector.recognise([crops[i] for i in granted])
         self.recognise_s += time.perf_counter() - started

@@ -12,20 +12,41 @@ import numpy as np
 import numpy.typing as npt
 
 Box = tuple[int, int, int, int]  # x, y, width, height in the text frame
-# The appearance hash: the crop's grey levels on a 32x8 grid, each cell above or below the
-# mean (256 bits); the same text over a moving background differs in a few bits.
-_HASH_GRID = (32, 8)
+# The appearance: the crop's grey levels on a grid 8 cells high and as wide as its aspect
+# (a cell about an eighth of a character), each cell above or below the mean. The same text
+# over a moving background differs in scattered cells; a changed character in a block.
+_HASH_HEIGHT = 8
+_HASH_MAX_WIDTH = 160
+_CHUNK = 6  # columns compared as one block (about one character)
 SAME_POSITION = 0.5  # intersection over union of two boxes at the same place
-SAME_LOOK = 0.15  # share of hash bits that may differ for the same text
+SAME_LOOK = 0.2  # share of a block's cells that may differ for the same text
+SAME_WIDTH = 0.15  # relative difference of width beyond which the text is not the same
 # Unread sample times closer than this (seconds) make one range.
 RANGE_GAP_S = 2.5
+Look = npt.NDArray[np.float32]
 
 
-def appearance(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+def appearance(crop: npt.NDArray[np.uint8]) -> Look:
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    small = cv2.resize(grey, _HASH_GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
-    bits: npt.NDArray[np.bool_] = small > float(small.mean())
-    return bits
+    height, width = grey.shape[:2]
+    cells = max(_CHUNK, min(_HASH_MAX_WIDTH, round(_HASH_HEIGHT * width / max(1, height))))
+    small: Look = cv2.resize(grey, (cells, _HASH_HEIGHT), interpolation=cv2.INTER_AREA).astype(
+        np.float32
+    )
+    return small
+
+
+def same_look(a: Look, b: Look) -> bool:
+    """Two crops' appearances show the same text: about as wide, and no block of columns
+    differs in more than SAME_LOOK of its cells."""
+    if abs(a.shape[1] - b.shape[1]) > SAME_WIDTH * max(a.shape[1], b.shape[1]):
+        return False
+    if b.shape != a.shape:
+        b = cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
+    differ = (a > float(a.mean())) != (b > float(b.mean()))
+    columns = differ.sum(axis=0)
+    blocks = np.add.reduceat(columns, np.arange(0, columns.size, _CHUNK))
+    return bool((blocks <= SAME_LOOK * _CHUNK * _HASH_HEIGHT).all())
 
 
 def overlap(a: Box, b: Box) -> float:
@@ -42,7 +63,7 @@ def overlap(a: Box, b: Box) -> float:
 @dataclass
 class Region:
     box: Box
-    bits: npt.NDArray[np.bool_]
+    bits: Look
 
 
 @dataclass
@@ -51,7 +72,7 @@ class Candidate:
     place looks different) or new (nothing was there)."""
 
     box: Box
-    bits: npt.NDArray[np.bool_]
+    bits: Look
     same: Region | None  # the tracked region it is (as it was when recognised)
     new: bool
 
@@ -62,7 +83,7 @@ class RegionTracker:
 
     regions: list[Region] = field(default_factory=list)
 
-    def match(self, boxes: list[Box], looks: list[npt.NDArray[np.bool_]]) -> list[Candidate]:
+    def match(self, boxes: list[Box], looks: list[Look]) -> list[Candidate]:
         out = []
         for box, bits in zip(boxes, looks, strict=True):
             placed = [r for r in self.regions if overlap(r.box, box) >= SAME_POSITION]
@@ -76,11 +97,8 @@ class RegionTracker:
         self.regions = regions
 
 
-def same_text(region: Region, box: Box, bits: npt.NDArray[np.bool_]) -> bool:
-    return (
-        overlap(region.box, box) >= SAME_POSITION
-        and float(np.count_nonzero(region.bits != bits)) <= SAME_LOOK * bits.size
-    )
+def same_text(region: Region, box: Box, bits: Look) -> bool:
+    return overlap(region.box, box) >= SAME_POSITION and same_look(region.bits, bits)
 
 
 @dataclass
@@ -91,7 +109,7 @@ class Recognised:
     limit: int = 256
     regions: list[Region] = field(default_factory=list)
 
-    def find(self, box: Box, bits: npt.NDArray[np.bool_]) -> Region | None:
+    def find(self, box: Box, bits: Look) -> Region | None:
         return next((r for r in reversed(self.regions) if same_text(r, box, bits)), None)
 
     def add(self, region: Region) -> None:
@@ -101,19 +119,19 @@ class Recognised:
 
 @dataclass
 class RecognitionBudget:
-    """At most `per_minute` recognitions per minute of video in each group of streams (a
-    time segment's decode; the closer looks together), so the count does not depend on how
-    the parallel decodes interleave."""
+    """At most `per_minute` recognitions per minute of video, every stream together. Past
+    it, which regions were read first depends on how parallel decodes interleave; the
+    decision then says its coverage is partial, and on_overload decides at least."""
 
     per_minute: int
-    _used: dict[tuple[int, int], int] = field(default_factory=dict)
+    _used: dict[int, int] = field(default_factory=dict)
     _unread: list[float] = field(default_factory=list)
     recognised: int = 0
 
-    def take(self, group: int, timestamp_s: float, wanted: int) -> int:
+    def take(self, timestamp_s: float, wanted: int) -> int:
         """How many of `wanted` recognitions at this time fit; the time is recorded as
         unread when not all do."""
-        key = (group, int(timestamp_s // 60))
+        key = int(timestamp_s // 60)
         granted = max(0, min(wanted, self.per_minute - self._used.get(key, 0)))
         self._used[key] = self._used.get(key, 0) + granted
         self.recognised += granted
