@@ -40,6 +40,7 @@ class ChangeGate:
 
     budget: OcrBudget
     duration_s: float
+    closer: bool = False  # a closer look around new text: reduced size only (cost)
     _last: npt.NDArray[np.int16] | None = None
     _last_full: float | None = None
     _full_used: dict[int, int] = field(default_factory=dict)
@@ -55,7 +56,10 @@ class ChangeGate:
             self._last = grey
             return "flat"
         how: How = "small"
-        if self._last is None or self._last_full is None:
+        if self.closer:
+            if self._last is not None and not (np.abs(grey - self._last) >= budget.still).any():
+                return "reuse"
+        elif self._last is None or self._last_full is None:
             how = "full"
         else:
             changed = np.abs(grey - self._last) >= budget.still

@@ -164,7 +164,11 @@ class OcrPass:
 
     def _stream(self, frame: SampledFrame) -> _Stream:
         if frame.stream not in self._streams:
-            gate = ChangeGate(self.detector.budget, self.subject.media.duration_s)
+            gate = ChangeGate(
+                self.detector.budget,
+                self.subject.media.duration_s,
+                closer=frame.reason == TEXT_DENSE,
+            )
             self._streams[frame.stream] = _Stream(gate)
         return self._streams[frame.stream]
 
