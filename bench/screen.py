@@ -3,7 +3,9 @@
     python bench/screen.py [--minutes 10] [--detectors all|nsfw] [--workdir /work]
 
 --detectors all: every default detector (open_nsfw, OCR, QR codes, subtitles, titles);
-nsfw: open_nsfw alone. Per detector: its seconds, and for OCR the frames it read and skipped.
+nsfw: open_nsfw alone. Per detector: its seconds; for OCR, per stage: the frames through
+text detection and by detection size, ms of detection per frame, text regions tracked and
+recognised, ms of recognition in all and per region.
 
 Makes a 1080p30 H.264 clip twice — x264 defaults (B-frames) and a phone-like encoding (no
 B-frames, 1 s GOP, ~10 Mbit/s) — then, for each: the screening wall time with the default
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.adapters.media.sampler import PARALLEL_SEGMENTS, split_segments  # noqa: E402
+from gateway.adapters.media.selection import main_select  # noqa: E402
 from gateway.domain.media import SamplingPlan, VideoStream  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
 from gateway.runtime.wiring import build_screener  # noqa: E402
@@ -84,10 +87,7 @@ def bare_sampling_s(
 ) -> float:
     """The same decodes and filters to /dev/null, segments at once as the sampler runs them."""
     sampler = screener.sampler
-    select = (
-        f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
-        f"+gt(scene\\,{plan.scene_threshold})',scale={plan.frame_size}:{plan.frame_size}"
-    )
+    select = f"{main_select(plan, video)},scale={plan.frame_size}:{plan.frame_size}"
     segments = split_segments(duration, plan.parallel_segments or PARALLEL_SEGMENTS)
     started = time.perf_counter()
     children = []
@@ -114,15 +114,28 @@ def bare_sampling_s(
 
 
 class OcrFrames(logging.Handler):
-    """The OCR pass logs the frames it read and skipped (its gate and budget)."""
+    """The OCR pass logs what it read: frames by detection size, regions, seconds."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.last: dict[str, int] = {}
+        self.last: dict[str, Any] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == "ocr.frames":
-            self.last = {"read": record.read, "skipped": record.skipped}  # type: ignore[attr-defined]
+        if record.getMessage() == "ocr.reading":
+            read = record.__dict__
+            frames, recognised = read["frames"], read["recognised"]
+            self.last = {
+                "frames_detected": frames,
+                "by_detection": read["sizes"],
+                "detection_ms_per_frame": round(1000 * read["detect_s"] / max(1, frames), 1),
+                "regions_tracked": read["tracked"],
+                "regions_recognised": recognised,
+                "recognition_ms": round(1000 * read["recognise_s"]),
+                "recognition_ms_per_region": round(
+                    1000 * read["recognise_s"] / max(1, recognised), 1
+                ),
+                "unread": read["unread"],
+            }
 
 
 def main() -> None:
@@ -139,8 +152,8 @@ def main() -> None:
         screener.detectors = [d for d in screener.detectors if d.name.startswith("open_nsfw")]
         screener.plan = dataclasses.replace(screener.plan, text_side=0)
     ocr_frames = OcrFrames()
-    logging.getLogger("gateway.adapters.detectors.ocr").addHandler(ocr_frames)
-    logging.getLogger("gateway.adapters.detectors.ocr").setLevel(logging.INFO)
+    logging.getLogger("gateway.adapters.detectors.ocr_pass").addHandler(ocr_frames)
+    logging.getLogger("gateway.adapters.detectors.ocr_pass").setLevel(logging.INFO)
     results: dict[str, Any] = {
         "minutes": args.minutes,
         "detectors": [d.name for d in screener.detectors],
@@ -170,7 +183,8 @@ def main() -> None:
                     )
                 ),
                 "stage_s": {k: round(v, 2) for k, v in result.stage_seconds.items()},
-                "ocr_frames": ocr_frames.last,
+                "ocr": ocr_frames.last,
+                "coverage": result.sampling.coverage,
                 "bare_sampling_s": round(bare, 2),
                 "screening_over_bare": round(wall / bare, 2),
                 "verdict": result.decision.verdict.name.lower(),

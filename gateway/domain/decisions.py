@@ -61,6 +61,26 @@ class DenseSampling(_Record):
     why: str
 
 
+class CoverageGapRecord(_Record):
+    """Text a detector did not read: why, and the video time ranges (seconds) left unread."""
+
+    detector: str
+    reason: str
+    ranges: tuple[tuple[float, float], ...]
+
+
+class TextSampling(_Record):
+    """How frames were read for text: a frame every `step_s` through text detection, each
+    distinct text region recognised once, closer looks around new text."""
+
+    step_s: float
+    frames: int  # frames that went through text detection
+    regions_tracked: int = 0  # text regions found (a region seen again is one region)
+    regions_recognised: int = 0  # regions new or changed, recognised (bounded per minute)
+    regions_per_minute: int = 0  # the bound
+    dense: DenseSampling | None = None
+
+
 class SamplingRecord(_Record):
     interval_s: float
     scene_threshold: float
@@ -68,6 +88,11 @@ class SamplingRecord(_Record):
     dense: DenseSampling
     frames: int
     tenant_thresholds: dict[str, dict[str, float]] | None = None
+    text: TextSampling | None = None
+    # "partial": some detector reached a bound and did not read everything (`gaps` says
+    # what and where); the policy's on_overload decided for its items. Never silent.
+    coverage: Literal["full", "partial"] = "full"
+    gaps: tuple[CoverageGapRecord, ...] = ()
 
 
 class MediaSummary(_Record):

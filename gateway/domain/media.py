@@ -76,15 +76,27 @@ class MediaFacts:
     subtitles: tuple[SubtitleStream, ...] = ()
 
 
+# Why a frame was sampled, which says who looks at it.
+INTERVAL = "interval_or_scene"  # the interval or a scene cut: every detector
+TEXT = "text"  # between interval samples, at the text step: text readers only
+DENSE = "dense"  # the image models' closer look around a suspicious frame
+TEXT_DENSE = "text_dense"  # the text readers' closer look around new text
+IMAGE_REASONS = frozenset({INTERVAL, DENSE})
+TEXT_REASONS = frozenset({INTERVAL, TEXT, TEXT_DENSE})
+
+
 @dataclass(frozen=True, slots=True)
 class SampledFrame:
     timestamp_s: float
-    reason: str  # "interval_or_scene" or "dense"
+    reason: str  # INTERVAL, TEXT, DENSE or TEXT_DENSE
     # [height, width, 3] uint8 RGB (a numpy array); the domain passes it on, never looks in.
     pixels: Any
     # The frame upright at its own aspect, at most SamplingPlan.text_side on its long side,
     # for detectors that read text or codes; None when no such detector is on.
     text_pixels: Any = None
+    # The decode it came from (a time segment, a dense window): frames of one stream arrive
+    # in time order, streams interleave.
+    stream: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +109,14 @@ class SamplingPlan:
     text_side: int = 0  # and at their own aspect up to this long side, for OCR (0: not)
     dense: bool = True  # look closer around suspicious frames (off only to measure its worth)
     parallel_segments: int = 0  # decoders run at once on a long video; 0: one per core
+    # With text readers on: a frame at least this often for them (0: the interval only);
+    # frames between interval samples go to the text readers only.
+    text_step_s: float = 0.0
+    text_dense_windows: int = 20  # closer looks around new text per screening at most
+
+    @property
+    def step_s(self) -> float:
+        """The sampling step: the text step when it is shorter than the interval."""
+        if self.text_side and 0 < self.text_step_s < self.interval_s:
+            return self.text_step_s
+        return self.interval_s

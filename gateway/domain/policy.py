@@ -77,6 +77,9 @@ class Policy(_Frozen):
     # For review items no clause explains (a screening that failed every attempt).
     default_severity: int = Field(default=3, ge=1, le=5)
     default_sla_minutes: int = Field(default=240, ge=1)
+    # What a screening that could not read everything decides for the items fed by the
+    # detector that stopped (OCR past its bound of regions per minute): never pass.
+    on_overload: Literal["review", "block"] = "review"
 
     def labels(self) -> set[str]:
         return {rule.label for item in self.items for rule in item.detectors}
@@ -176,6 +179,17 @@ class DetectorFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageGap:
+    """What a detector did not read (it reached a bound): its labels, why, and the video
+    time ranges (seconds) left unread. Items it feeds fall back to the policy's on_overload."""
+
+    detector: str
+    labels: tuple[str, ...]
+    reason: str
+    ranges: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     item_id: str
     clause: str
@@ -196,9 +210,13 @@ class Decision:
 
 
 def decide(
-    policy: Policy, signals: Iterable[Signal], failures: Iterable[DetectorFailure] = ()
+    policy: Policy,
+    signals: Iterable[Signal],
+    failures: Iterable[DetectorFailure] = (),
+    gaps: Iterable[CoverageGap] = (),
 ) -> Decision:
-    """Total and deterministic: the strictest verdict any item reaches, with its evidence."""
+    """Total and deterministic: the strictest verdict any item reaches, with its evidence.
+    A coverage gap gives each item one of its labels feeds its on_overload verdict."""
     by_label: dict[str, list[Signal]] = {}
     for signal in signals:
         by_label.setdefault(signal.label, []).append(signal)
@@ -223,6 +241,7 @@ def decide(
             hit = _evaluate(item, rule, by_label.get(rule.label, []))
             if hit is not None:
                 hits.append(hit)
+    hits += _overloaded(policy, gaps)
     hits.sort(key=lambda h: (-h.verdict, h.item_id, h.label))
     verdict = max((h.verdict for h in hits), default=Verdict.PASS)
     return Decision(verdict, tuple(hits), policy.id, policy.version)
@@ -251,3 +270,19 @@ def _evaluate(item: PolicyItem, rule: LabelRule, signals: list[Signal]) -> Hit |
                 tuple(reached[:10]),
             )
     return None
+
+
+def _overloaded(policy: Policy, gaps: Iterable[CoverageGap]) -> list[Hit]:
+    hits = []
+    for gap in gaps:
+        unread = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in gap.ranges[:10])
+        more = f" and {len(gap.ranges) - 10} more" if len(gap.ranges) > 10 else ""
+        for item in policy.items:
+            label = next((r.label for r in item.detectors if r.label in gap.labels), None)
+            if label is not None:
+                reason = f"coverage partial: {gap.detector} {gap.reason}; not read: {unread}{more}"
+                verdict = Verdict[policy.on_overload.upper()]
+                hits.append(
+                    Hit(item.id, item.clause, item.text_zh, verdict, label, 0.0, (), reason)
+                )
+    return hits

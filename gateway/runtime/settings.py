@@ -49,8 +49,14 @@ class Settings(BaseSettings):
     # matched against policies/keywords/*.txt and policies/domains/*.txt.
     ocr: bool = True  # off: no OCR (keyword lists still read subtitles, titles and QR codes)
     ocr_threads: int = Field(default=2, ge=1, le=64)
-    ocr_frames_per_window: int = Field(default=2, ge=1)  # OCR budget: frames read per window...
-    ocr_window_s: float = Field(default=15.0, gt=0)  # ...of this many seconds of video
+    # Every frame sampled at this step goes through text detection (the image models still
+    # see one per VODGATE_SAMPLE_INTERVAL_S); distinct text regions are recognised once each,
+    # at most this many per minute of video (past it: coverage partial, the policy's
+    # on_overload decides); detection runs with the frame's short side at this many pixels
+    # (the full text frame where small text must be found).
+    ocr_text_step_s: float = Field(default=1.0, gt=0, le=1.0)
+    ocr_regions_per_minute: int = Field(default=120, ge=1)
+    ocr_det_side: int = Field(default=256, ge=96, le=1080)
     text_frame_side: int = Field(default=960, ge=256, le=1920)  # long side of frames OCR reads
     screening_workers: int = Field(default=1, ge=0)  # in-process screening workers (0: none)
     # Cores one screening may use: decoders at once, OCR and model threads (0: this machine's

@@ -462,6 +462,7 @@ def build_screener(
         interval_s=settings.sample_interval_s,
         text_side=settings.text_frame_side,
         parallel_segments=settings.screening_cores,
+        text_step_s=settings.ocr_text_step_s if settings.ocr else 0.0,
     )
     text = _text_screening(settings)
     banks = [] if engine is None else [_bank_matcher(engine)]
@@ -486,7 +487,9 @@ def _text_screening(settings: Settings) -> TextScreening:
     from gateway.adapters.detectors.ocr_gate import OcrBudget
     from gateway.adapters.detectors.registry import TextScreening
 
-    budget = OcrBudget(window_s=settings.ocr_window_s, per_window=settings.ocr_frames_per_window)
+    budget = OcrBudget(
+        det_side=settings.ocr_det_side, regions_per_minute=settings.ocr_regions_per_minute
+    )
     threads = settings.ocr_threads
     if settings.screening_cores:
         threads = min(threads, settings.screening_cores)

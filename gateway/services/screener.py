@@ -1,8 +1,10 @@
 """Screening: probe -> licence re-check -> sample frames -> classify -> decide, with evidence.
 
-Frames flow from one ffmpeg decode through the classifiers in batches; a frame that scores
-above the policy's review threshold on any label asks for a dense look around it (frames
-several times a second), which catches short segments the fixed interval steps over.
+Frames flow from one ffmpeg decode through the detectors in batches: the image models see
+one frame per interval and scene cuts; text readers also see the frames sampled at the text
+step between them. A frame that scores above the policy's review threshold on any label asks
+for a dense look around it (frames several times a second), which catches short segments the
+fixed interval steps over; new text asks for one for the text readers.
 """
 
 from __future__ import annotations
@@ -10,61 +12,51 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-from PIL import Image, ImageDraw
+from typing import Any, TypeVar
 
 from gateway.domain.decisions import (
-    DecisionRecord,
+    CoverageGapRecord,
     DenseSampling,
-    EvidenceFrame,
-    FrameScore,
-    HitRecord,
-    MediaSummary,
-    PolicyRef,
     SamplingRecord,
+    TextSampling,
 )
-from gateway.domain.media import MediaFacts, SampledFrame, SamplingPlan
-from gateway.domain.policy import Decision, DetectorFailure, Policy, Signal, Verdict, decide
-from gateway.domain.ports.detection import Detector, DetectorPass, ScreeningSubject
+from gateway.domain.media import (
+    IMAGE_REASONS,
+    TEXT_REASONS,
+    SampledFrame,
+    SamplingPlan,
+    VideoStream,
+)
+from gateway.domain.policy import CoverageGap, DetectorFailure, Policy, Signal, decide
+from gateway.domain.ports.detection import (
+    Detector,
+    DetectorPass,
+    ScreeningSubject,
+    TextFramePass,
+    TextReading,
+)
 from gateway.domain.ports.media import FrameSampler, Prober
+from gateway.services.screening_record import (
+    MAX_EVIDENCE_FRAMES,
+    ScreeningResult,
+    decision_record,
+    evidence_of,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+__all__ = ["Screener", "ScreeningResult", "decision_record"]
 
-# Evidence thumbnails kept per screening: enough to show each fired clause, bounded memory.
-MAX_EVIDENCE_FRAMES = 12
 # Dense windows opened per screening: a clip that is suspicious everywhere needs a human,
 # not a thousand windows.
 MAX_DENSE_WINDOWS = 20
-THUMBNAIL_QUALITY = 80
 # Text seen but judged by no policy item (a QR code to an unlisted domain), kept as evidence.
 MAX_OBSERVED = 50
-
-
-@dataclass
-class Evidence:
-    timestamp_s: float
-    reason: str
-    jpeg: bytes
-
-
-@dataclass
-class ScreeningResult:
-    decision: Decision
-    probe: MediaFacts
-    sampling: SamplingRecord
-    frames_sampled: int
-    stage_seconds: dict[str, float]
-    evidence: list[Evidence] = field(default_factory=list)
-    models: list[str] = field(default_factory=list)
-    observed: list[Signal] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +69,13 @@ class _Run:
     suspicious: list[float] = field(default_factory=list)
     failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # per detector, all its calls
+
+    def text_passes(self) -> list[tuple[str, TextFramePass]]:
+        return [
+            (name, opened)
+            for name, (_, opened) in self.passes.items()
+            if isinstance(opened, TextFramePass) and name not in self.failed
+        ]
 
 
 class Screener:
@@ -128,6 +127,8 @@ class Screener:
         for centre in windows:
             dense = self.sampler.sample_dense(path, self.plan, centre, video=probe.video)
             count += await self._classify_stream(dense, run, dense=True)
+        text_windows = await self._closer_looks_at_text(path, probe.video, run)
+        count += sum(text_windows.values())
         timings["sample_and_classify"] = time.perf_counter() - started
         started = time.perf_counter()
         for detector, opened in list(run.passes.values()):
@@ -135,14 +136,19 @@ class Screener:
                 run.signals.extend(await self._guarded(run, detector, opened.finish) or [])
         timings["whole_video_detectors"] = time.perf_counter() - started
         timings.update({f"detector:{name}": s for name, s in run.seconds.items()})
+        readings = {name: opened.reading() for name, opened in run.text_passes()}
+        for name, reading in readings.items():
+            timings[f"text_detect:{name}"] = reading.detect_s
+            timings[f"text_recognise:{name}"] = reading.recognise_s
+        gaps = [gap for reading in readings.values() for gap in reading.gaps]
 
         failures = [
             DetectorFailure(label, f"{detector}: {reason}")
             for detector, (labels, reason) in run.failed.items()
             for label in labels
         ]
-        decision = decide(policy, run.signals, failures)
-        evidence = await asyncio.to_thread(_evidence, decision, run.kept)  # JPEG encoding
+        decision = decide(policy, run.signals, failures, gaps)
+        evidence = await asyncio.to_thread(evidence_of, decision, run.kept)  # JPEG encoding
         sampling = SamplingRecord(
             interval_s=self.plan.interval_s,
             scene_threshold=self.plan.scene_threshold,
@@ -155,6 +161,9 @@ class Screener:
             ),
             frames=count,
             tenant_thresholds={k: dict(v) for k, v in overrides.items()} if overrides else None,
+            text=_text_sampling(self.plan, readings, tuple(text_windows)),
+            coverage="partial" if gaps else "full",
+            gaps=tuple(_gap_record(gap) for gap in gaps),
         )
         labels = policy.labels()
         observed = [s for s in run.signals if s.label not in labels and s.text is not None]
@@ -200,6 +209,21 @@ class Screener:
             seconds = run.seconds.get(detector.name, 0.0) + time.perf_counter() - started
             run.seconds[detector.name] = seconds
 
+    async def _closer_looks_at_text(
+        self, path: Path, video: VideoStream, run: _Run
+    ) -> dict[float, int]:
+        """Frames a few times a second around new text, for the text readers (bounded):
+        the window centres and the frames each gave."""
+        asked = [t for _, opened in run.text_passes() for t in opened.closer_looks()]
+        if not (self.plan.dense and asked):
+            return {}
+        centres = _merge_windows(asked, 2 * self.plan.dense_window_s)
+        counts = {}
+        for centre in centres[: self.plan.text_dense_windows]:
+            dense = self.sampler.sample_dense(path, self.plan, centre, video=video, for_text=True)
+            counts[centre] = await self._classify_stream(dense, run, dense=True)
+        return counts
+
     async def _classify_stream(self, frames: Any, run: _Run, *, dense: bool) -> int:
         batch: list[SampledFrame] = []
         count = 0
@@ -215,8 +239,11 @@ class Screener:
     async def _classify_batch(self, batch: list[SampledFrame], run: _Run, dense: bool) -> int:
         new: list[Signal] = []
         for detector, opened in run.passes.values():
-            if detector.name not in run.failed:
-                detect = functools.partial(opened.detect, batch)
+            # Text readers see the frames sampled for text too; the rest, the image frames.
+            wanted = TEXT_REASONS if isinstance(opened, TextFramePass) else IMAGE_REASONS
+            frames = [frame for frame in batch if frame.reason in wanted]
+            if frames and detector.name not in run.failed:
+                detect = functools.partial(opened.detect, frames)
                 new.extend(await self._guarded(run, detector, detect) or [])
         run.signals.extend(new)
         threshold = self.policy.review_threshold
@@ -242,105 +269,25 @@ def _merge_windows(times: list[float], half_width: float) -> list[float]:
     return centres
 
 
-def _evidence(decision: Decision, kept: dict[float, SampledFrame]) -> list[Evidence]:
-    wanted: list[float] = []
-    boxes: dict[float, list[tuple[int, int, int, int]]] = {}
-    for hit in decision.hits:
-        for signal in hit.frames:
-            if signal.timestamp_s in kept and signal.timestamp_s not in wanted:
-                wanted.append(signal.timestamp_s)
-            if signal.box is not None:
-                boxes.setdefault(signal.timestamp_s, []).append(signal.box)
-    evidence = [
-        _thumbnail(kept[timestamp], boxes.get(timestamp, []))
-        for timestamp in wanted[:MAX_EVIDENCE_FRAMES]
-    ]
-    for hit in decision.hits:  # pictures detectors made (a bank match: both sides)
-        for signal in hit.frames:
-            evidence += [
-                Evidence(signal.timestamp_s, caption, jpeg) for caption, jpeg in signal.pictures
-            ]
-    return evidence[: 2 * MAX_EVIDENCE_FRAMES]
+def _gap_record(gap: CoverageGap) -> CoverageGapRecord:
+    return CoverageGapRecord(detector=gap.detector, reason=gap.reason, ranges=gap.ranges)
 
 
-def _thumbnail(frame: SampledFrame, boxes: list[tuple[int, int, int, int]]) -> Evidence:
-    """The frame as a JPEG; a text hit's box drawn on the frame the text was read from."""
-    pixels = frame.text_pixels if boxes and frame.text_pixels is not None else frame.pixels
-    image = Image.fromarray(pixels)
-    if boxes:
-        draw = ImageDraw.Draw(image)
-        for x, y, width, height in boxes:
-            draw.rectangle(
-                (x - 2, y - 2, x + width + 2, y + height + 2), outline=(255, 0, 0), width=3
-            )
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
-    return Evidence(frame.timestamp_s, frame.reason, buffer.getvalue())
-
-
-def decision_record(
-    result: ScreeningResult,
-    evidence: Sequence[EvidenceFrame] | None = None,
-    declared_vs_file: Mapping[str, Any] | None = None,
-) -> DecisionRecord:
-    """The screening as one DecisionRecord (stored, shown by the API and `vodgate scan`).
-    `evidence` names the saved thumbnails; without it, each is described unsaved."""
-    decision = result.decision
-    return DecisionRecord(
-        verdict=_verdict_name(decision.verdict),
-        policy=PolicyRef(id=decision.policy_id, version=decision.policy_version),
-        models=tuple(result.models),
-        clauses=tuple(sorted({h.item_id for h in decision.hits})),
-        hits=tuple(
-            HitRecord(
-                item=h.item_id,
-                clause=h.clause,
-                text_zh=h.text_zh,
-                verdict=_verdict_name(h.verdict),
-                label=h.label,
-                threshold=h.threshold,
-                reason=h.reason,
-                frames=tuple(_frame_score(s) for s in h.frames),
-            )
-            for h in decision.hits
+def _text_sampling(
+    plan: SamplingPlan, readings: dict[str, TextReading], windows: tuple[float, ...]
+) -> TextSampling | None:
+    if not readings:
+        return None
+    return TextSampling(
+        step_s=plan.step_s,
+        frames=sum(r.frames for r in readings.values()),
+        regions_tracked=sum(r.regions_tracked for r in readings.values()),
+        regions_recognised=sum(r.regions_recognised for r in readings.values()),
+        regions_per_minute=max(r.regions_per_minute for r in readings.values()),
+        dense=DenseSampling(
+            fps=plan.dense_fps,
+            window_s=plan.dense_window_s,
+            around_s=windows,
+            why="new text",
         ),
-        sampling=result.sampling,
-        media=MediaSummary.of(result.probe),
-        evidence=tuple(evidence if evidence is not None else _unsaved(result.evidence)),
-        stage_seconds={k: round(v, 3) for k, v in result.stage_seconds.items()},
-        declared_vs_file=declared_vs_file,
-        observed=tuple(_frame_score(s) for s in result.observed),
-    )
-
-
-def _unsaved(evidence: list[Evidence]) -> list[EvidenceFrame]:
-    return [
-        EvidenceFrame(timestamp_s=e.timestamp_s, reason=e.reason, bytes=len(e.jpeg))
-        for e in evidence
-    ]
-
-
-def _verdict_name(verdict: Verdict) -> Literal["pass", "review", "block"]:
-    names: dict[Verdict, Literal["pass", "review", "block"]] = {
-        Verdict.PASS: "pass",
-        Verdict.REVIEW: "review",
-        Verdict.BLOCK: "block",
-    }
-    return names[Verdict(verdict)]
-
-
-def _frame_score(signal: Signal) -> FrameScore:
-    return FrameScore(
-        timestamp_s=signal.timestamp_s,
-        score=round(signal.score, 4),
-        detector=signal.detector,
-        text=signal.text,
-        box=signal.box,
-        reference=signal.reference,
-        bank=signal.bank,
-        term=signal.term,
-        normalised=signal.normalised,
-        span=signal.span,
-        end_s=signal.end_s,
-        source=signal.source,
     )

@@ -4,14 +4,12 @@ on-screen licence number, QR codes, and hostile text input."""
 
 from __future__ import annotations
 
-import logging
-import math
 from pathlib import Path
 
 import pytest
 
 from gateway.adapters.detectors.ocr import OcrDetector
-from gateway.adapters.detectors.ocr_gate import OcrBudget, OcrGate
+from gateway.adapters.detectors.ocr_gate import OcrBudget
 from gateway.adapters.detectors.registry import TextScreening, load_text_detectors
 from gateway.adapters.media.probe import FfprobeProber
 from gateway.adapters.media.sampler import FfmpegFrameSampler
@@ -22,7 +20,6 @@ from gateway.domain.decisions import DecisionRecord
 from gateway.domain.media import SamplingPlan
 from gateway.runtime.settings import PROJECT_ROOT
 from gateway.services.screener import Screener, decision_record
-from tests.media import run
 from tests.text_media import caption, qr_clip, srt_file, text_clip
 
 POLICIES = PROJECT_ROOT / "policies"
@@ -34,12 +31,13 @@ def screener() -> Screener:
     return text_screener()
 
 
-def text_screener() -> Screener:
-    """The text detectors with the shipped lists and policy; a sample every second (text
-    shown for a shorter time than the interval can fall between samples)."""
-    detectors = load_text_detectors(TextScreening(POLICIES), FfmpegSubtitleReader())
+def text_screener(budget: OcrBudget | None = None) -> Screener:
+    """The text detectors with the shipped lists and policy, sampled as the gateway does: a
+    frame for text every second, one for the image models every two."""
+    text = TextScreening(POLICIES, budget=budget or OcrBudget())
+    detectors = load_text_detectors(text, FfmpegSubtitleReader())
     policy = load_content_policy(POLICIES / "prohibited-content.yaml")
-    plan = SamplingPlan(interval_s=1.0, text_side=960)
+    plan = SamplingPlan(interval_s=2.0, text_side=960, text_step_s=1.0)
     return Screener(FfprobeProber(), FfmpegFrameSampler(), detectors, policy, plan)
 
 
@@ -224,41 +222,6 @@ async def test_a_bitmap_or_broken_subtitle_track_does_not_stop_screening(
     clip = text_clip(tmp_path / "broken.mkv", 3, [], size="320x240", subtitles=broken)
     record = await screen(screener, clip)
     assert record.verdict == "pass"
-
-
-async def test_text_noise_on_every_frame_stays_within_the_ocr_budget(
-    screener: Screener, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    clip = tmp_path / "noise.mp4"
-    run(
-        "-f", "lavfi", "-i", "nullsrc=s=960x540:r=5:d=40,geq=random(1)*255:128:128",
-        "-vf", caption("%{eif\\:n\\:d} 滚动文字 %{eif\\:t*1000\\:d}", start_s=0, end_s=40,
-                       size=40, y="200"),
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip),
-    )  # fmt: skip
-    with caplog.at_level(logging.INFO, logger="gateway.adapters.detectors.ocr"):
-        result = await screener.screen(clip, None, LICENCE)
-    (record,) = [r for r in caplog.records if r.getMessage() == "ocr.frames"]
-    budget = OcrBudget()
-    assert result.frames_sampled >= 40
-    windows = math.ceil(40 / budget.window_s)  # the clip is 40 s long
-    assert record.read <= budget.per_window * windows  # type: ignore[attr-defined]
-
-
-def test_the_gate_reads_changes_and_skips_repeats() -> None:
-    import numpy as np
-
-    gate = OcrGate(OcrBudget(per_window=100, every_nth=3), duration_s=100.0)
-    blank = np.zeros((54, 96, 3), np.uint8)
-    text = blank.copy()
-    text[20:30, 10:80] = 255
-    moved = blank.copy()
-    moved[40:50, 10:80] = 255
-    wants = [
-        gate.wants(float(t), f) for t, f in enumerate([blank, text, text, text, text, text, moved])
-    ]
-    # blank holds no text; text appears (read); repeats skipped until the every-nth read.
-    assert wants == [False, True, False, False, False, True, True]
 
 
 def test_ocr_reads_chinese_and_english(screener: Screener) -> None:

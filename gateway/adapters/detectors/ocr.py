@@ -1,62 +1,54 @@
 """OcrDetector: PP-OCRv4 text detection and Chinese/English recognition (the ONNX models that
-ship in the `rapidocr-onnxruntime` wheel) on the frames the OCR gate picks, in one thread of
-its own. Each line read is matched against the keyword and domain lists; the lines read in
-the opening and closing seconds are searched for a licence number (3.1.10.1)."""
+ship in the `rapidocr-onnxruntime` wheel), as two stages run separately in one thread of
+their own: detection on every text frame (at a reduced size or the frame's full size), and
+recognition only of the regions that are new or changed (OcrPass tracks them). Each line
+read is matched against the keyword and domain lists; the lines read in the opening and
+closing seconds are searched for a licence number (3.1.10.1)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
-from gateway.adapters.detectors.ocr_gate import OcrBudget, OcrGate
-from gateway.adapters.detectors.text_signals import text_labels, text_signals
-from gateway.adapters.text.live_lists import ListSnapshot, LiveLists
+from gateway.adapters.detectors.ocr_gate import OcrBudget
+from gateway.adapters.detectors.ocr_pass import (
+    LICENCE_LABEL,
+    MIN_TEXT_SCORE,
+    OcrPass,
+    Quad,
+    TextLine,
+    box_of,
+    legible,
+)
+from gateway.adapters.detectors.text_signals import text_labels
+from gateway.adapters.text.live_lists import LiveLists
 from gateway.domain.errors import ConfigError
-from gateway.domain.licence_on_screen import differs, shown_numbers
-from gateway.domain.media import SampledFrame
-from gateway.domain.policy import Signal
 from gateway.domain.ports.detection import ScreeningSubject
 
-logger = logging.getLogger(__name__)
-
-LICENCE_LABEL = "licence_number:mismatch"
-# A line shorter than this (in letters and digits) is noise: at default thresholds the
-# models read single glyphs ("O", "口") on textless frames.
-MIN_TEXT_CHARS = 2
-# Recognition confidence below this is not text anyone could read.
-MIN_TEXT_SCORE = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class TextLine:
-    timestamp_s: float
-    text: str
-    score: float
-    box: tuple[int, int, int, int]  # x, y, width, height in the text frame
+T = TypeVar("T")
 
 
 class OcrDetector:
     def __init__(
         self, lists: LiveLists, *, threads: int = 2, budget: OcrBudget | None = None
     ) -> None:
-        """Blocking (loads three models): at start-up, in a thread."""
+        """Blocking (loads the models): at start-up, in a thread."""
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
             raise ConfigError(
                 "OCR needs rapidocr-onnxruntime (make deps installs it with --no-deps)"
             ) from exc
-        # det_limit_side_len: frames arrive at most 960 px long, ~540 short; "min" keeps
-        # them at their size (a larger limit would enlarge them: 2.5x the cost, no gain).
+        # Frames are sized here (multiples of 32) before detection; limit type "min" with a
+        # tiny limit keeps them as they come (it only ever enlarges).
         self._engine: Any = RapidOCR(
-            det_limit_side_len=540,
+            det_limit_side_len=32,
             intra_op_num_threads=threads,
             inter_op_num_threads=1,
             text_score=MIN_TEXT_SCORE,
@@ -72,93 +64,59 @@ class OcrDetector:
 
     def warm_up(self) -> None:
         self.read_lines(np.zeros((540, 960, 3), np.uint8), 0.0)
+        self.find_text(np.zeros((540, 960, 3), np.uint8), self.budget.det_side)
 
     async def state(self, tenant_id: str | None, declared: Mapping[str, str]) -> str:
         number = declared.get("licence_number", "")  # compared with what is on screen
         return f"{self.name}:{await self.lists.state()}:{number}"
 
     async def begin(self, subject: ScreeningSubject) -> OcrPass:
-        return OcrPass(
-            self,
-            await self.lists.current(),
-            subject,
-            OcrGate(self.budget, subject.media.duration_s),
-        )
+        return OcrPass(self, await self.lists.current(), subject)
 
-    async def read(self, pixels: npt.NDArray[np.uint8], timestamp_s: float) -> list[TextLine]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.read_lines, pixels, timestamp_s)
+    async def run(self, call: Callable[[], T]) -> T:
+        """A blocking call in OCR's own thread (one at a time: the models' threads are set)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def find_text(self, bgr: npt.NDArray[np.uint8], side: int | None) -> list[Quad]:
+        """Blocking: text boxes in a BGR frame, detected with its short side scaled down to
+        `side` (None: at its own size), in the frame's coordinates."""
+        height, width = bgr.shape[:2]
+        scale = 1.0 if side is None else min(1.0, side / min(height, width))
+        if scale == 1.0:  # the engine rounds the size to multiples of 32 and maps boxes back
+            quads, _ = self._engine.text_det(np.ascontiguousarray(bgr))
+            return [np.asarray(q, np.float32) for q in quads] if quads is not None else []
+        size = (max(32, round(width * scale / 32) * 32), max(32, round(height * scale / 32) * 32))
+        image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        quads, _ = self._engine.text_det(image)
+        if quads is None:
+            return []
+        factor = np.array([width / size[0], height / size[1]], np.float32)
+        return [np.asarray(q, np.float32) * factor for q in quads]
+
+    def crop(self, bgr: npt.NDArray[np.uint8], quad: Quad) -> npt.NDArray[np.uint8]:
+        crop: npt.NDArray[np.uint8] = self._engine.get_crop_img_list(bgr, [quad])[0]
+        return crop
+
+    def recognise(self, crops: list[npt.NDArray[np.uint8]]) -> list[tuple[str, float]]:
+        """Blocking: each crop's text and confidence."""
+        if not crops:
+            return []
+        results, _ = self._engine.text_rec(crops)
+        return [(str(text), float(score)) for text, score in results]
 
     def read_lines(self, pixels: npt.NDArray[np.uint8], timestamp_s: float) -> list[TextLine]:
-        """Blocking: the text lines in one RGB frame."""
-        result, _ = self._engine(np.ascontiguousarray(pixels[:, :, ::-1]), use_cls=False)
-        lines = []
-        for points, text, score in result or ():
-            if sum(ch.isalnum() for ch in text) < MIN_TEXT_CHARS:
-                continue
-            xs = [int(p[0]) for p in points]
-            ys = [int(p[1]) for p in points]
-            box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-            lines.append(TextLine(timestamp_s, str(text), float(score), box))
-        return lines
+        """Blocking: the text lines in one RGB frame, detected at full size."""
+        bgr = np.ascontiguousarray(pixels[:, :, ::-1])
+        quads = self.find_text(bgr, None)
+        read = self.recognise([self.crop(bgr, q) for q in quads])
+        return [
+            TextLine(timestamp_s, text, score, box_of(quad))
+            for quad, (text, score) in zip(quads, read, strict=True)
+            if legible(text, score)
+        ]
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
 
 
-@dataclass
-class OcrPass:
-    detector: OcrDetector
-    lists: ListSnapshot
-    subject: ScreeningSubject
-    gate: OcrGate
-
-    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]:
-        signals: list[Signal] = []
-        # Time order within the batch: the gate compares each frame with the last one read.
-        for frame in sorted(frames, key=lambda f: f.timestamp_s):
-            if frame.reason == "dense" or frame.text_pixels is None:
-                continue  # dense windows are for the image models; text was read already
-            if not self.gate.wants(frame.timestamp_s, frame.text_pixels):
-                continue
-            for line in await self.detector.read(frame.text_pixels, frame.timestamp_s):
-                signals += text_signals(
-                    self.lists,
-                    line.text,
-                    detector=self.detector.name,
-                    kind="ocr",
-                    timestamp_s=line.timestamp_s,
-                    score=line.score,
-                    box=line.box,
-                )
-                if self.gate.in_edges(line.timestamp_s):
-                    signals += self._licence_mismatch(line)
-        return signals
-
-    async def finish(self) -> list[Signal]:
-        logger.info(
-            "ocr.frames", extra={"read": self.gate.read, "skipped": self.gate.skipped_total}
-        )
-        return []
-
-    def _licence_mismatch(self, line: TextLine) -> list[Signal]:
-        """A licence number shown in the opening or closing seconds that is not the one
-        declared (3.1.10.1). No declared number: nothing to compare (creation refused it)."""
-        declared = self.subject.declared.get("licence_number", "").strip()
-        if not declared:
-            return []
-        return [
-            Signal(
-                self.detector.name,
-                LICENCE_LABEL,
-                line.timestamp_s,
-                1.0,
-                text=line.text,
-                box=line.box,
-                term=number,
-                reference=declared,  # what the customer declared
-                source="ocr",
-            )
-            for number in shown_numbers(line.text)
-            if differs(declared, number)
-        ]
+__all__ = ["LICENCE_LABEL", "OcrDetector", "TextLine"]

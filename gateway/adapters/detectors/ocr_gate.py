@@ -1,11 +1,14 @@
-"""Which sampled frames OCR reads: frames where text may have appeared or changed, the
-opening and closing seconds (where a licence number is shown), and every Nth sample anyway,
-within a budget per window of video time, so text-like noise on every frame cannot make
-OCR (~0.2 s a frame here) the cost of a whole screening."""
+"""How hard OCR looks at each text frame: every frame goes through text detection unless
+nothing changed since the last one detected. Detection runs at a reduced size (large text,
+~1/4 of the full-size cost) on moving pictures, and at the text frame's full size where small
+text must be found: a stream's first frame, a local change on a still picture (a caption
+appearing; bounded per minute), the opening and closing seconds (licence numbers), and
+periodically (persistent small text)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -15,62 +18,69 @@ import numpy.typing as npt
 # caption line that appears changes several cells strongly.
 _GRID = (48, 27)
 
+How = Literal["reuse", "flat", "small", "full"]
+
 
 @dataclass(frozen=True, slots=True)
 class OcrBudget:
-    window_s: float = 15.0  # budget window of video time...
-    per_window: int = 2  # ...and the frames OCR reads in each at most
-    every_nth: int = 4  # a frame is read after this many skipped samples, changed or not
+    det_side: int = 256  # short side of the frame for detection at reduced size
+    regions_per_minute: int = 120  # distinct regions recognised per minute of video, at most
+    full_every_s: float = 15.0  # a full-size detection at least this often...
+    edge_full_every_s: float = 3.0  # ...and this often in the opening and closing seconds
+    full_per_minute: int = 12  # full-size detections for local changes, per minute at most
     edges_s: float = 10.0  # the opening and closing seconds (licence numbers are shown there)
-    change: float = 24.0  # grey-level change (0..255) in any cell that counts as new content
+    still: float = 8.0  # grey-level change (0..255) in a cell that counts as a change
+    local: float = 0.25  # a change in at most this share of cells is local (a still picture)
     flat: float = 1.0  # a frame whose grey levels vary less than this holds no text
 
 
 @dataclass
-class OcrGate:
+class ChangeGate:
+    """One stream's (frames in time order) choice of detection for each frame."""
+
     budget: OcrBudget
     duration_s: float
+    closer: bool = False  # a closer look around new text: reduced size only (cost)
     _last: npt.NDArray[np.int16] | None = None
-    _last_edge: str = ""  # the edge ("opening", "closing" or "") of the last frame read
-    _skipped: int = 0
-    _used: dict[int, int] = field(default_factory=dict)
-    read: int = 0
-    skipped_total: int = 0
+    _last_full: float | None = None
+    _full_used: dict[int, int] = field(default_factory=dict)
 
-    def wants(self, timestamp_s: float, pixels: npt.NDArray[np.uint8]) -> bool:
-        window = int(timestamp_s // self.budget.window_s)
-        if self._used.get(window, 0) >= self.budget.per_window:
-            return self._skip()
+    def choose(self, timestamp_s: float, pixels: npt.NDArray[np.uint8]) -> How:
+        """reuse: nothing changed since the last frame detected (its regions stand); flat:
+        no text can be there; small or full: detect at reduced or full size."""
+        budget = self.budget
         grey = cv2.resize(
             cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY), _GRID, interpolation=cv2.INTER_AREA
         ).astype(np.int16)
-        if float(grey.std()) < self.budget.flat:
-            return self._skip()
-        changed = self._last is None or int(np.abs(grey - self._last).max()) >= self.budget.change
-        edge = self._edge(timestamp_s)
-        # Entering the opening or closing seconds counts as new: a licence number shown
-        # there is looked for in text read there.
-        entered = edge != "" and edge != self._last_edge
-        if not (changed or entered or self._skipped >= self.budget.every_nth):
-            return self._skip()
+        if float(grey.std()) < budget.flat:
+            self._last = grey
+            return "flat"
+        how: How = "small"
+        if self.closer:
+            if self._last is not None and not (np.abs(grey - self._last) >= budget.still).any():
+                return "reuse"
+        elif self._last is None or self._last_full is None:
+            how = "full"
+        else:
+            changed = np.abs(grey - self._last) >= budget.still
+            if not changed.any():
+                return "reuse"  # compared with the last frame detected: slow fades add up
+            every = budget.edge_full_every_s if self.in_edges(timestamp_s) else budget.full_every_s
+            minute = int(timestamp_s // 60)
+            if timestamp_s - self._last_full >= every:
+                how = "full"
+            elif (
+                float(changed.mean()) <= budget.local
+                and self._full_used.get(minute, 0) < budget.full_per_minute
+            ):
+                self._full_used[minute] = self._full_used.get(minute, 0) + 1
+                how = "full"
         self._last = grey
-        self._last_edge = edge
-        self._skipped = 0
-        self._used[window] = self._used.get(window, 0) + 1
-        self.read += 1
-        return True
+        if how == "full":
+            self._last_full = timestamp_s
+        return how
 
     def in_edges(self, timestamp_s: float) -> bool:
-        return self._edge(timestamp_s) != ""
-
-    def _edge(self, timestamp_s: float) -> str:
-        if timestamp_s < self.budget.edges_s:
-            return "opening"
-        if timestamp_s > self.duration_s - self.budget.edges_s:
-            return "closing"
-        return ""
-
-    def _skip(self) -> bool:
-        self._skipped += 1
-        self.skipped_total += 1
-        return False
+        return (
+            timestamp_s < self.budget.edges_s or timestamp_s > self.duration_s - self.budget.edges_s
+        )

@@ -19,13 +19,24 @@ import numpy.typing as npt
 from gateway.adapters.media.filters import DEINTERLACE, to_sdr
 from gateway.adapters.media.formats import VIDEO_DECODERS
 from gateway.adapters.media.limits import MediaLimits, hardened_ffmpeg
+from gateway.adapters.media.selection import ImageMarker, main_select
 from gateway.domain.errors import MediaRefused, MediaUnsupported
-from gateway.domain.media import SampledFrame, SamplingPlan, VideoStream
+from gateway.domain.media import (
+    DENSE,
+    INTERVAL,
+    TEXT_DENSE,
+    SampledFrame,
+    SamplingPlan,
+    VideoStream,
+)
 
 logger = logging.getLogger(__name__)
 
 Frame = npt.NDArray[np.uint8]  # [height, width, 3] RGB
 _PTS_TIME = re.compile(rb"pts_time:\s*([0-9.eE+-]+)")
+_SCENE = re.compile(rb"lavfi\.scene_score=([0-9.eE+-]+)")
+# Stream numbers of dense windows (time segments are numbered from 0).
+DENSE_STREAMS = 1_000_000
 # Threads for one decode: more than the cores never helped (reference measurements).
 DECODE_THREADS = 2
 # With B-frames skipped, one H.264 decode keeps one core busy whatever its thread count,
@@ -109,19 +120,15 @@ class FfmpegFrameSampler:
     async def sample(
         self, path: Path, plan: SamplingPlan, *, video: VideoStream, duration_s: float
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at least every `plan.interval_s`, plus scene cuts. A long video is decoded
-        as several time segments at once, so frames arrive in time order per segment only.
-        Each segment starts with a sample, so the maximum gap holds across boundaries."""
-        select = (
-            f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{plan.interval_s})"
-            f"+gt(scene\\,{plan.scene_threshold})'"
-        )
-        video_filter = f"{select},{_scale(plan, video)}"
+        """Frames at least every `plan.step_s`, plus scene cuts. With a text step shorter
+        than the interval, frames between interval samples are marked TEXT (for the text
+        readers only). A long video is decoded as several time segments at once, so frames
+        arrive in time order per segment (stream) only. Each segment starts with a sample,
+        so the maximum gap holds across boundaries."""
+        video_filter = f"{main_select(plan, video)},{_scale(plan, video)}"
         segments = split_segments(duration_s, plan.parallel_segments or PARALLEL_SEGMENTS)
         if len(segments) == 1:
-            frames = self._run(
-                path, video_filter, plan, video, "interval_or_scene", None, None, duration_s
-            )
+            frames = self._run(path, video_filter, plan, video, INTERVAL, None, None, duration_s)
         else:
             frames = self._merged(path, video_filter, plan, video, segments, duration_s)
         count = 0
@@ -144,23 +151,27 @@ class FfmpegFrameSampler:
         """The segments decoded at once, their frames merged as they come."""
         merged: asyncio.Queue[SampledFrame | None] = asyncio.Queue(MERGE_QUEUE_FRAMES)
 
-        async def pump(start: float, length: float | None) -> None:
+        async def pump(stream: int, start: float, length: float | None) -> None:
             try:
                 async for frame in self._run(
                     path,
                     video_filter,
                     plan,
                     video,
-                    "interval_or_scene",
+                    INTERVAL,
                     start,
                     length,
                     length or duration_s - start,
+                    stream,
                 ):
                     await merged.put(frame)
             finally:
                 await merged.put(None)
 
-        tasks = [asyncio.create_task(pump(start, length)) for start, length in segments]
+        tasks = [
+            asyncio.create_task(pump(stream, start, length))
+            for stream, (start, length) in enumerate(segments)
+        ]
         try:
             running = len(tasks)
             while running:
@@ -176,9 +187,16 @@ class FfmpegFrameSampler:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def sample_dense(
-        self, path: Path, plan: SamplingPlan, around_s: float, *, video: VideoStream
+        self,
+        path: Path,
+        plan: SamplingPlan,
+        around_s: float,
+        *,
+        video: VideoStream,
+        for_text: bool = False,
     ) -> AsyncIterator[SampledFrame]:
-        """`plan.dense_fps` frames a second within `plan.dense_window_s` of `around_s`."""
+        """`plan.dense_fps` frames a second within `plan.dense_window_s` of `around_s`,
+        marked DENSE (for the image models) or, `for_text`, TEXT_DENSE (the text readers)."""
         start = max(0.0, around_s - plan.dense_window_s)
         length = 2 * plan.dense_window_s
         step = 1.0 / plan.dense_fps
@@ -186,8 +204,10 @@ class FfmpegFrameSampler:
             f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{step:.4f})',"
             f"{_scale(plan, video)}"
         )
+        reason = TEXT_DENSE if for_text else DENSE
+        stream = DENSE_STREAMS + round(around_s * 1000)  # one stream per window
         async for frame in self._run(
-            path, video_filter, plan, video, "dense", start, length, length
+            path, video_filter, plan, video, reason, start, length, length, stream
         ):
             yield frame
 
@@ -201,6 +221,7 @@ class FfmpegFrameSampler:
         start_s: float | None,
         length_s: float | None,
         media_s: float,
+        stream: int = 0,
     ) -> AsyncGenerator[SampledFrame, None]:
         # CPU budget: decoding runs well above real time; 2 s of CPU per media second plus
         # a minute is far beyond honest work and stops a decoder caught in a loop.
@@ -220,28 +241,31 @@ class FfmpegFrameSampler:
         )
         if process.stdout is None or process.stderr is None:
             raise RuntimeError("ffmpeg pipes were not created")
-        timestamps: asyncio.Queue[float | None] = asyncio.Queue()
+        timestamps: asyncio.Queue[tuple[float, float] | None] = asyncio.Queue()
         stderr_tail: list[bytes] = []
         reader = asyncio.ensure_future(_read_showinfo(process.stderr, timestamps, stderr_tail))
         width, height = output_size(plan, video)
         frame_bytes = width * height * 3
         yielded = 0
+        marker = ImageMarker(plan) if reason == INTERVAL else None
         try:
             while True:
                 try:
                     data = await process.stdout.readexactly(frame_bytes)
                 except asyncio.IncompleteReadError:
                     break
-                timestamp = await timestamps.get()
-                if timestamp is None:
+                shown = await timestamps.get()
+                if shown is None:
                     raise SamplingFailed("ffmpeg gave a frame without its timestamp")
+                timestamp, scene = shown
+                why = reason if marker is None else marker.reason(timestamp, scene)
                 pixels = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
                 yielded += 1
                 if plan.text_side:
                     square = await asyncio.to_thread(_model_square, pixels, plan.frame_size)
-                    yield SampledFrame(round(timestamp, 3), reason, square, pixels)
+                    yield SampledFrame(round(timestamp, 3), why, square, pixels, stream)
                 else:
-                    yield SampledFrame(round(timestamp, 3), reason, pixels)
+                    yield SampledFrame(round(timestamp, 3), why, pixels, stream=stream)
             code = await asyncio.wait_for(process.wait(), 30)
             await reader
             if code != 0:
@@ -312,12 +336,23 @@ def decode_failure(code: int, stderr: str, codec: str, *, frames_seen: int) -> E
 
 
 async def _read_showinfo(
-    stream: asyncio.StreamReader, timestamps: asyncio.Queue[float | None], tail: list[bytes]
+    stream: asyncio.StreamReader,
+    timestamps: asyncio.Queue[tuple[float, float] | None],
+    tail: list[bytes],
 ) -> None:
+    """Each output frame's (timestamp, scene score): the metadata filter prints the score
+    before showinfo prints the same frame's timestamp."""
+    scene = 0.0
     while line := await stream.readline():
         match = _PTS_TIME.search(line)
-        if match and b"Parsed_showinfo" in line:
-            timestamps.put_nowait(float(match.group(1)))
+        cut = _SCENE.search(line)
+        if cut:
+            scene = float(cut.group(1))
+        elif match and b"Parsed_showinfo" in line:
+            timestamps.put_nowait((float(match.group(1)), scene))
+            scene = 0.0
+        elif b"Parsed_metadata" in line:
+            continue
         elif line.strip():
             tail.append(line)
             del tail[:-20]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway.domain.media import MediaFacts, SampledFrame
-from gateway.domain.policy import Signal
+from gateway.domain.policy import CoverageGap, Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,36 @@ class DetectorPass(Protocol):
     async def finish(self) -> list[Signal]:
         """Signals only the whole video gives; called once, after the last frame."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class TextReading:
+    """What a text reader did in one screening (for the decision and the benchmark)."""
+
+    frames: int  # frames through text detection
+    regions_tracked: int  # distinct text regions found (new or changed; seen again: once)
+    regions_recognised: int  # new or changed regions recognised
+    regions_per_minute: int  # the bound on recognitions
+    detect_s: float  # seconds in text detection
+    recognise_s: float  # seconds in recognition
+    gaps: tuple[CoverageGap, ...] = ()  # what it did not read, and why
+
+
+@runtime_checkable
+class TextFramePass(Protocol):
+    """A pass that reads text. Besides the frames every detector sees it is given those
+    sampled for text only (TEXT, TEXT_DENSE); it asks for closer looks around new text and
+    says what it read and what it could not (a bound reached: never silent)."""
+
+    async def detect(self, frames: Sequence[SampledFrame]) -> list[Signal]: ...
+
+    async def finish(self) -> list[Signal]: ...
+
+    def closer_looks(self) -> list[float]:
+        """Times of new text since the last call, for a closer look (TEXT_DENSE frames)."""
+        ...
+
+    def reading(self) -> TextReading: ...
 
 
 class Detector(Protocol):

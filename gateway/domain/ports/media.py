@@ -28,14 +28,22 @@ class FrameSampler(Protocol):
     def sample(
         self, path: Path, plan: SamplingPlan, *, video: VideoStream, duration_s: float
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at least every `plan.interval_s` plus scene cuts, upright and in SDR.
+        """Frames at least every `plan.step_s` plus scene cuts, upright and in SDR (those
+        between interval samples marked TEXT).
         Raises MediaRefused when the file itself cannot be decoded."""
         ...
 
     def sample_dense(
-        self, path: Path, plan: SamplingPlan, around_s: float, *, video: VideoStream
+        self,
+        path: Path,
+        plan: SamplingPlan,
+        around_s: float,
+        *,
+        video: VideoStream,
+        for_text: bool = False,
     ) -> AsyncIterator[SampledFrame]:
-        """Frames at `plan.dense_fps` in the window around `around_s`."""
+        """Frames at `plan.dense_fps` in the window around `around_s`, for the image models
+        (DENSE) or, `for_text`, for the text readers (TEXT_DENSE)."""
         ...
 
 
