@@ -83,6 +83,9 @@ class OcrPass:
     _recognised: Recognised = field(default_factory=Recognised)
     _closer: list[float] = field(default_factory=list)
     _last_closer: float | None = None
+    # (time, text) of each line reported: a frame reached through two streams (a decode
+    # and a closer look at the same instant) is one finding, not two.
+    _reported: set[tuple[float, str]] = field(default_factory=set)
     frames: int = 0
     tracked: int = 0
     detect_s: float = 0.0
@@ -104,6 +107,9 @@ class OcrPass:
         signals: list[Signal] = []
         for frame, read in zip(ordered, lines, strict=True):
             for line in read:
+                if (line.timestamp_s, line.text) in self._reported:
+                    continue
+                self._reported.add((line.timestamp_s, line.text))
                 signals += text_signals(
                     self.lists,
                     line.text,
