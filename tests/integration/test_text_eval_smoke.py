@@ -23,6 +23,11 @@ def test_the_sets_cover_each_item_with_ocr_lists_in_wording_of_their_own() -> No
     }
     heldout = clips("heldout")
     assert heldout == clips("heldout")  # seeded: the same clips every run
+    short = clips("heldout", duration_s=8)  # only shorter
+    assert [(c.name, c.theme, c.style, c.font, c.background) for c in short] == [
+        (c.name, c.theme, c.style, c.font, c.background) for c in heldout
+    ]
+    assert [c.text for c in short if c.positive] == [c.text for c in heldout if c.positive]
     assert sum(c.positive for c in heldout) >= 150
     assert sum(not c.positive for c in heldout) >= 60
     for which in ("heldout", "tuning"):

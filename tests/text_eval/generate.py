@@ -164,7 +164,9 @@ def positives(which: str) -> list[tuple[str, str, str]]:
 
 def clips(which: str = "heldout", *, duration_s: float | None = None) -> list[Clip]:
     """Every clip of a set, in a seeded shuffled order (so `--limit N` is a fair sample).
-    `duration_s` makes every clip that long (the smoke test's short clips)."""
+    `duration_s` makes every clip that long (the smoke test's short clips); names, wording,
+    styles, faces and backgrounds stay the same (each clip draws from a generator of its own).
+    """
     if which not in SEEDS:
         raise ValueError(f"unknown set {which!r}: {sorted(SEEDS)}")
     seed = SEEDS[which]
@@ -174,9 +176,11 @@ def clips(which: str = "heldout", *, duration_s: float | None = None) -> list[Cl
     clean = _clean_texts(which, rng)
     made: list[Clip] = []
     for i, (item, theme, text) in enumerate(labelled):
-        made.append(_clip(which, rng, i, item, theme, text, duration_s))
+        own = random.Random(f"{seed}:positive:{i}")
+        made.append(_clip(which, own, i, item, theme, text, duration_s))
     for i, (kind, text) in enumerate(clean):
-        made.append(_clip(which, rng, i, None, kind, text, duration_s))
+        own = random.Random(f"{seed}:clean:{i}")
+        made.append(_clip(which, own, i, None, kind, text, duration_s))
     order = list(range(len(made)))
     rng.shuffle(order)
     prefix = which[0]
@@ -217,14 +221,14 @@ def _clip(
     background = "clutter" if style == "busy" else BACKGROUNDS[i % len(BACKGROUNDS)]
     height = 1080 if style == "small" or rng.random() < 0.5 else 720
     width = height * 16 // 9
-    duration = float(rng.randint(60, 120))
-    duration = duration_override or duration  # the same draws either way
+    duration = duration_override or float(rng.randint(60, 120))
     start = round(rng.uniform(min(2.0, duration / 4), duration - flash - 1.5), 1)
     scale = height / 1080
     captions: list[Caption] = []
     if style == "subtitle":
         lines = wording.DIALOGUE if item is not None else _lyrics(which)
-        captions += _subtitles(rng, lines, font, scale, duration, avoid=(start, start + flash))
+        avoid = (start, start + flash) if text else (-1.0, -1.0)  # lyrics: nothing to avoid
+        captions += _subtitles(rng, lines, font, scale, duration, avoid=avoid)
         if text:
             captions.append(_subtitle(text, start, flash, font, scale))
         else:  # lyrics only: the "flash" is a lyric line like the others
