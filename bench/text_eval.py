@@ -2,6 +2,7 @@
 
     python bench/text_eval.py [--set heldout|tuning] [--limit N] [--jobs 1] [--json]
                               [--cache DIR] [--only h001,h002] [--duration S] [--misses]
+    python bench/text_eval.py --report saved.json [--misses]
 
 Generates the set's clips (tests/text_eval/generate.py; cached in --cache, by default
 ~/.cache/vodgate/text-eval) and screens each with the screener the integration tests build
@@ -18,7 +19,8 @@ stderr. Exit status 1 when a clip could not be made or screened.
 
 Use --set tuning to choose thresholds; the held-out set is for the reported figures only.
 --limit N takes the first N clips of the set's seeded shuffled order (a fair sample);
---duration S makes every clip S seconds long (the smoke test); --jobs N screens N at once.
+--duration S makes every clip S seconds long (the smoke test); --jobs N screens N at once;
+--report FILE prints the tables of a saved --json run again (nothing is screened).
 """
 
 from __future__ import annotations
@@ -259,7 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated clip names")
     parser.add_argument("--duration", type=float, default=None, help="every clip this long")
     parser.add_argument("--misses", action="store_true", help="list the positives missed")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="print the tables of a saved --json run"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(render_text(json.loads(args.report.read_text(encoding="utf-8")), args.misses))
+        return 0
     started = time.perf_counter()
     selected = clips(args.set, duration_s=args.duration)
     if args.only:

@@ -75,6 +75,14 @@ def test_the_runner_screens_a_tiny_slice(tmp_path: Path) -> None:
     }
     assert f"[  4/4] {names[-1]}" in done.stderr
     assert len(list(tmp_path.rglob("*.mp4"))) == 4
+    saved = tmp_path / "run.json"
+    saved.write_text(done.stdout, encoding="utf-8")
+    shown = subprocess.run(
+        [sys.executable, "bench/text_eval.py", "--report", str(saved), "--misses"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "by item" in shown.stdout
 
     again = subprocess.run(  # the clips come from the cache; the text report
         command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=100
