@@ -36,8 +36,8 @@ from gateway.adapters.detectors.bank_matcher import BankMatcher  # noqa: E402
 from gateway.adapters.detectors.pdq import _hash_reference, hash_all  # noqa: E402
 from gateway.domain.banks import Bank, BankKind  # noqa: E402
 from gateway.domain.media import SampledFrame  # noqa: E402
+from gateway.runtime.screening_wiring import build_screener  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
-from gateway.runtime.wiring import build_screener  # noqa: E402
 
 
 def rss_mib() -> float:

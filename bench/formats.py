@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.adapters.media.formats import VIDEO_DECODERS  # noqa: E402
+from gateway.runtime.screening_wiring import build_screener  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
-from gateway.runtime.wiring import build_screener  # noqa: E402
 from tests.formats_corpus import CORPUS, FFMPEG, Sample  # noqa: E402
 
 # One file per codec; H.263 stops at 1408x1152 and is left out of a 1080p run.

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from gateway.adapters.media.sampler import PARALLEL_SEGMENTS, split_segments  # noqa: E402
 from gateway.adapters.media.selection import main_select  # noqa: E402
 from gateway.domain.media import SamplingPlan, VideoStream  # noqa: E402
+from gateway.runtime.screening_wiring import build_screener  # noqa: E402
 from gateway.runtime.settings import Settings  # noqa: E402
-from gateway.runtime.wiring import build_screener  # noqa: E402
 
 ENCODINGS = {
     "x264_defaults": ["-c:v", "libx264", "-preset", "veryfast"],

@@ -13,7 +13,8 @@ from typing import Any
 from gateway.cli.common import state_options, with_services
 from gateway.domain.banks import BankKind
 from gateway.domain.errors import BankInputInvalid
-from gateway.runtime.wiring import Services, build_bank_service
+from gateway.runtime.screening_wiring import build_bank_service
+from gateway.runtime.wiring import Services
 from gateway.services.banks import bank_json, entry_json
 
 

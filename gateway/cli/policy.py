@@ -10,7 +10,7 @@ from typing import Any
 from gateway.cli.common import settings_from, state_options
 from gateway.domain.policy import CoverageRow
 from gateway.runtime.keyword_counts import keyword_counts
-from gateway.runtime.wiring import policy_coverage
+from gateway.runtime.screening_wiring import policy_coverage
 
 # Label kinds that name a keyword list.
 KEYWORD_KINDS = ("ocr", "subtitles", "metadata")

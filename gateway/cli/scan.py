@@ -15,8 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.domain.errors import ClientError, ConfigError, MediaRefused, NotFound, TenantNotFound
 from gateway.domain.licences import check_declared_licence, check_upload_licence
 from gateway.domain.policy import Verdict
+from gateway.runtime.screening_wiring import build_screener
 from gateway.runtime.settings import Settings, load_settings
-from gateway.runtime.wiring import build_screener, licence_rules, open_database, open_registry
+from gateway.runtime.wiring import licence_rules, open_database, open_registry
 
 if TYPE_CHECKING:
     from gateway.services.screener import ScreeningResult

@@ -13,14 +13,9 @@ from aiohttp import web
 from gateway.http.app import MAX_HEADER_BYTES, create_app
 from gateway.http.app_keys import SERVICES
 from gateway.runtime.background import build_background
+from gateway.runtime.screening_wiring import build_bank_service, build_screener
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import (
-    Services,
-    build_bank_service,
-    build_screener,
-    close_services,
-    open_services,
-)
+from gateway.runtime.wiring import Services, close_services, open_services
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from gateway.domain.states import UploadState
 from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate, bearer
 from gateway.http.params import ascii_number
-from gateway.runtime.wiring import readiness
+from gateway.runtime.readiness import readiness
 
 
 def add_routes(app: web.Application) -> None:

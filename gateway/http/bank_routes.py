@@ -21,7 +21,7 @@ from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.http.bodies import read_body, read_json
 from gateway.http.params import ascii_number
-from gateway.runtime.wiring import build_bank_service
+from gateway.runtime.screening_wiring import build_bank_service
 from gateway.services.banks import BankService, bank_json, entry_json
 
 # An import body: ~70 bytes a hash line, so about 900,000 hashes.

@@ -33,7 +33,7 @@ from gateway.http.app_keys import SERVICES
 from gateway.http.auth import authenticate
 from gateway.http.bodies import read_json
 from gateway.http.params import ascii_number
-from gateway.runtime.wiring import build_bank_service
+from gateway.runtime.screening_wiring import build_bank_service
 from gateway.services.review import reviewer_id
 from gateway.services.views import decision_json
 

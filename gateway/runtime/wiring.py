@@ -1,7 +1,7 @@
 """The composition root: the one place that picks concrete adapters and builds the graph.
 
 open_services       adapters, repositories and the request-path services
-build_screener      probe, sampler, every enabled detector (checked) and the policy
+screening_wiring    the screener (probe, sampler, detectors), banks, policy coverage
 build_background    the supervisor with every loop a serve or worker process runs
 """
 
@@ -11,11 +11,9 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.db.access_log import AccessLogRepository
@@ -41,16 +39,13 @@ from gateway.adapters.policy_files import (
     load_content_policy,
     load_licence_rules,
 )
-from gateway.adapters.storage.local_objects import LocalObjectStore
 from gateway.adapters.storage.local_staging import LocalStagingStore
 from gateway.adapters.storage.staged_copies import LocalStagedCopies, QuarantineCopies
 from gateway.adapters.system_clock import SystemClock
-from gateway.domain.errors import GatewayError, StorageUnavailable
 from gateway.domain.jobs import QUARANTINE, FirstJob
 from gateway.domain.licences import LicenceRules
-from gateway.domain.policy import CoverageRow, Policy, coverage
+from gateway.domain.policy import Policy
 from gateway.domain.ports.clock import Clock
-from gateway.domain.ports.detection import Detector
 from gateway.domain.ports.locking import Locker
 from gateway.domain.ports.storage import (
     ObjectStore,
@@ -61,6 +56,7 @@ from gateway.domain.ports.storage import (
 from gateway.domain.quotas import Limits
 from gateway.domain.webhook_urls import parse_networks
 from gateway.runtime.settings import Settings
+from gateway.runtime.store_wiring import build_object_store, prepare_stores, s3_staging, s3_store
 from gateway.services import failpoints
 from gateway.services.access_log_writer import AccessLogWriter
 from gateway.services.accounts import AccountService
@@ -75,9 +71,6 @@ from gateway.services.upload_tokens import UploadTokenService
 from gateway.services.views import UploadViews
 
 if TYPE_CHECKING:  # the screening graph (numpy, onnxruntime) loads only where it runs
-    from gateway.adapters.detectors.registry import TextScreening
-    from gateway.adapters.storage.s3_objects import S3ObjectStore
-    from gateway.adapters.storage.s3_staging import S3StagingStore
     from gateway.services.banks import BankService
     from gateway.services.screener import Screener
 
@@ -145,7 +138,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     # boto3 reads its service models from disk when a client is made: off the loop.
     objects = await asyncio.to_thread(build_object_store, settings)
     quarantine = (
-        await asyncio.to_thread(_s3_store, settings, settings.s3_staging_bucket or "")
+        await asyncio.to_thread(s3_store, settings, settings.s3_staging_bucket or "")
         if quarantined
         else None
     )
@@ -153,8 +146,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await local_staging.prepare()
     # staging = s3: bytes go straight to a multipart upload any instance can append to,
     # sealed into the quarantine bucket when complete; else this node's disk holds them.
-    await _prepare_stores([objects] if quarantine is None else [objects, quarantine])
-    sealing = None if quarantine is None else _s3_staging(quarantine)
+    await prepare_stores([objects] if quarantine is None else [objects, quarantine])
+    sealing = None if quarantine is None else s3_staging(quarantine)
     staging: StagingStore = local_staging if sealing is None else sealing
     uploads = UploadRepository(
         engine,
@@ -316,39 +309,6 @@ async def _locker(settings: Settings, metrics: Metrics) -> Locker:
     )
 
 
-# Seconds each readiness check may take before it counts as down.
-READY_TIMEOUT_S = 3.0
-
-
-async def readiness(services: Services) -> dict[str, str]:
-    """Each dependency and "ok", or why it is not (operators' words; no secret in them)."""
-
-    async def database() -> None:
-        async with services.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    checks: dict[str, Callable[[], Awaitable[None]]] = {
-        "database": database,
-        "destination": services.objects.ready,
-    }
-    if services.quarantine is not None:
-        checks["staging"] = services.quarantine.ready
-
-    async def run(check: Callable[[], Awaitable[None]]) -> str:
-        try:
-            await asyncio.wait_for(check(), READY_TIMEOUT_S)
-        except TimeoutError:
-            return f"no answer within {READY_TIMEOUT_S:g} s"
-        except GatewayError as exc:
-            return f"{exc.code}: {exc.message}"
-        except Exception as exc:
-            return f"unreachable: {type(exc).__name__}"
-        return "ok"
-
-    results = await asyncio.gather(*(run(check) for check in checks.values()))
-    return dict(zip(checks, results, strict=True))
-
-
 def default_limits(settings: Settings) -> Limits:
     """Every tenant's fair-use limits unless overridden (clause 3.1.3.6)."""
     return Limits(
@@ -365,42 +325,6 @@ def default_limits(settings: Settings) -> Limits:
 def is_outage(error: BaseException) -> bool:
     """Whether a failure means a dependency is unreachable (503, retry) rather than a bug."""
     return is_database_outage(error)
-
-
-async def _prepare_stores(stores: list[ObjectStore]) -> None:
-    """Create missing buckets now (uploads start in the staging bucket). An unreachable S3
-    is not fatal here: /readyz says so, and what needs it answers 503 until it is back."""
-    for store in stores:
-        try:
-            await store.prepare()
-        except StorageUnavailable as exc:
-            logger.warning("store.unavailable", extra={"error": exc.message[:500]})
-
-
-def _s3_staging(quarantine: S3ObjectStore) -> S3StagingStore:
-    from gateway.adapters.storage.s3_staging import S3StagingStore
-
-    return S3StagingStore(quarantine)
-
-
-def _s3_store(settings: Settings, bucket: str) -> S3ObjectStore:
-    from gateway.adapters.storage.s3_objects import S3ObjectStore
-
-    secret = settings.s3_secret_access_key
-    return S3ObjectStore(
-        bucket=bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key_id=settings.s3_access_key_id,
-        secret_access_key=None if secret is None else secret.get_secret_value(),
-        part_size=settings.s3_part_size,
-    )
-
-
-def build_object_store(settings: Settings) -> ObjectStore:
-    if settings.destination == "s3":
-        return _s3_store(settings, settings.s3_destination_bucket or "")
-    return LocalObjectStore(settings.objects_dir)
 
 
 @dataclass
@@ -435,104 +359,6 @@ def licence_rules(settings: Settings) -> LicenceRules:
 
 async def close_services(services: Services) -> None:
     await services.engine.dispose()
-
-
-def build_screener(
-    settings: Settings, policy: Policy | None = None, engine: AsyncEngine | None = None
-) -> Screener:
-    """The screening graph: hardened probe and sampler, every enabled model and the text
-    detectors (OCR, QR codes, subtitles, declared titles), the policy
-    (`open_services` has read it already; `vodgate scan` has not).
-
-    With `engine`, the hash banks in that database are matched too (their index is built
-    on the first screening and rebuilt when a bank changes).
-    Fails (ConfigError) when a model file, its IO, or a policy label does not check out.
-    Blocking (models load, ffmpeg is asked what it decodes): call it in a thread.
-    """
-    from gateway.adapters.detectors.registry import load_detectors
-    from gateway.adapters.media.formats import ffmpeg_capabilities
-    from gateway.adapters.media.probe import FfprobeProber
-    from gateway.adapters.media.sampler import DECODE_THREADS, FfmpegFrameSampler
-    from gateway.adapters.media.subtitles import FfmpegSubtitleReader
-    from gateway.domain.media import SamplingPlan
-    from gateway.services.screener import Screener
-
-    policy = policy or load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
-    plan = SamplingPlan(
-        interval_s=settings.sample_interval_s,
-        text_side=settings.text_frame_side,
-        parallel_segments=settings.screening_cores,
-        text_step_s=settings.ocr_text_step_s if settings.ocr else 0.0,
-    )
-    text = _text_screening(settings)
-    banks = [] if engine is None else [_bank_matcher(engine)]
-    detectors = load_detectors(
-        settings.models_dir,
-        policy,
-        plan.frame_size,
-        text,
-        FfmpegSubtitleReader(),
-        banks,
-        banks=engine is not None,
-        max_threads=settings.screening_cores,
-    )
-    # What this machine's ffmpeg lacks is logged, and refused as unsupported at the probe.
-    prober = FfprobeProber(video_decoders=ffmpeg_capabilities().video_decoders())
-    cores = settings.screening_cores
-    sampler = FfmpegFrameSampler(decode_threads=min(DECODE_THREADS, cores or DECODE_THREADS))
-    return Screener(prober, sampler, detectors, policy, plan)
-
-
-def _text_screening(settings: Settings) -> TextScreening:
-    from gateway.adapters.detectors.ocr_gate import OcrBudget
-    from gateway.adapters.detectors.registry import TextScreening
-
-    budget = OcrBudget(
-        det_side=settings.ocr_det_side, regions_per_minute=settings.ocr_regions_per_minute
-    )
-    threads = settings.ocr_threads
-    if settings.screening_cores:
-        threads = min(threads, settings.screening_cores)
-    return TextScreening(
-        settings.policies_dir, ocr=settings.ocr, ocr_threads=threads, budget=budget
-    )
-
-
-def policy_coverage(settings: Settings) -> list[CoverageRow]:
-    """Each policy item and the detectors this configuration gives it (no model is loaded;
-    manifests and lists are read: blocking)."""
-    from gateway.adapters.detectors.registry import available_labels
-
-    policy = load_content_policy(settings.policies_dir / PROHIBITED_CONTENT_FILE)
-    return coverage(policy, available_labels(settings.models_dir, _text_screening(settings)))
-
-
-def _bank_matcher(engine: AsyncEngine) -> Detector:
-    from gateway.adapters.detectors.bank_index import LiveBankIndex
-    from gateway.adapters.detectors.bank_matcher import BankMatcher
-    from gateway.adapters.media.fingerprint import FpcalcFingerprinter
-
-    return BankMatcher(LiveBankIndex(SqlBankStore(engine)), audio=FpcalcFingerprinter())
-
-
-def build_bank_service(services: Services) -> BankService:
-    """Banks for the CLI and the admin API: the hardened probe and sampler, PDQ."""
-    from gateway.adapters.detectors.pdq import PdqHasher
-    from gateway.adapters.media.fingerprint import FpcalcFingerprinter
-    from gateway.adapters.media.probe import FfprobeProber
-    from gateway.adapters.media.sampler import FfmpegFrameSampler
-    from gateway.services.banks import BankService
-
-    if services.banks is not None:
-        return services.banks
-    return BankService(
-        SqlBankStore(services.engine),
-        FfprobeProber(),
-        FfmpegFrameSampler(),
-        PdqHasher(),
-        services.clock,
-        FpcalcFingerprinter(),
-    )
 
 
 async def open_database(settings: Settings) -> AsyncEngine:

@@ -18,8 +18,9 @@ from gateway.domain.banks import BankKind
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
 from gateway.runtime.background import build_screening_workers
+from gateway.runtime.screening_wiring import build_bank_service, build_screener
 from gateway.runtime.settings import PROJECT_ROOT
-from gateway.runtime.wiring import Services, build_bank_service, build_screener
+from gateway.runtime.wiring import Services
 from tests.bank_media import copy_of, pan_clip
 from tests.conftest import Tenant, TenantFactory
 from tests.integration.test_review import get

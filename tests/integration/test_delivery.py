@@ -25,8 +25,9 @@ from gateway.domain.errors import NotApproved
 from gateway.domain.principals import Principal, Role
 from gateway.domain.states import UploadState
 from gateway.runtime.background import build_delivery_workers, build_screening_workers
+from gateway.runtime.screening_wiring import build_screener
 from gateway.runtime.settings import MiB, Settings
-from gateway.runtime.wiring import Services, build_screener
+from gateway.runtime.wiring import Services
 from gateway.services.delivery.destination import ApprovedOnlyDestination
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip, run

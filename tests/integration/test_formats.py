@@ -23,8 +23,8 @@ from gateway.domain.errors import MediaRefused
 from gateway.domain.media import SamplingPlan
 from gateway.domain.policy import Verdict
 from gateway.domain.renditions import rendition_for_height
+from gateway.runtime.screening_wiring import build_screener
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import build_screener
 from gateway.services.screener import Screener
 from tests.formats_corpus import CORPUS, FFMPEG, Sample, half_red, make, rotated
 from tests.integration.test_probe import OpenWatch

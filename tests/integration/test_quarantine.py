@@ -18,8 +18,9 @@ from gateway.domain.jobs import QUARANTINE
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
 from gateway.runtime.background import build_delivery_workers, build_screening_workers
+from gateway.runtime.screening_wiring import build_screener
 from gateway.runtime.settings import MiB, Settings
-from gateway.runtime.wiring import Services, build_screener
+from gateway.runtime.wiring import Services
 from tests.conftest import Tenant, TenantFactory
 from tests.media import colour_clip
 from tests.models import DARK, PINK

@@ -17,7 +17,8 @@ from aiohttp.test_utils import TestClient
 from gateway.domain.principals import Role
 from gateway.domain.states import UploadState
 from gateway.runtime.background import build_screening_workers
-from gateway.runtime.wiring import Services, build_screener
+from gateway.runtime.screening_wiring import build_screener
+from gateway.runtime.wiring import Services
 from tests.conftest import ManualClock, Tenant, TenantFactory
 from tests.media import colour_clip
 from tests.models import DARK, PINK

@@ -19,8 +19,9 @@ from gateway.adapters.media.sampler import split_segments
 from gateway.domain.media import SampledFrame, SamplingPlan
 from gateway.domain.policy import Signal, Verdict
 from gateway.domain.ports.detection import ScreeningSubject
+from gateway.runtime.screening_wiring import build_screener
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import Services, build_screener
+from gateway.runtime.wiring import Services
 from gateway.services.screener import Screener, decision_record
 from tests.conftest import LICENCE_NUMBER, Tenant
 from tests.e2e.conftest import provision_tenant, vodgate

@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.domain.principals import Role
-from gateway.runtime.wiring import Services, build_bank_service
+from gateway.runtime.screening_wiring import build_bank_service
+from gateway.runtime.wiring import Services
 from tests.conftest import Tenant, TenantFactory
 from tests.segmented import send_in_segments
 
