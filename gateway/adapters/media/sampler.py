@@ -70,52 +70,11 @@ class FfmpegFrameSampler:
         duration_s: float | None = None,
         cpu_s: int,
     ) -> list[str]:
-        # -copyts keeps the file's own timestamps after a seek: evidence times stay exact.
-        seek = [] if start_s is None else ["-ss", f"{max(0.0, start_s):.3f}", "-copyts"]
-        length = [] if duration_s is None else ["-t", f"{duration_s:.3f}"]
-        # Skipping B-frames and the loop filter speeds H.264 up (~2.3x on x264 output) and
-        # keeps the interval guarantee; on HEVC it causes reference errors, so H.264 only.
-        fast = ["-skip_frame", "bidir", "-skip_loop_filter", "all"] if video.codec == "h264" else []
-        # The decoder is named, not left to ffmpeg: AV1 must be dav1d, and a codec without an
-        # accepted decoder never reaches here (the probe refused it).
-        decoder = VIDEO_DECODERS[video.codec].name
-        # Deinterlacing needs neighbouring frames (before sampling picks); tone mapping is
-        # costly per frame (after sampling and scaling, on the few frames kept).
-        before = [DEINTERLACE] if video.interlaced else []
-        after = [to_sdr(video.color_transfer)] if video.hdr else []
-        return [
-            *hardened_ffmpeg(
-                self.limits,
-                cpu_s,
-                path,
-                ffmpeg=self._ffmpeg,
-                loglevel="info",  # showinfo reports each output frame's timestamp at this level
-                decoders=(decoder,),
-                input_options=[
-                    "-c:v",
-                    decoder,
-                    "-threads",
-                    str(self._decode_threads),
-                    *fast,
-                    *seek,
-                    *length,
-                ],
-            ),
-            "-map",
-            "0:v:0",
-            "-an",
-            "-sn",
-            "-dn",
-            "-vf",
-            ",".join([*before, video_filter, *after, "showinfo"]),
-            "-fps_mode",
-            "passthrough",
-            "-pix_fmt",
-            "rgb24",
-            "-f",
-            "rawvideo",
-            "pipe:1",
-        ]
+        return decode_argv(
+            path, video_filter, video=video, start_s=start_s, duration_s=duration_s,
+            cpu_s=cpu_s, limits=self.limits, ffmpeg=self._ffmpeg,
+            decode_threads=self._decode_threads,
+        )  # fmt: skip
 
     async def sample(
         self, path: Path, plan: SamplingPlan, *, video: VideoStream, duration_s: float
@@ -278,6 +237,68 @@ class FfmpegFrameSampler:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+
+def decode_argv(
+    path: Path,
+    video_filter: str,
+    *,
+    video: VideoStream,
+    start_s: float | None,
+    duration_s: float | None,
+    cpu_s: int,
+    limits: MediaLimits,
+    ffmpeg: str,
+    decode_threads: int,
+) -> list[str]:
+    """The hardened ffmpeg command that decodes one stretch of the video through
+    `video_filter` into raw RGB frames on stdout, each frame's time on stderr."""
+    # -copyts keeps the file's own timestamps after a seek: evidence times stay exact.
+    seek = [] if start_s is None else ["-ss", f"{max(0.0, start_s):.3f}", "-copyts"]
+    length = [] if duration_s is None else ["-t", f"{duration_s:.3f}"]
+    # Skipping B-frames and the loop filter speeds H.264 up (~2.3x on x264 output) and
+    # keeps the interval guarantee; on HEVC it causes reference errors, so H.264 only.
+    fast = ["-skip_frame", "bidir", "-skip_loop_filter", "all"] if video.codec == "h264" else []
+    # The decoder is named, not left to ffmpeg: AV1 must be dav1d, and a codec without an
+    # accepted decoder never reaches here (the probe refused it).
+    decoder = VIDEO_DECODERS[video.codec].name
+    # Deinterlacing needs neighbouring frames (before sampling picks); tone mapping is
+    # costly per frame (after sampling and scaling, on the few frames kept).
+    before = [DEINTERLACE] if video.interlaced else []
+    after = [to_sdr(video.color_transfer)] if video.hdr else []
+    return [
+        *hardened_ffmpeg(
+            limits,
+            cpu_s,
+            path,
+            ffmpeg=ffmpeg,
+            loglevel="info",  # showinfo reports each output frame's timestamp at this level
+            decoders=(decoder,),
+            input_options=[
+                "-c:v",
+                decoder,
+                "-threads",
+                str(decode_threads),
+                *fast,
+                *seek,
+                *length,
+            ],
+        ),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        ",".join([*before, video_filter, *after, "showinfo"]),
+        "-fps_mode",
+        "passthrough",
+        "-pix_fmt",
+        "rgb24",
+        "-f",
+        "rawvideo",
+        "pipe:1",
+    ]
 
 
 def output_size(plan: SamplingPlan, video: VideoStream) -> tuple[int, int]:
