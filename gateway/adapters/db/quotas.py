@@ -4,6 +4,7 @@ hold across instances."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -59,33 +60,13 @@ class SqlQuotas:
 
     async def usage(self, tenant_id: str, now: dt.datetime) -> Usage:
         async with self._engine.connect() as conn:
-            open_uploads = await conn.scalar(
-                select(func.count()).where(
-                    uploads.c.tenant_id == tenant_id,
-                    uploads.c.state == UploadState.RECEIVING.value,
-                )
-            )
+            usage = (await creation_usage(conn, {tenant_id}, now))[tenant_id]
             patches = await conn.scalar(
                 select(func.count()).where(
                     active_patches.c.tenant_id == tenant_id, active_patches.c.expires_at > now
                 )
             )
-            recent = (
-                await conn.execute(
-                    select(func.count(), func.min(uploads.c.created_at)).where(
-                        uploads.c.tenant_id == tenant_id, uploads.c.created_at > now - MINUTE
-                    )
-                )
-            ).one()
-            bytes_today, seconds_today = await _today(conn, tenant_id, now.date())
-        return Usage(
-            open_uploads=int(open_uploads or 0),
-            active_patches=int(patches or 0),
-            bytes_today=bytes_today,
-            uploads_last_minute=int(recent[0] or 0),
-            oldest_in_last_minute=aware(recent[1]),
-            screening_seconds_today=seconds_today,
-        )
+        return replace(usage, active_patches=int(patches or 0))
 
     async def add(
         self, tenant_id: str, day: dt.date, *, bytes_received: int = 0, seconds: float = 0.0
@@ -159,3 +140,38 @@ async def _today(conn: AsyncConnection, tenant_id: str, day: dt.date) -> tuple[i
     )
     row = (await conn.execute(query)).first()
     return (0, 0.0) if row is None else (int(row.bytes_received), float(row.screening_seconds))
+
+
+async def creation_usage(
+    conn: AsyncConnection, owners: set[str], now: dt.datetime
+) -> dict[str, Usage]:
+    """What creations are checked against, per tenant: open uploads, creations in the last
+    minute and the day's counters (three statements for the whole batch)."""
+    open_rows = await conn.execute(
+        select(uploads.c.tenant_id, func.count())
+        .where(uploads.c.tenant_id.in_(owners), uploads.c.state == UploadState.RECEIVING.value)
+        .group_by(uploads.c.tenant_id)
+    )
+    open_uploads = {row[0]: int(row[1]) for row in open_rows}
+    recent_rows = await conn.execute(
+        select(uploads.c.tenant_id, func.count(), func.min(uploads.c.created_at))
+        .where(uploads.c.tenant_id.in_(owners), uploads.c.created_at > now - MINUTE)
+        .group_by(uploads.c.tenant_id)
+    )
+    recent = {row[0]: (int(row[1]), aware(row[2])) for row in recent_rows}
+    day_rows = await conn.execute(
+        select(tenant_usage.c.tenant_id, tenant_usage.c.bytes_received,
+               tenant_usage.c.screening_seconds)
+        .where(tenant_usage.c.tenant_id.in_(owners), tenant_usage.c.day == now.date())
+    )  # fmt: skip
+    today = {row[0]: (int(row[1]), float(row[2])) for row in day_rows}
+    return {
+        owner: Usage(
+            open_uploads=open_uploads.get(owner, 0),
+            bytes_today=today.get(owner, (0, 0.0))[0],
+            uploads_last_minute=recent.get(owner, (0, None))[0],
+            oldest_in_last_minute=recent.get(owner, (0, None))[1],
+            screening_seconds_today=today.get(owner, (0, 0.0))[1],
+        )
+        for owner in owners
+    }

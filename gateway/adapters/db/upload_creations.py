@@ -10,23 +10,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.adapters.db.jobs import job_row
+from gateway.adapters.db.quotas import creation_usage
 from gateway.adapters.db.schema import (
     jobs,
     outbox,
-    tenant_usage,
     tenants,
     upload_events,
     upload_token_uses,
     uploads,
 )
-from gateway.adapters.db.upsert import aware
 from gateway.domain.errors import GatewayError, QuotaExceeded, TokenUsed
 from gateway.domain.jobs import FirstJob
-from gateway.domain.quotas import MINUTE, Usage, check_creation, counted_in
+from gateway.domain.quotas import check_creation, counted_in
 from gateway.domain.states import UploadState
 from gateway.domain.uploads import Admission
 
@@ -140,7 +139,7 @@ async def _admit(conn: AsyncConnection, batch: list[Creation]) -> dict[int, Gate
     )
     now = max(c.row["created_at"] for c in batch)
     counted = {c.row["tenant_id"] for c in batch if c.admission.limits is not None}
-    usage = await _usage(conn, counted, now) if counted else {}
+    usage = await creation_usage(conn, counted, now) if counted else {}
     tokens = [c.admission.token_id for c in batch if c.admission.token_id is not None]
     spent: set[str] = set()
     if tokens:
@@ -165,39 +164,6 @@ async def _admit(conn: AsyncConnection, batch: list[Creation]) -> dict[int, Gate
         if token is not None:
             spent.add(token)
     return refused
-
-
-async def _usage(conn: AsyncConnection, owners: set[str], now: dt.datetime) -> dict[str, Usage]:
-    """What creations are checked against, per tenant: open uploads, creations in the last
-    minute and the day's counters (three statements for the whole batch)."""
-    open_rows = await conn.execute(
-        select(uploads.c.tenant_id, func.count())
-        .where(uploads.c.tenant_id.in_(owners), uploads.c.state == UploadState.RECEIVING.value)
-        .group_by(uploads.c.tenant_id)
-    )
-    open_uploads = {row[0]: int(row[1]) for row in open_rows}
-    recent_rows = await conn.execute(
-        select(uploads.c.tenant_id, func.count(), func.min(uploads.c.created_at))
-        .where(uploads.c.tenant_id.in_(owners), uploads.c.created_at > now - MINUTE)
-        .group_by(uploads.c.tenant_id)
-    )
-    recent = {row[0]: (int(row[1]), aware(row[2])) for row in recent_rows}
-    day_rows = await conn.execute(
-        select(tenant_usage.c.tenant_id, tenant_usage.c.bytes_received,
-               tenant_usage.c.screening_seconds)
-        .where(tenant_usage.c.tenant_id.in_(owners), tenant_usage.c.day == now.date())
-    )  # fmt: skip
-    today = {row[0]: (int(row[1]), float(row[2])) for row in day_rows}
-    return {
-        owner: Usage(
-            open_uploads=open_uploads.get(owner, 0),
-            bytes_today=today.get(owner, (0, 0.0))[0],
-            uploads_last_minute=recent.get(owner, (0, None))[0],
-            oldest_in_last_minute=recent.get(owner, (0, None))[1],
-            screening_seconds_today=today.get(owner, (0, 0.0))[1],
-        )
-        for owner in owners
-    }
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
