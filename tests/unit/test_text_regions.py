@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from gateway.adapters.detectors.ocr_gate import ChangeGate, OcrBudget
 from gateway.adapters.detectors.text_regions import (
     RecognitionBudget,
     Region,
     RegionTracker,
     appearance,
+    shown_before,
 )
 from gateway.adapters.media.selection import ImageMarker
 from gateway.domain.media import INTERVAL, TEXT, SamplingPlan
@@ -33,17 +35,79 @@ def test_the_same_text_over_a_moving_background_is_tracked_a_changed_one_is_not(
     tracker = RegionTracker()
     box = (10, 10, 200, 24)
     tracker.keep([Region(box, appearance(crop([0, 1, 2, 3, 4, 5])))])
-    same, changed, elsewhere = tracker.match(
+    same, changed, other = tracker.match(
         [(12, 11, 200, 24), box, (400, 300, 200, 24)],
         [
             appearance(crop([0, 1, 2, 3, 4, 5], noise=7)),  # background moved under it
             appearance(crop([0, 1, 2, 3, 7, 8])),  # two characters changed
-            appearance(crop([0, 1, 2, 3, 4, 5])),
+            appearance(crop([1, 3, 5, 7, 9])),  # other text elsewhere
         ],
     )
     assert same.same is not None
     assert (changed.same, changed.new) == (None, False)
-    assert (elsewhere.same, elsewhere.new) == (None, True)
+    assert (other.same, other.new) == (None, True)
+
+
+def test_text_that_moved_unchanged_was_shown_before_new_text_was_not() -> None:
+    """A ticker or scrolling credits: pixels already on screen a frame ago, elsewhere along
+    the rows or a little higher, are not read again; text entering is."""
+    rng = np.random.default_rng(5)
+    before = rng.integers(0, 40, (540, 960), dtype=np.uint8)
+    line = crop([0, 1, 3, 4, 6, 8, 9])[:, :, 0]
+    before[500:524, 600:800] = line
+    now = rng.integers(0, 40, (540, 960), dtype=np.uint8)
+    now[500:524, 430:630] = line  # scrolled 170 px left
+    now[380:404, 100:300] = line  # credits: 120 px higher
+    now[500:524, 700:900] = crop([1, 2, 5, 7])[:, :, 0]  # a new item entering
+    assert shown_before(before, now, (430, 500, 200, 24))
+    assert shown_before(before, now, (100, 380, 200, 24))
+    assert not shown_before(before, now, (700, 500, 200, 24))
+    assert not shown_before(before, now, (0, 0, 200, 24))  # noise, no text
+
+
+def test_a_local_change_on_a_still_picture_is_detected_in_its_area_only() -> None:
+    gate = ChangeGate(OcrBudget(), duration_s=120.0)
+    ramp = np.linspace(0, 255, 960, dtype=np.float32)  # a picture with detail everywhere
+    frame = np.repeat(np.tile(ramp, (540, 1))[:, :, None], 3, axis=2).astype(np.uint8)
+    assert gate.choose(20.0, frame).how == "full"  # the stream's first frame
+    assert gate.choose(21.0, frame).how == "reuse"
+    captioned = frame.copy()
+    captioned[440:480, 300:600] = 255  # a caption line appears
+    look = gate.choose(22.0, captioned)
+    assert look.how == "local"
+    ((x, y, w, h),) = look.areas
+    assert x <= 300
+    assert y <= 440
+    assert x + w >= 600
+    assert y + h >= 480
+    assert w * h < 0.15 * 960 * 540
+    moved = np.roll(captioned, 40, axis=1)  # the whole picture pans
+    assert gate.choose(23.0, moved).how == "small"
+
+
+def test_local_detection_is_bounded_per_minute_by_the_pixels_it_reads() -> None:
+    budget = OcrBudget(local_frames_per_minute=0.2)
+    gate = ChangeGate(budget, duration_s=600.0)
+    frame = np.zeros((540, 960, 3), np.uint8)
+    frame[::40] = 200  # stripes: not flat
+    gate.choose(100.0, frame)
+    hows = []
+    for i in range(8):
+        changed = frame.copy()
+        changed[200:260, 100 * i : 100 * i + 80] = 90
+        hows.append(gate.choose(101.0 + i, changed).how)
+    assert hows[0] == "local"
+    assert hows[-1] == "small"
+
+
+def test_changed_areas_grow_to_the_whole_of_a_line_they_touch() -> None:
+    tracker = RegionTracker()
+    tracker.keep([Region((100, 400, 500, 30), appearance(crop([0, 1, 2])))])
+    (area,) = tracker.widen(((520, 390, 60, 50),), 960, 540)
+    assert area[0] <= 100
+    assert area[0] + area[2] >= 600
+    assert tracker.outside((area,)) == []
+    assert len(tracker.outside(((0, 0, 50, 50),))) == 1
 
 
 def test_the_recognition_bound_is_per_minute_and_records_what_was_not_read() -> None:

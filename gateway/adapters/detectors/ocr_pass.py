@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -23,6 +24,7 @@ from gateway.adapters.detectors.text_regions import (
     Region,
     RegionTracker,
     appearance,
+    shown_before,
 )
 from gateway.adapters.detectors.text_signals import text_signals
 from gateway.adapters.text.live_lists import ListSnapshot
@@ -71,6 +73,7 @@ def box_of(quad: Quad) -> Box:
 class _Stream:
     gate: ChangeGate
     tracker: RegionTracker = field(default_factory=RegionTracker)
+    grey: npt.NDArray[np.uint8] | None = None  # the last frame detected, in grey
 
 
 @dataclass
@@ -183,20 +186,29 @@ class OcrPass:
         stream = self._stream(frame)
         pixels: npt.NDArray[np.uint8] = frame.text_pixels
         t = frame.timestamp_s
-        how = stream.gate.choose(t, pixels)
-        self.sizes[how] = self.sizes.get(how, 0) + 1
-        if how == "reuse":
+        look = stream.gate.choose(t, pixels)
+        self.sizes[look.how] = self.sizes.get(look.how, 0) + 1
+        if look.how == "reuse":
             return []
-        self.frames += how != "flat"
-        if how == "flat":
+        self.frames += look.how != "flat"
+        if look.how == "flat":
             stream.tracker.keep([])
             return []
         started = time.perf_counter()
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])
-        side = None if how == "full" else self.detector.budget.det_side
-        quads = [q for q in self.detector.find_text(bgr, side) if box_of(q)[3] >= MIN_REGION_HEIGHT]
+        height, width = pixels.shape[:2]
+        areas = stream.tracker.widen(look.areas, width, height) if look.how == "local" else ()
+        quads = [q for q in self._find(bgr, look.how, areas) if box_of(q)[3] >= MIN_REGION_HEIGHT]
         crops = [self.detector.crop(bgr, q) for q in quads]
         found = stream.tracker.match([box_of(q) for q in quads], [appearance(c) for c in crops])
+        grey = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY), np.uint8)
+        before = stream.grey
+        for candidate in found:  # moved unchanged since the frame before: read there
+            if candidate.same is None and before is not None:
+                moved = shown_before(before, grey, candidate.box)
+                if moved:
+                    candidate.same, candidate.new = Region(candidate.box, candidate.bits), False
+        stream.grey = grey
         self.detect_s += time.perf_counter() - started
         for candidate in found:  # read already elsewhere: not read again
             candidate.same = candidate.same or self._recognised.find(candidate.box, candidate.bits)
@@ -215,8 +227,23 @@ class OcrPass:
                 lines.append(TextLine(t, text, score, found[i].box))
                 if found[i].new and frame.reason != TEXT_DENSE:
                     self._ask_closer(t)
-        stream.tracker.keep(kept)  # regions left unread are tried again in the next frame
+        # Regions left unread are tried again in the next frame; outside the changed areas
+        # of a local look, the regions tracked stand as they were.
+        carried = stream.tracker.outside(areas) if look.how == "local" else []
+        stream.tracker.keep(kept + carried)
         return lines
+
+    def _find(self, bgr: npt.NDArray[np.uint8], how: str, areas: Sequence[Box]) -> list[Quad]:
+        """Blocking: the text boxes of the whole frame (reduced or full size), or of the
+        changed areas at full size, in the frame's coordinates."""
+        if how != "local":
+            side = None if how == "full" else self.detector.budget.det_side
+            return self.detector.find_text(bgr, side)
+        quads: list[Quad] = []
+        for x, y, w, h in areas:
+            found = self.detector.find_text(bgr[y : y + h, x : x + w], None)
+            quads += [q + np.array([x, y], np.float32) for q in found]
+        return quads
 
     def _ask_closer(self, timestamp_s: float) -> None:
         if self._last_closer is None or timestamp_s - self._last_closer >= CLOSER_LOOK_GAP_S:

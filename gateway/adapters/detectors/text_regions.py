@@ -21,9 +21,16 @@ _CHUNK = 6  # columns compared as one block (about one character)
 SAME_POSITION = 0.5  # intersection over union of two boxes at the same place
 SAME_LOOK = 0.2  # share of a block's cells that may differ for the same text
 SAME_WIDTH = 0.15  # relative difference of width beyond which the text is not the same
+# Text that moved: how far up or down it may have gone since the frame before (pixels of
+# the text frame), and how alike its pixels must be there (normalised correlation).
+MOVED_ROWS = 160
+SHOWN_BEFORE = 0.88
+MIN_PATCH_STD = 12.0  # a crop flatter than this holds no text to compare
+_MARGIN = 8  # pixels around a changed area grown to its regions
 # Unread sample times closer than this (seconds) make one range.
 RANGE_GAP_S = 2.5
 Look = npt.NDArray[np.float32]
+Grey = npt.NDArray[np.uint8]
 
 
 def appearance(crop: npt.NDArray[np.uint8]) -> Look:
@@ -60,6 +67,30 @@ def overlap(a: Box, b: Box) -> float:
     return inter / float(aw * ah + bw * bh - inter)
 
 
+def union(a: Box, b: Box) -> Box:
+    left, top = min(a[0], b[0]), min(a[1], b[1])
+    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return left, top, right - left, bottom - top
+
+
+def pad(box: Box, margin: int, width: int, height: int) -> Box:
+    left, top = max(0, box[0] - margin), max(0, box[1] - margin)
+    right = min(width, box[0] + box[2] + margin)
+    bottom = min(height, box[1] + box[3] + margin)
+    return left, top, right - left, bottom - top
+
+
+def merged(boxes: list[Box]) -> tuple[Box, ...]:
+    """Boxes that overlap, joined until none do."""
+    out: list[Box] = []
+    for box in boxes:
+        while (other := next((o for o in out if overlap(o, box) > 0), None)) is not None:
+            out.remove(other)
+            box = union(box, other)
+        out.append(box)
+    return tuple(out)
+
+
 @dataclass
 class Region:
     box: Box
@@ -91,6 +122,21 @@ class RegionTracker:
             out.append(Candidate(box, bits, same=same, new=not placed))
         return out
 
+    def widen(self, areas: tuple[Box, ...], width: int, height: int) -> tuple[Box, ...]:
+        """Changed areas grown to hold the whole of every tracked region they touch (a
+        changed character belongs to a line), with a margin, merged where they overlap."""
+        grown = []
+        for area in areas:
+            for region in self.regions:
+                if overlap(area, region.box) > 0:
+                    area = union(area, region.box)
+            grown.append(pad(area, _MARGIN, width, height))
+        return merged(grown)
+
+    def outside(self, areas: tuple[Box, ...]) -> list[Region]:
+        """The tracked regions that no area touches (they stand as they were)."""
+        return [r for r in self.regions if all(overlap(r.box, a) == 0 for a in areas)]
+
     def keep(self, regions: list[Region]) -> None:
         """The regions of the frame just read; a region seen again is kept as it was when
         recognised, so text that changes a little at a time is read again once it adds up."""
@@ -99,6 +145,24 @@ class RegionTracker:
 
 def same_text(region: Region, box: Box, bits: Look) -> bool:
     return overlap(region.box, box) >= SAME_POSITION and same_look(region.bits, bits)
+
+
+def shown_before(before: Grey, now: Grey, box: Box) -> bool:
+    """The pixels of `box` in this frame were already on screen in the frame before, at
+    most MOVED_ROWS higher or lower and anywhere along the rows: text that moved unchanged
+    (a ticker, scrolling credits) or did not change at all. Only the box's middle rows are
+    compared: its edges hold the picture around the text, which moves on its own."""
+    x, y, width, height = box
+    y, height = y + height // 4, height // 2  # the middle rows: glyphs, not what is around
+    patch = now[y : y + height, x : x + width]
+    if width < 8 or height < 4 or float(patch.std()) < MIN_PATCH_STD:
+        return False  # too small or too flat to tell
+    top, bottom = max(0, y - MOVED_ROWS), min(before.shape[0], y + height + MOVED_ROWS)
+    window = before[top:bottom]
+    if window.shape[0] < height or window.shape[1] < width:
+        return False
+    fit = cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED)
+    return float(fit.max()) >= SHOWN_BEFORE
 
 
 @dataclass
